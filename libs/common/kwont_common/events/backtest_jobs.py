@@ -1,0 +1,72 @@
+"""Topic ``backtest-jobs``: a backtest, or one shard of a grid search, keyed ``job_id``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from kwont_common.events.envelope import Event
+from kwont_common.events.fields import EpochMs, Interval, Money, Symbol
+
+ParamValue = int | float | bool | str
+
+
+class StrategyRef(BaseModel):
+    """Which strategy to run: a built-in by name, or a stored upload by id and version."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str = Field(min_length=1, description="Built-in name or stored strategy id.")
+    builtin: bool = True
+    version: int | None = Field(None, ge=1)
+    code_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+
+
+class Sizing(BaseModel):
+    """Fraction of equity per entry, or a fixed notional in quote currency."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    mode: Literal["fraction", "notional"] = "fraction"
+    value: float = Field(1.0, gt=0)
+
+
+class BacktestJob(Event):
+    """What the runner needs to run one job without asking anyone."""
+
+    job_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    owner: str = Field(min_length=1)
+    kind: Literal["backtest", "optimization_shard"] = "backtest"
+    optimization_id: str | None = None
+    shard_index: int = Field(0, ge=0)
+    shard_count: int = Field(1, ge=1)
+    strategy: StrategyRef
+    params: dict[str, ParamValue] = Field(default_factory=dict)
+    param_sets: list[dict[str, ParamValue]] | None = Field(
+        None, description="Grid shard: the parameter sets to evaluate."
+    )
+    objective: str = "sharpe"
+    symbols: list[Symbol] = Field(min_length=1)
+    interval: Interval
+    start_time: EpochMs
+    end_time: EpochMs
+    cash: Money = Field(gt=0)
+    fee_bps: float = Field(0.0, ge=0, le=1000)
+    slippage_bps: float = Field(0.0, ge=0, le=1000)
+    leverage: float = Field(1.0, ge=1, le=125)
+    long_only: bool = False
+    sizing: Sizing = Field(default_factory=Sizing)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> BacktestJob:
+        if self.end_time <= self.start_time:
+            raise ValueError("end_time must be after start_time")
+        if self.shard_index >= self.shard_count:
+            raise ValueError("shard_index must be below shard_count")
+        if self.kind == "optimization_shard" and not self.param_sets:
+            raise ValueError("an optimization shard needs param_sets")
+        return self
+
+    def key(self) -> str:
+        return self.job_id

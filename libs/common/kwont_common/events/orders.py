@@ -1,0 +1,34 @@
+"""Topic ``orders``: orders approved by risk, for execution."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from kwont_common.events.envelope import AccountEvent
+from kwont_common.events.fields import Money, Side, Venue
+
+
+class Order(AccountEvent):
+    """An approved order. ``client_order_id`` is derived from the signal, so a replayed signal
+    can never place a second order at the venue."""
+
+    client_order_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,36}$")
+    signal_id: uuid.UUID
+    venue: Venue
+    side: Side
+    order_type: Literal["MARKET", "LIMIT"] = "MARKET"
+    quantity: Money = Field(gt=0)
+    limit_price: Money | None = Field(None, gt=0)
+    reduce_only: bool = False
+    leverage: int = Field(1, ge=1, le=125)
+    stop_loss: Money | None = Field(None, gt=0)
+    take_profit: Money | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _limit_has_price(self) -> Order:
+        if self.order_type == "LIMIT" and self.limit_price is None:
+            raise ValueError("a LIMIT order needs limit_price")
+        return self

@@ -1,0 +1,140 @@
+"""JSON Schema of every topic, exported into the repository for consumers outside Python, and
+the backward-compatibility rule the contract tests hold them to.
+
+``kwont-schemas export [DIR]`` writes one file per topic (plus ``dead-letter.json``);
+``kwont-schemas check [DIR]`` exits 1 when the files on disk drift from the models.
+
+Compatibility (within a ``schema_version``): a field may be added if optional, an enum may
+gain values; a field may never be removed, retyped or become required.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from kwont_common.topics import DEAD_LETTER, TOPICS, Topic
+
+DEFAULT_DIR = Path("schemas/topics")
+_NOISE = {"title", "description", "default", "examples"}
+
+
+def topic_schema(t: Topic) -> dict[str, Any]:
+    """The JSON Schema of a topic's messages as they appear on the wire."""
+    schema = t.model.model_json_schema(mode="serialization")
+    schema["$id"] = f"https://kwont.dev/schemas/topics/{t.name}.json"
+    schema["x-kwont-topic"] = t.name
+    schema["x-kwont-key"] = t.key_rule
+    return schema
+
+
+def rendered() -> dict[str, str]:
+    """File name -> file content for every topic schema."""
+    out = {}
+    for t in [*TOPICS.values(), DEAD_LETTER]:
+        out[f"{t.name}.json"] = json.dumps(topic_schema(t), indent=2, sort_keys=True) + "\n"
+    return out
+
+
+def export(directory: Path) -> list[Path]:
+    """Write every topic schema into ``directory``; return the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in rendered().items():
+        path = directory / name
+        path.write_text(text)
+        written.append(path)
+    return written
+
+
+def drift(directory: Path) -> list[str]:
+    """File names in ``directory`` that are missing or differ from the models."""
+    problems = []
+    for name, text in rendered().items():
+        path = directory / name
+        if not path.exists():
+            problems.append(f"{name}: missing")
+        elif path.read_text() != text:
+            problems.append(f"{name}: differs from the model")
+    return problems
+
+
+def _resolve(node: Any, defs: dict[str, Any]) -> Any:
+    """Inline ``$ref``s and drop prose, so two schemas compare by structure only."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _resolve(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+        return {k: _resolve(v, defs) for k, v in node.items() if k not in _NOISE | {"$defs"}}
+    if isinstance(node, list):
+        return [_resolve(v, defs) for v in node]
+    return node
+
+
+def _compare(old: Any, new: Any, path: str, problems: list[str]) -> None:
+    if isinstance(old, dict) and isinstance(new, dict) and "properties" in old:
+        if "properties" not in new:
+            problems.append(f"{path}: is no longer an object")
+            return
+        for field, old_sub in old["properties"].items():
+            if field not in new["properties"]:
+                problems.append(f"{path}.{field}: removed")
+            else:
+                _compare(old_sub, new["properties"][field], f"{path}.{field}", problems)
+        newly_required = set(new.get("required", [])) - set(old.get("required", []))
+        for field in sorted(newly_required):
+            problems.append(f"{path}.{field}: now required")
+        return
+    if isinstance(old, dict) and isinstance(new, dict) and "enum" in old and "enum" in new:
+        lost = [v for v in old["enum"] if v not in new["enum"]]
+        if lost:
+            problems.append(f"{path}: enum lost {lost}")
+        rest_old = {k: v for k, v in old.items() if k != "enum"}
+        rest_new = {k: v for k, v in new.items() if k != "enum"}
+        if rest_old != rest_new:
+            problems.append(f"{path}: retyped")
+        return
+    if (
+        isinstance(old, dict)
+        and isinstance(new, dict)
+        and len(old.get("anyOf", ())) == len(new.get("anyOf", ())) > 0
+    ):
+        for i, (o, n) in enumerate(zip(old["anyOf"], new["anyOf"], strict=True)):
+            _compare(o, n, f"{path}|{i}", problems)
+        return
+    if old != new:
+        problems.append(f"{path}: retyped")
+
+
+def compatibility_problems(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Why ``new`` cannot replace ``old`` within one schema version (empty when it can)."""
+    problems: list[str] = []
+    _compare(
+        _resolve(old, old.get("$defs", {})),
+        _resolve(new, new.get("$defs", {})),
+        old.get("x-kwont-topic", "$"),
+        problems,
+    )
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console script ``kwont-schemas``."""
+    parser = argparse.ArgumentParser(prog="kwont-schemas", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["export", "check"])
+    parser.add_argument("directory", nargs="?", type=Path, default=DEFAULT_DIR)
+    args = parser.parse_args(argv)
+    if args.command == "export":
+        for path in export(args.directory):
+            print(path)
+        return 0
+    problems = drift(args.directory)
+    for problem in problems:
+        print(f"schema drift: {problem} (run `kwont-schemas export`)", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

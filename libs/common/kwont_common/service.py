@@ -1,0 +1,137 @@
+"""The shared service shell: services implement hooks, not loops.
+
+A service's ``main.py`` gives a ``setup(runtime) -> Wiring`` coroutine and calls
+``run_service``. The shell then: configures JSON logging, serves /metrics, /healthz and
+/readyz, waits for Kafka (capped retries), runs ``setup``, runs the consumer loop over the
+returned handlers and any long-running tasks, and on SIGTERM/SIGINT stops fetching, finishes
+the message in hand, commits, runs the stop hooks and closes. A crashed task stops the
+service with exit code 1; a ``ConfigurationError`` exits with 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from kwont_common.errors import ConfigurationError
+from kwont_common.kafka import EventConsumer, EventProducer, Handler
+from kwont_common.logs import configure_logging
+from kwont_common.metrics import HealthServer
+from kwont_common.mongo import Mongo
+from kwont_common.settings import Settings
+
+log = logging.getLogger(__name__)
+S = TypeVar("S", bound=Settings)
+
+
+@dataclass
+class Runtime:
+    """What the shell hands a service's ``setup``."""
+
+    settings: Settings
+    producer: EventProducer
+    health: HealthServer
+    stop: asyncio.Event
+    _mongo: Mongo | None = None
+
+    async def mongo(self) -> Mongo:
+        """The app's Mongo connection, connected and answering (created on first use)."""
+        if self._mongo is None:
+            self._mongo = Mongo.connect(self.settings)
+            await self._mongo.wait_ready()
+        return self._mongo
+
+
+Task = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+"""A long-running coroutine (a feed, an HTTP server): it must return soon after the event
+it is given is set; after ``STOP_GRACE_S`` it is cancelled."""
+
+STOP_GRACE_S = 10.0
+
+
+@dataclass
+class Wiring:
+    """What a service runs: handlers per base topic, long-running tasks, stop hooks."""
+
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    tasks: list[Task] = field(default_factory=list)
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+Setup = Callable[[Runtime], Awaitable[Wiring]]
+
+
+async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = None) -> int:
+    """Run a service until ``stop`` is set or a task crashes; return the exit code."""
+    stop = stop or asyncio.Event()
+    health = HealthServer(settings.service_name, settings.metrics_host, settings.metrics_port)
+    await health.start()
+    producer = EventProducer(settings)
+    runtime = Runtime(settings, producer, health, stop)
+    exit_code = 0
+    running: list[asyncio.Task[None]] = []
+    wiring = Wiring()
+    try:
+        await producer.start()
+        health.add_check("kafka_producer", lambda: True)
+        wiring = await setup(runtime)
+        if wiring.handlers:
+            consumer = EventConsumer(settings, producer, wiring.handlers)
+            health.add_check("consumer", lambda: consumer.running)
+            running.append(asyncio.create_task(consumer.run(stop), name="consumer"))
+        for task in wiring.tasks:
+            running.append(asyncio.create_task(task(stop), name=getattr(task, "__name__", "task")))
+        stopper = asyncio.create_task(stop.wait(), name="stop")
+        done, _ = await asyncio.wait([stopper, *running], return_when=asyncio.FIRST_COMPLETED)
+        for finished in done:
+            if finished is not stopper and finished.exception() is not None:
+                log.error("%s crashed", finished.get_name(), exc_info=finished.exception())
+                exit_code = 1
+        stop.set()
+        stopper.cancel()
+        _, late = await asyncio.wait(running, timeout=STOP_GRACE_S) if running else ((), ())
+        for straggler in late:
+            log.warning("%s did not stop in %.0fs; cancelling", straggler.get_name(), STOP_GRACE_S)
+            straggler.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+    finally:
+        for hook in wiring.on_stop:
+            try:
+                await hook()
+            except Exception:
+                log.exception("stop hook failed")
+        if runtime._mongo is not None:
+            runtime._mongo.close()
+        await producer.stop()
+        await health.stop()
+    log.info("stopped", extra={"error": None})
+    return exit_code
+
+
+def run_service(name: str, setup: Setup, settings_cls: type[S] = Settings) -> None:  # type: ignore[assignment]
+    """Entry point of a service process: load settings, serve, exit with the right code."""
+    try:
+        settings = settings_cls(service_name=name)
+    except Exception as exc:  # pydantic ValidationError: say which setting is wrong
+        print(f"kwont-{name}: invalid configuration: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    configure_logging(name, settings.log_level, settings.log_json)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await serve(settings, setup, stop)
+
+    try:
+        code = asyncio.run(main())
+    except ConfigurationError as exc:
+        log.error("configuration error: %s", exc)
+        code = 2
+    raise SystemExit(code)

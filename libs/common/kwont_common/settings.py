@@ -1,0 +1,67 @@
+"""One pydantic ``Settings`` for every service, read from ``KWONT_*`` environment variables.
+
+Every field is documented in ``.env.example`` at the repository root; a test keeps the two in
+step. Services subclass ``Settings`` to add their own fields (still with the ``KWONT_`` prefix).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Connection and runtime settings shared by all services."""
+
+    model_config = SettingsConfigDict(env_prefix="KWONT_", extra="ignore", frozen=True)
+
+    service_name: str = Field("kwont", description="Name used in logs, metrics and `source`.")
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Comma-separated Kafka bootstrap servers."
+    )
+    kafka_idempotence: bool = Field(
+        True,
+        description="Idempotent producer. Keep on for Apache Kafka; the embedded tansu broker "
+        "does not support it (InitProducerId fails), so the embedded profile sets false.",
+    )
+    kafka_client_id: str | None = Field(None, description="Kafka client id (default: service).")
+    topic_prefix: str = Field("", description="Prefix for every topic name, e.g. `prod.`.")
+    topic_partitions: int = Field(3, ge=1, description="Partitions when creating topics.")
+    topic_replication_factor: int = Field(1, ge=1, description="Replication when creating topics.")
+    consumer_group: str | None = Field(
+        None, description="Consumer group id (default: `kwont-<service>`)."
+    )
+    handler_max_attempts: int = Field(
+        5,
+        ge=1,
+        description="Attempts for a handler failing with an unexpected error before the "
+        "message is dead-lettered. Transient errors are retried until shutdown.",
+    )
+    retry_backoff_max_s: float = Field(10.0, gt=0, description="Cap of the retry backoff.")
+    startup_timeout_s: float = Field(
+        60.0, gt=0, description="How long to wait for Kafka/Mongo/Redis at start-up."
+    )
+    mongo_uri: str = Field(
+        "mongodb://127.0.0.1:27017/?authSource=admin",
+        description="App user (readWrite). Writes go to the primary; reads use secondaryPreferred.",
+    )
+    mongo_readonly_uri: str = Field(
+        "mongodb://127.0.0.1:27017/?authSource=admin",
+        description="Read-only user for sandboxes (read on the market-data database only).",
+    )
+    mongo_admin_uri: str | None = Field(None, description="Admin user, provisioning only.")
+    mongo_database: str = Field("kwont", description="Database for platform data.")
+    mongo_market_database: str = Field("ohlcv", description="Database for market data.")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL.")
+    metrics_host: str = Field("127.0.0.1", description="Bind address of /metrics and /healthz.")
+    metrics_port: int = Field(9100, ge=0, le=65535, description="Port of /metrics and /healthz.")
+    log_level: str = Field("INFO", description="Log level.")
+    log_json: bool = Field(True, description="JSON log lines (false: plain text).")
+    run_dir: Path = Field(Path(".run"), description="Run directory of the embedded stack.")
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group of this service."""
+        return self.consumer_group or f"kwont-{self.service_name}"

@@ -1,0 +1,5 @@
+"""``python -m kwont_backtest_runner``."""
+
+from kwont_backtest_runner.main import run
+
+run()

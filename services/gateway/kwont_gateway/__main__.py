@@ -1,0 +1,5 @@
+"""``python -m kwont_gateway``."""
+
+from kwont_gateway.main import run
+
+run()

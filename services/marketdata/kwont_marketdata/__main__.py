@@ -1,0 +1,5 @@
+"""``python -m kwont_marketdata``."""
+
+from kwont_marketdata.main import run
+
+run()

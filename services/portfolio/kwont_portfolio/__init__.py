@@ -1,0 +1,3 @@
+"""Kwont portfolio service: Positions, balances, PnL and equity from fills and marks; publishes
+`portfolio-snapshots`.
+"""

@@ -1,0 +1,5 @@
+"""``python -m kwont_portfolio``."""
+
+from kwont_portfolio.main import run
+
+run()

@@ -1,0 +1,38 @@
+"""Wiring and lifecycle of the portfolio service."""
+
+from __future__ import annotations
+
+import logging
+
+from kwont_common.events import Candle, Fill
+from kwont_common.service import Runtime, Wiring, run_service
+from kwont_portfolio.settings import PortfolioSettings
+
+log = logging.getLogger(__name__)
+
+
+async def on_fill(fill: Fill) -> None:
+    """Accept a Fill. This service's logic arrives with its issue; until then the message
+    is decoded, validated, counted and committed."""
+    log.debug("received", extra={"event_id": fill.event_id})
+
+
+async def on_candle(candle: Candle) -> None:
+    """Accept a Candle. This service's logic arrives with its issue; until then the message
+    is decoded, validated, counted and committed."""
+    log.debug("received", extra={"event_id": candle.event_id})
+
+
+async def setup(runtime: Runtime) -> Wiring:
+    """Handlers and tasks of this service."""
+    return Wiring(
+        handlers={
+            "fills": on_fill,
+            "candles": on_candle,
+        },
+    )
+
+
+def run() -> None:
+    """Console script ``kwont-portfolio``."""
+    run_service("portfolio", setup, PortfolioSettings)

@@ -1,0 +1,1 @@
+"""Kwont strategy service: Runs deployed strategies on closed candles and publishes `signals`."""
