@@ -1,0 +1,107 @@
+"""The backtest engine for one symbol: signals in, trades, equity and metrics out.
+
+Execution rules (the same in every run, documented in docs/strategies.md):
+
+* Signals are judged at a bar's close; the resulting market order fills at the next
+  bar's open. A signal on the last bar is not executed.
+* Order of events in a bar: (1) signal exit at the open (a long also closes on a short
+  entry when shorts are allowed: a reversal), (2) signal entry at the open when flat
+  (opposite entries on one bar cancel out; an exit and an entry of the same side on one
+  bar mean "stay out"), (3) stop-loss / take-profit / liquidation inside the bar,
+  (4) equity marked at the close. No pyramiding: one position at a time.
+* Stops are checked against the bar's high and low, including the bar the position was
+  opened in (its open is the first price of the bar). A bar that touches both the
+  stop-loss and the take-profit is assumed to hit the stop-loss first (the worse case).
+  A bar that opens beyond the stop fills at the open; beyond the take-profit, at the
+  open too (the better price, as a resting limit order would).
+* Market fills (signals, stop-loss) pay slippage: buys at price x (1 + slippage),
+  sells at price x (1 - slippage). Take-profits are limit orders: no slippage.
+  Every fill pays ``fee_bps`` of its notional.
+* Sizing: ``qty = budget x leverage / (fill x (1 + fee x leverage))`` so that margin
+  plus entry fee equal the budget (all-in spot: ``cash / (fill x (1 + fee))``).
+* Leverage uses isolated margin ``notional / leverage``; the liquidation price is where
+  the loss leaves only the maintenance margin: long ``entry (1 - 1/L) / (1 - mmr)``,
+  short ``entry (1 + 1/L) / (1 + mmr)``. Liquidation fills at that price (the exchange
+  stops the loss at the margin, even through a gap) and pays the fee. An unleveraged
+  short is liquidated when the price has about doubled.
+* A position still open after the last bar is marked to the last close and reported as
+  an ``open`` trade (or closed there when ``close_at_end``).
+* All arithmetic is float64, in a fixed order: the same input gives bit-identical
+  output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kwont_quant import _kernels_engine as ke
+from kwont_quant.candles import Candles
+from kwont_quant.config import BacktestConfig
+from kwont_quant.errors import ConfigError
+from kwont_quant.metrics import compute_metrics
+from kwont_quant.results import BacktestResult, TradeLog
+from kwont_quant.signals import SignalArrays
+
+
+def run_engine(
+    candles: Candles,
+    signals: SignalArrays,
+    config: BacktestConfig,
+    *,
+    symbol: str = "",
+    strategy: str = "",
+    params: dict[str, Any] | None = None,
+    start: int = 0,
+    cash: float | None = None,
+) -> BacktestResult:
+    """Simulate ``signals`` on ``candles``.
+
+    ``start`` is the first bar whose signals may trade (earlier bars only feed the
+    indicators); metrics cover ``start`` to the end. ``cash`` overrides
+    ``config.cash`` (a multi-symbol run gives each symbol its share).
+
+    Raises:
+        ConfigError: ``start`` outside the data.
+    """
+    n = len(candles)
+    if not 0 <= start < n:
+        raise ConfigError(f"start bar {start} is outside the data (0..{n - 1})")
+    sizing_mode = 0 if config.sizing.mode == "fraction" else 1
+    equity, records, exposed = ke.simulate(
+        candles.open,
+        candles.high,
+        candles.low,
+        candles.close,
+        signals.enter_long,
+        signals.exit_long,
+        signals.enter_short,
+        signals.exit_short,
+        signals.size,
+        signals.sl_kind,
+        signals.sl_value,
+        signals.tp_kind,
+        signals.tp_value,
+        float(config.cash if cash is None else cash),
+        config.fee_rate,
+        config.slippage_rate,
+        sizing_mode,
+        float(config.sizing.value),
+        float(config.leverage),
+        float(config.maintenance_margin),
+        not config.long_only,
+        int(start),
+        bool(config.close_at_end),
+    )
+    metrics = compute_metrics(
+        equity, candles.open_time_ms, records, exposed, start, config.interval_ms
+    )
+    return BacktestResult(
+        symbol=symbol,
+        strategy=strategy,
+        params=dict(params or {}),
+        metrics=metrics,
+        trades=TradeLog(records, candles.open_time_ms, symbol),
+        open_time_ms=candles.open_time_ms,
+        equity=equity,
+        start=start,
+    )
