@@ -104,6 +104,17 @@ def _compare(old: Any, new: Any, path: str, problems: list[str]) -> None:
         for i, (o, n) in enumerate(zip(old["anyOf"], new["anyOf"], strict=True)):
             _compare(o, n, f"{path}|{i}", problems)
         return
+    if isinstance(old, dict) and isinstance(new, dict):
+        nested = [k for k in ("items", "additionalProperties") if isinstance(old.get(k), dict)]
+        for k in nested:
+            if not isinstance(new.get(k), dict):
+                problems.append(f"{path}: retyped")
+                return
+            _compare(old[k], new[k], f"{path}.{k}" if k == "items" else f"{path}.*", problems)
+        old, new = (
+            {k: v for k, v in old.items() if k not in nested},
+            {k: v for k, v in new.items() if k not in nested},
+        )
     if old != new:
         problems.append(f"{path}: retyped")
 

@@ -1,0 +1,59 @@
+# Kwont. `make help` lists the targets. The two you need: `make up` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PACKAGES := -p kwont_common -p kwont_quant -p kwont_devstack -p kwont_gateway -p kwont_marketdata \
+	-p kwont_strategy -p kwont_risk -p kwont_execution -p kwont_portfolio -p kwont_backtest_runner
+
+.PHONY: help bootstrap up down status logs test lint typecheck schemas schemas-check \
+	test-unit test-integration test-contract bench clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+bootstrap: ## Install apt packages and the .venv (idempotent)
+	@scripts/bootstrap.sh system venv
+
+up: bootstrap ## Start the whole platform on the embedded engines (returns when healthy)
+	@$(BIN)/kwont-stack up
+
+down: ## Stop everything `make up` started
+	@if [ -x $(BIN)/kwont-stack ]; then $(BIN)/kwont-stack down; fi
+
+status: ## Show what runs and whether it is healthy
+	@$(BIN)/kwont-stack status
+
+logs: ## Tail the logs of the stack (make logs NAME=risk for one)
+	@$(BIN)/kwont-stack logs $(NAME)
+
+test: bootstrap lint typecheck schemas-check ## Every test: lint, types, unit, integration, contract
+	@$(PY) -m pytest -q
+
+test-unit: bootstrap ## Unit tests only
+	@$(PY) -m pytest -q -m unit
+
+test-integration: bootstrap ## Integration tests (start their own engines)
+	@$(PY) -m pytest -q -m integration
+
+test-contract: bootstrap ## Topic schema compatibility and round trips
+	@$(PY) -m pytest -q -m contract
+
+lint: bootstrap ## ruff lint and format check
+	@$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+typecheck: bootstrap ## mypy (strict on libs/)
+	@$(BIN)/mypy $(PACKAGES)
+
+schemas: bootstrap ## Export the topics' JSON Schemas into schemas/topics
+	@$(BIN)/kwont-schemas export
+
+schemas-check: bootstrap ## Fail when schemas/topics drift from the models
+	@$(BIN)/kwont-schemas check
+
+bench: bootstrap ## Benchmarks against peers, printed as tables
+	@$(PY) -m bench
+
+clean: ## Remove caches (not .venv, not .run)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a bare Debian 12 machine; idempotent and quiet when
+# everything is there. Usage: scripts/bootstrap.sh [system] [venv]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(redis-server docker.io mmdebstrap iptables)
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+
+system() {
+  local missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    echo "bootstrap: installing apt packages: ${missing[*]}"
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+venv() {
+  local packages=(libs/common libs/quant tools/devstack services/*/)
+  # The stamp records what the environment was built from; rebuild only when that changes.
+  local want
+  want=$(cat requirements-dev.txt requirements-bench.txt "${packages[@]/%//pyproject.toml}" 2>/dev/null | sha256sum | cut -d' ' -f1)
+  if [ -f "$VENV/.kwont-stamp" ] && [ "$(cat "$VENV/.kwont-stamp")" = "$want" ]; then
+    return
+  fi
+  echo "bootstrap: preparing $VENV (editable install of every package)"
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  local editable=()
+  for p in "${packages[@]}"; do editable+=(-e "$p"); done
+  "$VENV/bin/python" -m pip install -q -r requirements-dev.txt -r requirements-bench.txt "${editable[@]}" 2>&1 \
+    | grep -v -E "^(WARNING: Location|\s*$)" || true
+  echo "$want" > "$VENV/.kwont-stamp"
+}
+
+if [ $# -eq 0 ]; then set -- system venv; fi
+for step in "$@"; do "$step"; done
