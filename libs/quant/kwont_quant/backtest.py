@@ -77,6 +77,17 @@ def run_backtest(
     symbol: str = ...,
     start: int = ...,
 ) -> PortfolioResult: ...
+@overload
+def run_backtest(
+    strategy: StrategySpec,
+    data: Candles | Mapping[str, Candles],
+    config: BacktestConfig | None = ...,
+    params: Mapping[str, object] | None = ...,
+    progress: ProgressCallback | None = ...,
+    *,
+    symbol: str = ...,
+    start: int = ...,
+) -> BacktestResult | PortfolioResult: ...
 def run_backtest(
     strategy: StrategySpec,
     data: Candles | Mapping[str, Candles],
