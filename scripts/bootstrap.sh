@@ -34,8 +34,12 @@ venv() {
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
   local editable=()
   for p in "${packages[@]}"; do editable+=(-e "$p"); done
-  "$VENV/bin/python" -m pip install -q -r requirements-dev.txt -r requirements-bench.txt "${editable[@]}" 2>&1 \
-    | grep -v -E "^(WARNING: Location|\s*$)" || true
+  local log="$VENV/pip-install.log"
+  if ! "$VENV/bin/python" -m pip install -r requirements-dev.txt -r requirements-bench.txt "${editable[@]}" >"$log" 2>&1; then
+    tail -40 "$log"
+    echo "bootstrap: pip install failed (full log: $log)" >&2
+    exit 1
+  fi
   echo "$want" > "$VENV/.kwont-stamp"
 }
 
