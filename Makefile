@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-PACKAGES := -p kwont_common -p kwont_quant -p kwont_devstack -p kwont_gateway -p kwont_marketdata \
+PACKAGES := -p kwont_common -p kwont_quant -p kwont_ohlcv -p kwont_devstack -p kwont_gateway -p kwont_marketdata \
 	-p kwont_strategy -p kwont_risk -p kwont_execution -p kwont_portfolio -p kwont_backtest_runner
 
 .PHONY: help bootstrap up down status logs test lint typecheck schemas schemas-check \

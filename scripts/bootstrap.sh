@@ -22,7 +22,7 @@ system() {
 }
 
 venv() {
-  local packages=(libs/common libs/quant tools/devstack services/*/)
+  local packages=(libs/common libs/ohlcv libs/quant tools/devstack services/*/)
   # The stamp records what the environment was built from; rebuild only when that changes.
   local want
   want=$(cat requirements-dev.txt requirements-bench.txt "${packages[@]/%//pyproject.toml}" 2>/dev/null | sha256sum | cut -d' ' -f1)
