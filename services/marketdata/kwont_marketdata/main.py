@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from kwont_common.service import Runtime, Wiring, run_service
+from kwont_marketdata import load
 from kwont_marketdata.settings import MarketdataSettings
 
 log = logging.getLogger(__name__)
@@ -16,5 +18,8 @@ async def setup(runtime: Runtime) -> Wiring:
 
 
 def run() -> None:
-    """Console script ``kwont-marketdata``."""
+    """Console script ``kwont-marketdata``: the service, or a data command (see load.py)."""
+    argv = sys.argv[1:]
+    if argv and argv[0] not in ("serve",):
+        raise SystemExit(load.main(argv))
     run_service("marketdata", setup, MarketdataSettings)

@@ -1,0 +1,153 @@
+"""``kwont-marketdata load ...``: put candles into ``ohlcv.candles``, idempotently.
+
+    kwont-marketdata load csv PATH [--symbol BTCUSDT --interval 1m]   # file or folder
+    kwont-marketdata load synthetic --symbol BTCUSDT [--symbol ETHUSDT] [--days 365]
+    kwont-marketdata seed-demo        # synthetic BTCUSDT + ETHUSDT, 1 year of 1m, if empty
+    kwont-marketdata summary          # what the store holds
+
+Synthetic candles are seeded geometric Brownian motion, stored with ``feed: synthetic`` so
+they are never mistaken for exchange data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+import kwont_ohlcv as ohlcv
+from kwont_common.mongo import Database, Mongo
+from kwont_marketdata import binance_csv, store
+from kwont_marketdata.settings import MarketdataSettings
+from kwont_quant.synthetic import gbm_ohlcv
+
+DEMO_SYMBOLS = {"BTCUSDT": 42_000.0, "ETHUSDT": 2_300.0}
+DAY_MS = 86_400_000
+
+
+def synthetic_columns(
+    symbol: str, start_ms: int, days: int, interval: str, price: float, seed: int
+) -> ohlcv.Columns:
+    """Deterministic GBM candles for ``symbol`` (the seed mixes in the symbol's name)."""
+    step = ohlcv.INTERVAL_MS[interval]
+    n = days * DAY_MS // step
+    c = gbm_ohlcv(n, seed=seed ^ zlib.crc32(symbol.encode()), start_ms=start_ms,
+                  interval_ms=step, price=price)  # fmt: skip
+    return {
+        "open_time": c.open_time_ms.astype(np.float64),
+        "open": np.array(c.open), "high": np.array(c.high), "low": np.array(c.low),
+        "close": np.array(c.close), "volume": np.array(c.volume),
+        "quote_volume": c.close * c.volume, "trades": np.zeros(n),
+    }  # fmt: skip
+
+
+async def load_csv(db: Database, target: Path, symbol: str | None, interval: str | None) -> int:
+    """Load one Binance kline CSV or a folder of them; returns candles loaded.
+
+    Raises:
+        binance_csv.CsvError: a file is invalid (nothing from that file is written).
+    """
+    total = 0
+    for path in binance_csv.files(target):
+        named = binance_csv.symbol_interval(path)
+        sym, ivl = symbol or (named and named[0]), interval or (named and named[1])
+        if not sym or not ivl:
+            raise binance_csv.CsvError(f"{path}: name symbol and interval (--symbol/--interval)")
+        columns = binance_csv.read(path, ivl)
+        await store.upsert(db, sym, ivl, columns, feed="binance")
+        total += len(columns["open_time"])
+        print(f"{path.name}: {len(columns['open_time'])} candles of {sym} {ivl}", file=sys.stderr)
+    return total
+
+
+async def load_synthetic(
+    db: Database, symbols: dict[str, float], start_ms: int, days: int, interval: str, seed: int
+) -> int:
+    """Generate and store synthetic candles; returns candles loaded."""
+    total = 0
+    for symbol, price in symbols.items():
+        cols = synthetic_columns(symbol, start_ms, days, interval, price, seed)
+        await store.upsert(db, symbol, interval, cols, feed="synthetic")
+        total += len(cols["open_time"])
+        print(f"{symbol}: {len(cols['open_time'])} synthetic {interval} candles", file=sys.stderr)
+    return total
+
+
+def demo_start_ms(days: int = 365) -> int:
+    """Midnight UTC ``days`` before today: the demo year ends yesterday."""
+    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return int(today.timestamp() * 1000) - days * DAY_MS
+
+
+async def seed_demo(db: Database) -> int:
+    """Synthetic BTCUSDT and ETHUSDT, one year of 1-minute candles, if the store is empty."""
+    if await db[store.COLLECTION].estimated_document_count() > 0:
+        print("market data present; demo seed skipped", file=sys.stderr)
+        return 0
+    return await load_synthetic(db, DEMO_SYMBOLS, demo_start_ms(), 365, "1m", seed=7)
+
+
+def _parse_day(text: str) -> int:
+    day = dt.date.fromisoformat(text)
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kwont-marketdata", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser("serve", help="run the marketdata service (the default)")
+    load = sub.add_parser("load", help="load candles").add_subparsers(dest="source", required=True)
+    csv = load.add_parser("csv", help="Binance public kline CSV file or folder")
+    csv.add_argument("path", type=Path)
+    csv.add_argument("--symbol")
+    csv.add_argument("--interval", choices=list(ohlcv.INTERVAL_MS))
+    syn = load.add_parser("synthetic", help="seeded GBM candles, labelled synthetic")
+    syn.add_argument("--symbol", action="append", required=True, dest="symbols")
+    syn.add_argument("--days", type=int, default=365)
+    syn.add_argument("--interval", default="1m", choices=list(ohlcv.INTERVAL_MS))
+    syn.add_argument("--start", type=_parse_day, help="YYYY-MM-DD (default: a year ago)")
+    syn.add_argument("--price", type=float, default=100.0)
+    syn.add_argument("--seed", type=int, default=7)
+    sub.add_parser("seed-demo", help="synthetic BTCUSDT/ETHUSDT year of 1m candles if empty")
+    sub.add_parser("summary", help="what the candle store holds")
+    return p
+
+
+async def command(args: argparse.Namespace, settings: MarketdataSettings) -> int:
+    mongo = Mongo.connect(settings)
+    try:
+        await mongo.wait_ready()
+        db = mongo.market_write
+        await store.ensure_indexes(db)
+        started = time.perf_counter()
+        if args.command == "summary":
+            for row in await store.summary(db):
+                print(row)
+            return 0
+        if args.command == "seed-demo":
+            n = await seed_demo(db)
+        elif args.source == "csv":
+            n = await load_csv(db, args.path, args.symbol, args.interval)
+        else:
+            start = args.start if args.start is not None else demo_start_ms(args.days)
+            prices = {s: DEMO_SYMBOLS.get(s, args.price) for s in args.symbols}
+            n = await load_synthetic(db, prices, start, args.days, args.interval, args.seed)
+        print(f"{n} candles stored in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+        return 0
+    except (binance_csv.CsvError, ValueError) as exc:
+        print(f"kwont-marketdata: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        mongo.close()
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    settings = MarketdataSettings(service_name="marketdata", log_json=False)
+    return asyncio.run(command(args, settings))
