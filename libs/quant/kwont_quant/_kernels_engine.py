@@ -31,11 +31,7 @@ def _record(
     fees: float,
     pnl: float,
     why: int,
-) -> F64:
-    if k == trades.shape[0]:
-        grown = np.empty((trades.shape[0] * 2, N_COLS))
-        grown[:k] = trades[:k]
-        trades = grown
+) -> None:
     t = trades[k]
     t[T_SIDE] = side
     t[T_ENTRY_I] = entry_i
@@ -46,7 +42,6 @@ def _record(
     t[T_FEES] = fees
     t[T_PNL] = pnl
     t[T_REASON] = why
-    return trades
 
 
 @jit
@@ -77,7 +72,14 @@ def simulate(
 ) -> tuple[F64, F64, int]:
     n = c.shape[0]
     equity = np.empty(n)
-    trades = np.empty((64, N_COLS))
+    # Every trade needs an entry signal on a distinct bar: that bounds the count, so
+    # the record array is allocated once (growing it inside the loop costs the
+    # optimiser far more than the memory).
+    cap = 1
+    for i in range(n):
+        if enter_long[i] or (allow_short and enter_short[i]):
+            cap += 1
+    trades = np.empty((cap, N_COLS))
     k = 0
     side = 0
     qty = 0.0
@@ -103,7 +105,7 @@ def simulate(
                 xfee = qty * exit_px * fee
                 gross = side * qty * (exit_px - entry_px)
                 bal += gross - xfee
-                trades = _record(
+                _record(
                     trades,
                     k,
                     side,
@@ -186,7 +188,7 @@ def simulate(
                 xfee = qty * px * fee
                 gross = side * qty * (px - entry_px)
                 bal += gross - xfee
-                trades = _record(
+                _record(
                     trades,
                     k,
                     side,
@@ -222,7 +224,7 @@ def simulate(
             xfee = 0.0
             gross = side * qty * (px - entry_px)
             why = OPEN
-        trades = _record(
+        _record(
             trades,
             k,
             side,

@@ -89,7 +89,7 @@ def run_engine(
         float(config.leverage),
         float(config.maintenance_margin),
         not config.long_only,
-        int(start),
+        max(int(start), signals.warmup),
         bool(config.close_at_end),
     )
     metrics = compute_metrics(

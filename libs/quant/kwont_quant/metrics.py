@@ -26,10 +26,12 @@ MS_PER_YEAR = 365.25 * 24 * 3600 * 1000
 
 @jit
 def _equity_stats(eq: F64, start: int) -> tuple[float, float, float, float, int, int]:
-    # One pass: Welford mean/variance, downside sum of squares, running-peak drawdown.
+    # One pass: sums for mean/variance (per-bar returns are small and centred near 0,
+    # so the textbook formula loses nothing here), downside sum of squares, and the
+    # running-peak drawdown.
     n = 0
-    mean = 0.0
-    m2 = 0.0
+    total = 0.0
+    sq = 0.0
     down = 0.0
     peak = eq[start]
     peak_i = start
@@ -39,9 +41,8 @@ def _equity_stats(eq: F64, start: int) -> tuple[float, float, float, float, int,
         prev = eq[i - 1]
         r = eq[i] / prev - 1.0 if prev > 0.0 else 0.0
         n += 1
-        d = r - mean
-        mean += d / n
-        m2 += d * (r - mean)
+        total += r
+        sq += r * r
         if r < 0.0:
             down += r * r
         if eq[i] >= peak:
@@ -53,9 +54,11 @@ def _equity_stats(eq: F64, start: int) -> tuple[float, float, float, float, int,
             dd = 1.0 - eq[i] / peak
             if dd > max_dd:
                 max_dd = dd
+    mean = total / n if n > 0 else 0.0
+    var = (sq - total * mean) / (n - 1) if n > 1 else 0.0
     if eq[eq.shape[0] - 1] < peak and eq.shape[0] - 1 - peak_i > max_dur:
         max_dur = eq.shape[0] - 1 - peak_i  # still under water at the end
-    std = math.sqrt(m2 / (n - 1)) if n > 1 else 0.0
+    std = math.sqrt(var) if var > 0.0 else 0.0
     downside = math.sqrt(down / n) if n > 0 else 0.0
     return mean, std, downside, max_dd, max_dur, n
 
@@ -109,10 +112,10 @@ def compute_metrics(
 ) -> Metrics:
     """Metrics of ``equity[start:]`` and the trade records of the engine kernel.
 
-    ``interval_ms`` (bar length) defaults to the median step of ``times``.
+    ``interval_ms`` (bar length) defaults to the smallest step of ``times``.
     """
     n_bars = equity.shape[0] - start
-    step = interval_ms or (int(np.median(np.diff(times))) if times.shape[0] > 1 else 60_000)
+    step = interval_ms or (int(np.diff(times).min()) if times.shape[0] > 1 else 60_000)
     ppy = MS_PER_YEAR / step
     mean, std, downside, max_dd, dd_bars, _ = _equity_stats(equity, start)
     initial, final = float(equity[start]), float(equity[-1])

@@ -115,8 +115,9 @@ def _stop(stop: Stop | None, candles: Candles, name: str) -> tuple[int, F64]:
 def compute_signals(strategy: Strategy, candles: Candles) -> SignalArrays:
     """Run ``generate`` through the seam and resolve its output for the engine.
 
-    Signals before the strategy's warm-up are cleared, so no entry is taken on an
-    indicator that is not yet defined.
+    The strategy's warm-up travels with the arrays: the engine and the live path
+    ignore signals on bars before it, so no entry is taken on an indicator that is
+    not yet defined.
 
     Raises:
         StrategyError: ``generate`` raised, or returned anything other than
@@ -131,20 +132,21 @@ def compute_signals(strategy: Strategy, candles: Candles) -> SignalArrays:
     xl = _bools(out.exit_long, "exit_long", n, False)
     es = _bools(out.enter_short, "enter_short", n, False)
     xs = _bools(out.exit_short, "exit_short", n, False)
-    size = np.ascontiguousarray(np.broadcast_to(np.asarray(out.size, dtype=np.float64), (n,)))
-    entering = el | es
-    if not ((size[entering] > 0.0) & (size[entering] <= 1.0)).all():
-        raise StrategyError("size hint must be in (0, 1] on every entry bar")
-    w = min(warmup_of(strategy), n)
-    if w:
-        el, xl, es, xs = (a.copy() for a in (el, xl, es, xs))
-        for a in (el, xl, es, xs):
-            a[:w] = False
+    if np.ndim(out.size) == 0:
+        if not (0.0 < float(out.size) <= 1.0):
+            raise StrategyError(f"size hint must be in (0, 1], got {out.size!r}")
+        size = np.full(n, float(out.size))
+    else:
+        size = np.ascontiguousarray(out.size, dtype=np.float64)
+        entering = el | es
+        if size.shape != (n,) or not ((size[entering] > 0.0) & (size[entering] <= 1.0)).all():
+            raise StrategyError("size hint must be in (0, 1] on every entry bar")
     sl = out.stop_loss if out.stop_loss is not None else type(strategy).stop_loss
     tp = out.take_profit if out.take_profit is not None else type(strategy).take_profit
     sl_kind, sl_value = _stop(sl, candles, "stop_loss")
     tp_kind, tp_value = _stop(tp, candles, "take_profit")
-    return SignalArrays(el, xl, es, xs, size, sl_kind, sl_value, tp_kind, tp_value)
+    warm = warmup_of(strategy)
+    return SignalArrays(el, xl, es, xs, size, sl_kind, sl_value, tp_kind, tp_value, warm)
 
 
 _KIND_NAMES = {STOP_PCT: "pct", STOP_DISTANCE: "distance"}
@@ -159,6 +161,8 @@ def latest_signal(strategy: Strategy, candles: Candles) -> BarSignal | None:
     window = candles[max(0, len(candles) - call_user("live_window", strategy.live_window)) :]
     sig = compute_signals(strategy, window)
     i = len(window) - 1
+    if i < sig.warmup:
+        return None
     flags = (
         bool(sig.enter_long[i]),
         bool(sig.exit_long[i]),

@@ -88,7 +88,8 @@ class Signals:
 
 @dataclass(frozen=True, eq=False)
 class SignalArrays:
-    """Resolved, checked engine inputs: every array has one value per candle."""
+    """Resolved, checked engine inputs: every array has one value per candle; signals
+    on bars before ``warmup`` are ignored."""
 
     enter_long: Bools
     exit_long: Bools
@@ -99,6 +100,7 @@ class SignalArrays:
     sl_value: F64
     tp_kind: int
     tp_value: F64
+    warmup: int = 0
 
 
 @dataclass(frozen=True)
