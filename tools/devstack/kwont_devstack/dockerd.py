@@ -70,16 +70,17 @@ def docker_ping(base_url: str | None = None, timeout: float = 2.0) -> bool:
 def start_dockerd(run_dir: Path, *, timeout: float = START_TIMEOUT_S) -> int | None:
     """Make sure a Docker engine answers on the default socket.
 
-    Returns None if one already answered (not ours: never stop it), else the PID of the
-    ``dockerd`` we started (also written to ``run_dir/dockerd.pid``). Raises
+    Returns None if an engine we did not start answers (never stop it), else the PID of
+    our ``dockerd``, started now or by an earlier run (kept in ``run_dir/dockerd.pid``). Raises
     :class:`EngineError` if dockerd is missing, we are not root, or it does not answer in
     ``timeout`` seconds (the error has the tail of ``run_dir/logs/dockerd.log``).
     """
-    if docker_ping():
-        return None
     pid_file = run_dir / "dockerd.pid"
     log_path = run_dir / "logs" / "dockerd.log"
     previous = read_pid(pid_file)
+    if docker_ping():
+        ours = previous is not None and pid_alive(previous) and "dockerd" in pid_command(previous)
+        return previous if ours else None
     if previous is not None and pid_alive(previous) and "dockerd" in pid_command(previous):
         # Ours from an earlier run, still coming up: wait for it rather than start a second.
         wait_healthy("dockerd", docker_ping, timeout=timeout, log_path=log_path)
