@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from kwont_devstack import supervisord
 from kwont_devstack.config import ConfigError, StackConfig
 from kwont_devstack.health import Row, collect
+from kwont_devstack.mongo_users import MongoCredentials, MongoEndpoint
 from kwont_devstack.process import EngineError
-from kwont_devstack.stack import down, endpoint, up
+from kwont_devstack.secrets_env import load_credentials
+from kwont_devstack.stack import down, up
 
 
 def format_table(rows: Sequence[Row]) -> str:
@@ -35,7 +37,10 @@ def format_table(rows: Sequence[Row]) -> str:
 
 
 def _status(config: StackConfig, services: bool = True) -> int:
-    rows = collect(config, endpoint(config), supervisord.process_info(config))
+    # Read-only: status never creates the run dir; without secrets Mongo shows unhealthy.
+    credentials = load_credentials(config.run_dir) or MongoCredentials("-", "-", "-")
+    mongo = MongoEndpoint(config.host, config.mongo_port, credentials)
+    rows = collect(config, mongo, supervisord.process_info(config))
     if not services:
         rows = [r for r in rows if r.kind == "engine"]
     print(format_table(rows))

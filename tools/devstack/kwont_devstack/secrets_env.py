@@ -30,15 +30,25 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def load_credentials(run_dir: Path) -> MongoCredentials | None:
+    """The Mongo passwords in ``run_dir/secrets.env``, or None if it is missing or partial."""
+    path = run_dir / "secrets.env"
+    values = read_env_file(path) if path.exists() else {}
+    if not all(values.get(key) for key in _KEYS):
+        return None
+    return MongoCredentials(**{field: values[key] for key, field in _KEYS.items()})
+
+
 def load_or_create_credentials(run_dir: Path) -> MongoCredentials:
     """Read the Mongo passwords from ``run_dir/secrets.env``, generating any that are missing.
 
     The file is written with mode 0600. Raises ``OSError`` if it cannot be written.
     """
+    existing = load_credentials(run_dir)
+    if existing is not None:
+        return existing
     path = run_dir / "secrets.env"
     values = read_env_file(path) if path.exists() else {}
-    if all(values.get(key) for key in _KEYS):
-        return MongoCredentials(**{field: values[key] for key, field in _KEYS.items()})
     fresh = MongoCredentials.generate()
     for key, field in _KEYS.items():
         if not values.get(key):
