@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from kwont_quant.strategy import Strategy
 
 R = TypeVar("R")
+ATR_DECAY_PERIODS = 41
 
 
 def call_user(what: str, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
@@ -158,7 +159,12 @@ def latest_signal(strategy: Strategy, candles: Candles) -> BarSignal | None:
     Raises:
         StrategyError: as :func:`compute_signals`.
     """
-    window = candles[max(0, len(candles) - call_user("live_window", strategy.live_window)) :]
+    need = call_user("live_window", strategy.live_window)
+    for rule in (type(strategy).stop_loss, type(strategy).take_profit):
+        if rule is not None and rule.kind == "atr":
+            # ATR is Wilder-smoothed: give its seed time to decay, as for indicators
+            need = max(need, ATR_DECAY_PERIODS * rule.atr_period + 2)
+    window = candles[max(0, len(candles) - need) :]
     sig = compute_signals(strategy, window)
     i = len(window) - 1
     if i < sig.warmup:

@@ -91,7 +91,9 @@ class Strategy:
         """How many closed candles the live path passes to ``generate``.
 
         Enough for windowed indicators by default. Strategies using recursive ones
-        (EMA, RSI, ATR, MACD) return more, so the seed has decayed to nothing.
+        (EMA, RSI, ATR, MACD) return more, so the seed has decayed to nothing. (Class
+        level ATR stops are accounted for by the SDK; ATR stops returned from
+        ``generate`` are covered only by this window.)
         """
         return self.warmup() + 2
 

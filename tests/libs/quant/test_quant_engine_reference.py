@@ -29,8 +29,19 @@ def reference(c: Candles, s: SignalArrays, cfg: BacktestConfig, start: int = 0):
         exit_fee = pos["qty"] * price * fee
         gross = pos["side"] * pos["qty"] * (price - pos["entry"])
         cash += gross - exit_fee
-        trades.append((pos["side"], pos["i"], i, pos["entry"], price, pos["qty"],
-                       pos["fee"] + exit_fee, gross - pos["fee"] - exit_fee, reason))
+        trades.append(
+            (
+                pos["side"],
+                pos["i"],
+                i,
+                pos["entry"],
+                price,
+                pos["qty"],
+                pos["fee"] + exit_fee,
+                gross - pos["fee"] - exit_fee,
+                reason,
+            )
+        )
         pos = None
 
     def dist(kind, values, j, fill):
@@ -60,12 +71,21 @@ def reference(c: Candles, s: SignalArrays, cfg: BacktestConfig, start: int = 0):
                         qty = min(cfg.sizing.value * s.size[j] / fill, most)
                     sl_d = dist(s.sl_kind, s.sl_value, j, fill)
                     tp_d = dist(s.tp_kind, s.tp_value, j, fill)
-                    liq = (fill * (1 - 1 / lev) / (1 - mmr) if side == 1
-                           else fill * (1 + 1 / lev) / (1 + mmr))
-                    pos = {"side": side, "qty": qty, "entry": fill, "i": i,
-                           "fee": qty * fill * fee, "liq": liq,
-                           "sl": None if sl_d is None else fill - side * sl_d,
-                           "tp": None if tp_d is None else fill + side * tp_d}
+                    liq = (
+                        fill * (1 - 1 / lev) / (1 - mmr)
+                        if side == 1
+                        else fill * (1 + 1 / lev) / (1 + mmr)
+                    )
+                    pos = {
+                        "side": side,
+                        "qty": qty,
+                        "entry": fill,
+                        "i": i,
+                        "fee": qty * fill * fee,
+                        "liq": liq,
+                        "sl": None if sl_d is None else fill - side * sl_d,
+                        "tp": None if tp_d is None else fill + side * tp_d,
+                    }
                     cash -= pos["fee"]
         if pos and i > first:
             # Walk the pessimistic path open -> adverse extreme -> favourable extreme.
@@ -93,8 +113,19 @@ def reference(c: Candles, s: SignalArrays, cfg: BacktestConfig, start: int = 0):
         equity.append(eq)
     if pos:
         p = c.close[-1]
-        trades.append((pos["side"], pos["i"], len(c) - 1, pos["entry"], p, pos["qty"],
-                       pos["fee"], pos["side"] * pos["qty"] * (p - pos["entry"]) - pos["fee"], 5))
+        trades.append(
+            (
+                pos["side"],
+                pos["i"],
+                len(c) - 1,
+                pos["entry"],
+                p,
+                pos["qty"],
+                pos["fee"],
+                pos["side"] * pos["qty"] * (p - pos["entry"]) - pos["fee"],
+                5,
+            )
+        )
     return trades, equity
 
 

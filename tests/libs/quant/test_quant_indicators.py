@@ -13,7 +13,7 @@ from kwont_quant.synthetic import gbm_ohlcv
 pytestmark = pytest.mark.unit
 
 C = gbm_ohlcv(3000, seed=7)
-O, H, L, X = C.open, C.high, C.low, C.close
+H, L, X = C.high, C.low, C.close
 
 
 def same(ours: np.ndarray, ref: np.ndarray, rtol: float = 1e-9) -> None:

@@ -13,13 +13,11 @@ import warnings
 
 import numpy as np
 import pytest
+from backtesting import Strategy as BtStrategy
+from backtesting.lib import FractionalBacktest, crossover
+from backtesting.test import EURUSD, SMA
 
-pytest.importorskip("backtesting")
-from backtesting import Strategy as BtStrategy  # noqa: E402
-from backtesting.lib import FractionalBacktest, crossover  # noqa: E402
-from backtesting.test import EURUSD, SMA  # noqa: E402
-
-import kwont_quant as kq  # noqa: E402
+import kwont_quant as kq
 
 pytestmark = pytest.mark.unit
 
@@ -43,12 +41,14 @@ class LongOnlySmaCross(BtStrategy):
 def _run_both(fast: int, slow: int) -> tuple[object, kq.BacktestResult]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        bt = FractionalBacktest(EURUSD, LongOnlySmaCross, cash=10_000, commission=0.001,
-                                finalize_trades=False)
+        bt = FractionalBacktest(
+            EURUSD, LongOnlySmaCross, cash=10_000, commission=0.001, finalize_trades=False
+        )
         stats = bt.run(n1=fast, n2=slow)
     times = EURUSD.index.values.astype("datetime64[ms]").astype(np.int64)
-    candles = kq.Candles.from_arrays(times, EURUSD.Open, EURUSD.High, EURUSD.Low,
-                                     EURUSD.Close, EURUSD.Volume)
+    candles = kq.Candles.from_arrays(
+        times, EURUSD.Open, EURUSD.High, EURUSD.Low, EURUSD.Close, EURUSD.Volume
+    )
     cfg = kq.BacktestConfig(cash=10_000, fee_bps=10, slippage_bps=0, long_only=True)
     ours = kq.run_backtest("sma_cross", candles, cfg, {"fast": fast, "slow": slow})
     return stats, ours
