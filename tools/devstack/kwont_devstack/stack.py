@@ -156,9 +156,10 @@ def up(config: StackConfig, *, services: bool = True, say: Say = print) -> None:
     for script in missing:
         say(f"warning: {script} is not installed; that service is skipped")
     if supervisord.running(config):
-        if supervisord.write_conf(config, engines + svc):
+        changed = supervisord.write_conf(config, engines + svc)
+        if changed:
             touched = supervisord.apply_changes(config)
-            say(f"supervisord: config changed, updated groups {touched or '(none)'}")
+            say(f"supervisord: {', '.join(changed)} changed; updated groups {touched or '(none)'}")
         states = supervisord.process_info(config)
         up_already = [n for n, i in states.items() if i["statename"] == "RUNNING"]
         say(f"already running: {', '.join(sorted(up_already)) or 'nothing'}")

@@ -96,16 +96,33 @@ def render(config: StackConfig, programs: Iterable[Program]) -> str:
     return "\n".join(lines)
 
 
-def write_conf(config: StackConfig, programs: Iterable[Program]) -> bool:
-    """Write supervisord.conf (mode 0600: it holds passwords); True if it changed."""
+def _sections(text: str) -> dict[str, str]:
+    sections: dict[str, list[str]] = {}
+    current = ""
+    for line in text.splitlines():
+        if line.startswith("["):
+            current = line
+        sections.setdefault(current, []).append(line)
+    return {name: "\n".join(lines) for name, lines in sections.items()}
+
+
+def write_conf(config: StackConfig, programs: Iterable[Program]) -> list[str]:
+    """Write supervisord.conf (mode 0600: it holds passwords).
+
+    Returns the headers of the sections that changed (empty if none did), so ``up`` can
+    say why it touches a running program.
+    """
     path = conf_path(config)
     text = render(config, programs)
-    if path.exists() and path.read_text() == text:
-        return False
+    old = path.read_text() if path.exists() else ""
+    if old == text:
+        return []
+    before, after = _sections(old), _sections(text)
+    changed = [name for name in before.keys() | after.keys() if before.get(name) != after.get(name)]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
-    return True
+    return sorted(changed)
 
 
 def rpc(config: StackConfig) -> Any:
