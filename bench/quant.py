@@ -89,7 +89,7 @@ def vbt_run(vbt: Any, close: Any, open_: Any, fast: list[int], slow: list[int]) 
 
 
 def vbt_frames(c: Candles) -> tuple[Any, Any]:
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
 
     index = pd.to_datetime(c.open_time_ms, unit="ms")
     return pd.Series(c.close, index=index), pd.Series(c.open, index=index)
@@ -99,12 +99,12 @@ def vbt_frames(c: Candles) -> tuple[Any, Any]:
 
 
 def bt_single(c: Candles) -> int:
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
     from backtesting import Strategy
     from backtesting.lib import FractionalBacktest, crossover
     from backtesting.test import SMA
 
-    class SmaCross(Strategy):
+    class SmaCross(Strategy):  # type: ignore[misc]
         def init(self) -> None:
             self.fast = self.I(SMA, self.data.Close, FAST)
             self.slow = self.I(SMA, self.data.Close, SLOW)
