@@ -99,7 +99,7 @@ def vbt_frames(c: Candles) -> tuple[Any, Any]:
 
 
 def bt_single(c: Candles) -> int:
-    import pandas as pd  # type: ignore[import-untyped]
+    import pandas as pd
     from backtesting import Strategy
     from backtesting.lib import FractionalBacktest, crossover
     from backtesting.test import SMA
