@@ -1,0 +1,60 @@
+"""Candles from MongoDB's bucket collection, read with the sandbox's read-only user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from pymongo import MongoClient
+
+from kwont_ohlcv import concat, range_filter
+from kwont_quant import Candles, DataError
+from kwont_sandbox.job import SandboxJob
+
+_TIMEOUT_MS = 10_000
+
+
+def load_candles(
+    job: SandboxJob, on_symbol: Callable[[int, int], None] | None = None
+) -> dict[str, Candles]:
+    """``{symbol: Candles}`` for the job's symbols, interval and ``[start_time, end_time)``.
+
+    Raises:
+        DataError: a symbol has no candles in the range, or its candles are invalid.
+        pymongo.errors.PyMongoError: MongoDB unreachable or the credentials refused.
+    """
+    assert job.mongo is not None
+    out: dict[str, Candles] = {}
+    # directConnection: the sandbox reaches MongoDB only through one relay address, so it
+    # must not follow the replica-set member list the server advertises.
+    with MongoClient(
+        job.mongo.uri,
+        directConnection=True,
+        serverSelectionTimeoutMS=_TIMEOUT_MS,
+        connectTimeoutMS=_TIMEOUT_MS,
+        readPreference="secondaryPreferred",
+        appname="kwont-sandbox",
+    ) as client:
+        coll = client[job.mongo.db][job.mongo.collection]
+        for k, symbol in enumerate(job.symbols):
+            flt = range_filter(symbol, job.interval, job.start_time, job.end_time)
+            docs = list(coll.find(flt))
+            cols = concat(docs, job.start_time, job.end_time)
+            if cols["open_time"].shape[0] == 0:
+                raise DataError(
+                    f"no {job.interval} candles for {symbol} in [{job.start_time}, {job.end_time})"
+                )
+            try:
+                out[symbol] = Candles.from_arrays(
+                    cols["open_time"].astype(np.int64),
+                    cols["open"],
+                    cols["high"],
+                    cols["low"],
+                    cols["close"],
+                    cols["volume"],
+                )
+            except DataError as exc:
+                raise DataError(f"{symbol} {job.interval}: {exc}") from exc
+            if on_symbol:
+                on_symbol(k + 1, len(job.symbols))
+    return out

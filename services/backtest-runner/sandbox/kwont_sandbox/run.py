@@ -1,0 +1,90 @@
+"""Running one parsed job: a backtest, a grid shard, or describing a strategy file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kwont_quant import (
+    BacktestResult,
+    Progress,
+    describe_strategy,
+    load_strategy,
+    run_backtest,
+)
+from kwont_quant.optimize import evaluate
+from kwont_sandbox import protocol
+from kwont_sandbox.data import load_candles
+from kwont_sandbox.job import SandboxJob
+
+
+def _curve(result: Any) -> dict[str, Any]:
+    return {
+        "encoding": protocol.SERIES_ENCODING,
+        "open_time_ms": protocol.pack_series(result.open_time_ms),
+        "equity": protocol.pack_series(result.equity),
+    }
+
+
+def _symbol_summary(r: BacktestResult, equity_curve: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "metrics": r.metrics.to_dict(),
+        "final_equity": r.final_equity,
+        "trade_count": len(r.trades),
+    }
+    if equity_curve:
+        out["equity_curve"] = _curve(r)
+    return out
+
+
+def _on_progress(stage: str, lo: float, hi: float) -> Any:
+    def report(p: Progress) -> None:
+        protocol.progress(stage, lo + (hi - lo) * p.fraction)
+
+    return report
+
+
+def run_job(job: SandboxJob) -> dict[str, Any]:
+    """The ``result`` line's payload for ``job``.
+
+    Raises:
+        StrategyLoadError, StrategyError, ParameterError, ConfigError, DataError: from
+        kwont_quant and :func:`~kwont_sandbox.data.load_candles`;
+        pymongo.errors.PyMongoError: market data unreachable.
+    """
+    if job.mode == "describe":
+        return {"mode": "describe", "strategy": describe_strategy(load_strategy(job.strategy))}
+    cls = load_strategy(job.strategy)  # before the data: a broken upload fails fast
+    protocol.progress("loading", 0.0)
+    data = load_candles(job, lambda k, n: protocol.progress("loading", 0.3 * k / n))
+    if job.mode == "shard":
+        evals = evaluate(
+            cls,
+            job.param_sets,
+            data,
+            job.config,
+            job.objective,
+            _on_progress("optimize", 0.3, 1.0),
+            workers=job.workers,
+        )
+        rows = [dict(e.to_dict(), index=i) for i, e in enumerate(evals)]
+        rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0.0), r["index"]))
+        return {"mode": "shard", "objective": job.objective, "rankings": rows}
+    result = run_backtest(cls, data, job.config, job.params, _on_progress("backtest", 0.3, 1.0))
+    trades = [t for r in result.per_symbol.values() for t in r.trades.to_list()]
+    trades.sort(key=lambda t: (t["entry_time_ms"], t["symbol"]))
+    out: dict[str, Any] = {
+        "mode": "backtest",
+        "strategy": result.strategy,
+        "params": dict(result.params),
+        "metrics": result.metrics.to_dict(),
+        "final_equity": result.final_equity,
+        "trades": trades,
+        "symbols": {
+            s: _symbol_summary(r, job.equity_curve and len(data) > 1)
+            for s, r in result.per_symbol.items()
+        },
+        "candles": {s: len(c) for s, c in data.items()},
+    }
+    if job.equity_curve:
+        out["equity_curve"] = _curve(result)
+    return out
