@@ -54,6 +54,12 @@ class BacktestConfig:
     interval_ms: int | None = None
 
     def __post_init__(self) -> None:
+        for name in ("cash", "fee_bps", "slippage_bps", "leverage", "maintenance_margin"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{name} must be a number, got {value!r}")
+        if not isinstance(self.sizing, Sizing):
+            raise ConfigError(f"sizing must be a Sizing, got {self.sizing!r}")
         checks = (
             (
                 self.cash > 0.0 and math.isfinite(self.cash),
