@@ -31,7 +31,7 @@ venv() {
   fi
   echo "bootstrap: preparing $VENV (editable install of every package)"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1
   local editable=()
   for p in "${packages[@]}"; do editable+=(-e "$p"); done
   local log="$VENV/pip-install.log"

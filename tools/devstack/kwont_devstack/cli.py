@@ -1,4 +1,4 @@
-"""``kwont-stack up|down|status|logs``: the embedded stack from the command line.
+"""``kwont-stack up|down|status|logs|env``: the embedded stack from the command line.
 
 ``make up`` / ``make down`` / ``make status`` / ``make logs`` call these. Exit codes: 0 ok,
 1 something failed or is unhealthy, 2 bad configuration.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import xmlrpc.client
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from kwont_devstack.config import ConfigError, StackConfig
 from kwont_devstack.health import Row, collect
 from kwont_devstack.mongo_users import MongoCredentials, MongoEndpoint
 from kwont_devstack.process import EngineError
+from kwont_devstack.programs import base_env
 from kwont_devstack.secrets_env import load_credentials
 from kwont_devstack.stack import down, up
 
@@ -48,6 +50,17 @@ def _status(config: StackConfig, services: bool = True) -> int:
     return 0 if all(r.healthy for r in rows) else 1
 
 
+def _env(config: StackConfig) -> int:
+    credentials = load_credentials(config.run_dir)
+    if credentials is None:
+        print("kwont-stack env: no secrets yet; run `make up` first", file=sys.stderr)
+        return 1
+    env = base_env(config, MongoEndpoint(config.host, config.mongo_port, credentials))
+    for key, value in sorted(env.items()):
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
 def _logs(config: StackConfig, name: str | None, lines: int, follow: bool) -> int:
     if name:
         files = [config.log_path(name)]
@@ -75,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("down", help="stop everything `up` started")
     commands.add_parser("status", help="table of engines and services; exit 1 if unhealthy")
+    commands.add_parser(
+        "env", help='print `export KWONT_...` lines: eval "$(kwont-stack env)" to use the CLIs'
+    )
     logs = commands.add_parser("logs", help="tail the logs (all, or one program's)")
     logs.add_argument("name", nargs="?", help="program: tansu, secantusdb, redis, gateway, ...")
     logs.add_argument("-n", "--lines", type=int, default=50)
@@ -100,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "status":
             return _status(config)
+        if args.command == "env":
+            return _env(config)
         return _logs(config, args.name, args.lines, not args.no_follow)
     except (EngineError, xmlrpc.client.Fault) as exc:
         print(f"kwont-stack {args.command}: {exc}", file=sys.stderr)

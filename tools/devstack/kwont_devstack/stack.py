@@ -112,22 +112,25 @@ def _stop_secantusdb(config: StackConfig, api: Any) -> None:
     wake_accept_loop(config.host, config.mongo_port, stopping, 40.0)
 
 
-def create_topics(config: StackConfig, mongo: MongoEndpoint, say: Say) -> None:
-    """Run ``kwont-topics create`` against the stack's broker (skipped if not installed).
+def run_setup_script(
+    config: StackConfig, mongo: MongoEndpoint, say: Say, script_name: str, *args: str
+) -> None:
+    """Run one of the project's set-up commands with the stack's environment (skipped with a
+    warning if not installed): ``kwont-topics create``, ``kwont-marketdata seed-demo``.
 
     Raises :class:`EngineError` with its output if it fails.
     """
-    script = config.bin_dir / "kwont-topics"
+    script = config.bin_dir / script_name
     if not script.exists():
-        say(f"warning: {script} not installed yet; topics not created")
+        say(f"warning: {script} not installed yet; `{script_name} {' '.join(args)}` skipped")
         return
     env = {**os.environ, **base_env(config, mongo)}
     result = subprocess.run(
-        [str(script), "create"], env=env, capture_output=True, text=True, timeout=120, check=False
+        [str(script), *args], env=env, capture_output=True, text=True, timeout=600, check=False
     )
     if result.returncode != 0:
-        raise EngineError(f"kwont-topics create failed:\n{result.stdout}{result.stderr}")
-    say((result.stderr or result.stdout).strip() or "topics: created")
+        raise EngineError(f"{script_name} {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    say((result.stderr or result.stdout).strip() or f"{script_name}: done")
 
 
 def _check_ports_free(config: StackConfig, programs: Sequence[Program]) -> None:
@@ -182,7 +185,9 @@ def up(config: StackConfig, *, services: bool = True, say: Say = print) -> None:
 
     _wait_healthy(config, engines, engine_up, ENGINE_TIMEOUT_S)
     _ensure_users(config, mongo, api, say)
-    create_topics(config, mongo, say)
+    run_setup_script(config, mongo, say, "kwont-topics", "create")
+    # A year of synthetic 1-minute BTCUSDT/ETHUSDT candles when the store is empty.
+    run_setup_script(config, mongo, say, "kwont-marketdata", "seed-demo")
     if svc:
         started = _start_missing(api, svc)
         if started:
