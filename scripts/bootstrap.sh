@@ -25,7 +25,7 @@ venv() {
   local packages=(libs/common libs/ohlcv libs/quant tools/devstack services/*/)
   # The stamp records what the environment was built from; rebuild only when that changes.
   local want
-  want=$(cat requirements-dev.txt requirements-bench.txt "${packages[@]/%//pyproject.toml}" 2>/dev/null | sha256sum | cut -d' ' -f1)
+  want=$(cat requirements-dev.txt "${packages[@]/%//pyproject.toml}" 2>/dev/null | sha256sum | cut -d' ' -f1)
   if [ -f "$VENV/.kwont-stamp" ] && [ "$(cat "$VENV/.kwont-stamp")" = "$want" ]; then
     return
   fi
@@ -33,9 +33,14 @@ venv() {
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1
   local editable=()
-  for p in "${packages[@]}"; do editable+=(-e "$p"); done
+  for p in "${packages[@]}"; do
+    # The pure-compute library brings its test peers (TA-Lib, backtesting.py) and bench
+    # peers (vectorbt) as extras.
+    [ "$p" = libs/quant ] && p="libs/quant[test,bench]"
+    editable+=(-e "$p")
+  done
   local log="$VENV/pip-install.log"
-  if ! "$VENV/bin/python" -m pip install -r requirements-dev.txt -r requirements-bench.txt "${editable[@]}" >"$log" 2>&1; then
+  if ! "$VENV/bin/python" -m pip install -r requirements-dev.txt "${editable[@]}" >"$log" 2>&1; then
     tail -40 "$log"
     echo "bootstrap: pip install failed (full log: $log)" >&2
     exit 1
