@@ -1,15 +1,46 @@
-"""The FastAPI application: health and readiness for now; resources arrive with their issues."""
+"""The FastAPI application: REST under /api/v1, GraphQL at /graphql, WebSockets under /ws."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import Any
 
-from kwont_common.service import Runtime
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from kwont_gateway.errors import ERROR_RESPONSES, install_error_handlers
+from kwont_gateway.routes import api_keys, auth, backtests, strategies, ws
+from kwont_gateway.state import Gateway
+from kwont_gateway.ws_gate import WebSocketGate
+
+API_PREFIX = "/api/v1"
+ROUTERS = [auth.router, api_keys.router, strategies.router, backtests.router]
+PUBLIC_PATHS = {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+"""Paths that answer without credentials (plus the login and refresh endpoints, which take
+credentials of their own)."""
+
+DESCRIPTION = """Kwont trading platform API.
+
+Authenticate with `POST /api/v1/auth/token` (OAuth2 password flow) and send
+`Authorization: Bearer <access_token>`, or send an API key as `X-API-Key`.
+Every error has the shape `{"error": {"code": "...", "message": "..."}}`.
+"""
 
 
-def create_app(runtime: Runtime) -> FastAPI:
-    """The gateway's ASGI app, bound to the service runtime."""
-    app = FastAPI(title="Kwont", version="0.1.0", description="Kwont trading platform API.")
+def create_app(gw: Gateway) -> FastAPI:
+    """The gateway's ASGI app, bound to its shared state."""
+    app = FastAPI(title="Kwont", version="1.0.0", description=DESCRIPTION)
+    app.state.gateway = gw
+    install_error_handlers(app)
+    app.add_middleware(WebSocketGate)
+    if gw.settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=gw.settings.cors_origin_list,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Retry-After"],
+        )
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -17,8 +48,23 @@ def create_app(runtime: Runtime) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["health"])
-    async def readyz() -> dict[str, bool]:
-        """Readiness: the service's dependencies answer."""
-        return {"ready": not runtime.stop.is_set()}
+    async def readyz() -> JSONResponse:
+        """Readiness: MongoDB and Redis answer and the push feed is assigned."""
+        checks: dict[str, Any] = {"push_feed": gw.feed_ready, "mongo": True, "redis": True}
+        try:
+            await gw.mongo.app.admin.command("ping")
+        except Exception:
+            checks["mongo"] = False
+        try:
+            await gw.redis.ping()
+        except Exception:
+            checks["redis"] = False
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
+    api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    for router in ROUTERS:
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(ws.router)
     return app

@@ -1,39 +1,92 @@
-"""Wiring and lifecycle of the gateway service."""
+"""Wiring and lifecycle of the gateway service, and its ``create-admin`` command."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 
-from kwont_common.events import BacktestProgress, BacktestResult, Candle, Fill
+import redis.asyncio as aioredis
+
+from kwont_common.mongo import Mongo
+from kwont_common.retry import retry_until
 from kwont_common.service import Runtime, Wiring, run_service
 from kwont_gateway.app import create_app
 from kwont_gateway.http import http_task
+from kwont_gateway.indexes import ensure_indexes
+from kwont_gateway.push import push_feed
+from kwont_gateway.ratelimit import RateLimiter
 from kwont_gateway.settings import GatewaySettings
+from kwont_gateway.state import Gateway, load_jwt_secret
+from kwont_gateway.users import ADMIN_USERNAME, ensure_admin
 
 log = logging.getLogger(__name__)
 
-PUSHED_TOPICS = ("backtest-progress", "backtest-results", "fills", "candles")
 
-
-async def on_push(event: BacktestProgress | BacktestResult | Fill | Candle) -> None:
-    """Accept an event to push to subscribers. WebSocket/GraphQL fan-out arrives with the
-    gateway issue; until then the message is decoded, validated, counted and committed."""
-    log.debug("received", extra={"event_id": event.event_id})
+def build_gateway(runtime: Runtime) -> Gateway:
+    """The shared state. Connections are lazy: the API answers /healthz before MongoDB or
+    Redis do, and /readyz says when they answer."""
+    settings = runtime.settings
+    assert isinstance(settings, GatewaySettings)
+    redis = aioredis.from_url(settings.redis_url)
+    return Gateway(
+        settings=settings,
+        mongo=Mongo.connect(settings),
+        redis=redis,
+        producer=runtime.producer,
+        jwt_secret=load_jwt_secret(settings),
+        limiter=RateLimiter(redis, settings.rate_window_s),
+    )
 
 
 async def setup(runtime: Runtime) -> Wiring:
-    """The HTTP server plus the push consumers."""
-    settings = runtime.settings
-    assert isinstance(settings, GatewaySettings)
-    app = create_app(runtime)
+    """The HTTP server, the push feed, and index creation in the background."""
+    gw = build_gateway(runtime)
+    settings = gw.settings
+    runtime.health.add_check("push_feed", lambda: gw.feed_ready)
+    app = create_app(gw)
+
+    async def create_indexes(stop: asyncio.Event) -> None:
+        await retry_until(lambda: ensure_indexes(gw.write), "mongodb indexes", 3600)
+        await stop.wait()  # a finished task would stop the service
+
+    async def close() -> None:
+        await gw.redis.aclose()
+        gw.mongo.close()
+
     return Wiring(
-        handlers={
-            t: on_push for t in ("backtest-progress", "backtest-results", "fills", "candles")
-        },
-        tasks=[http_task(app, settings.http_host, settings.http_port)],
+        tasks=[
+            http_task(app, settings.http_host, settings.http_port),
+            push_feed(gw),
+            create_indexes,
+        ],
+        on_stop=[close],
+    )
+
+
+async def create_admin(settings: GatewaySettings) -> str:
+    """Create the first admin when missing; the login hint to print."""
+    mongo = Mongo.connect(settings)
+    try:
+        await mongo.wait_ready()
+        await ensure_indexes(mongo.write)
+        created, where = await ensure_admin(mongo.write, settings.admin_password, settings.run_dir)
+    finally:
+        mongo.close()
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    state = "created" if created else "already exists"
+    return (
+        f"kwont: user {ADMIN_USERNAME!r} {state}; password {where}\n"
+        f"  log in: curl -s -X POST {base}/api/v1/auth/token "
+        f"-d username={ADMIN_USERNAME} -d password=<password>\n"
+        f"  API docs: {base}/docs"
     )
 
 
 def run() -> None:
-    """Console script ``kwont-gateway``."""
+    """Console script ``kwont-gateway`` (``kwont-gateway create-admin`` for the first admin)."""
+    if sys.argv[1:2] == ["create-admin"]:
+        settings = GatewaySettings(service_name="gateway")
+        print(asyncio.run(create_admin(settings)))
+        return
     run_service("gateway", setup, GatewaySettings)

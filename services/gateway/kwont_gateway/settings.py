@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from pydantic import Field
 
 from kwont_common.settings import Settings
@@ -13,3 +15,46 @@ class GatewaySettings(Settings):
     metrics_port: int = Field(9101, ge=0, le=65535, description="Port of /metrics and /healthz.")
     http_host: str = Field("127.0.0.1", description="Address the API listens on.")
     http_port: int = Field(8000, ge=0, le=65535, description="Port the API listens on.")
+    jwt_secret: str | None = Field(
+        None,
+        description="HMAC key of access tokens. Unset: generated once and kept in "
+        "`<run_dir>/gateway/jwt-secret` (set it explicitly when running several replicas).",
+    )
+    access_token_ttl_s: int = Field(900, ge=30, description="Lifetime of a JWT access token.")
+    refresh_token_ttl_s: int = Field(
+        14 * 86400, ge=60, description="Lifetime of a refresh token (rotated on every use)."
+    )
+    auth_cache_ttl_s: float = Field(
+        10.0, ge=0, description="How long a replica caches an API-key lookup (revocation delay)."
+    )
+    admin_password: str | None = Field(
+        None, description="Password of the first admin created by `kwont-gateway create-admin`."
+    )
+    cors_origins: str = Field("", description="Comma-separated origins allowed by CORS.")
+    rate_limit_enabled: bool = Field(True, description="Enforce the Redis rate limits.")
+    rate_window_s: int = Field(60, ge=1, description="Sliding window of the rate limits.")
+    rate_read_per_user: int = Field(1200, ge=1, description="Cheap requests per user per window.")
+    rate_read_per_ip: int = Field(
+        6000, ge=1, description="Cheap requests per client IP per window."
+    )
+    rate_submit_per_user: int = Field(
+        100, ge=1, description="Backtest/optimisation submissions per user per window."
+    )
+    rate_submit_per_ip: int = Field(
+        1000, ge=1, description="Backtest/optimisation submissions per client IP per window."
+    )
+    replica_id: str = Field(
+        default_factory=socket.gethostname,
+        description="Names this replica's push consumer group (each replica sees every event).",
+    )
+    optimization_shard_size: int = Field(30, ge=1, description="Parameter sets per grid shard.")
+    max_grid_size: int = Field(5000, ge=1, description="Largest parameter grid accepted.")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def push_group(self) -> str:
+        """One consumer group per replica, so any replica can serve any subscriber."""
+        return f"{self.group_id}-push-{self.replica_id}-{self.http_port}"

@@ -1,0 +1,209 @@
+"""Logging in, refreshing, revoking, API keys, and turning credentials into a Principal.
+
+Refresh tokens rotate: each use revokes the presented token and issues a new one. Presenting
+a token that was already rotated or revoked is treated as theft and revokes every refresh
+token of that user (they must log in again).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from kwont_gateway.errors import forbidden, not_found, unauthorized
+from kwont_gateway.principal import Principal, Scope
+from kwont_gateway.security import (
+    decode_access_token,
+    digest,
+    hash_password,
+    issue_access_token,
+    needs_rehash,
+    new_secret_token,
+    same_digest,
+    split_secret_token,
+    verify_password,
+)
+from kwont_gateway.state import Gateway
+from kwont_gateway.users import find_by_id, find_by_name, now
+
+REFRESH_PREFIX = "rt"
+KEY_PREFIX = "kw"
+
+
+async def _issue(gw: Gateway, user: dict[str, Any]) -> dict[str, Any]:
+    s = gw.settings
+    access, _ = issue_access_token(
+        gw.jwt_secret, user["_id"], user["username"], user["role"], s.access_token_ttl_s
+    )
+    ident, refresh = new_secret_token(REFRESH_PREFIX)
+    await gw.write.refresh_tokens.insert_one(
+        {
+            "_id": ident,
+            "user": user["_id"],
+            "hash": digest(refresh),
+            "created_at": now(),
+            "expires_at": now() + dt.timedelta(seconds=s.refresh_token_ttl_s),
+            "revoked_at": None,
+        }
+    )
+    return {
+        "access_token": access,
+        "token_type": "bearer",
+        "expires_in": s.access_token_ttl_s,
+        "refresh_token": refresh,
+        "refresh_expires_in": s.refresh_token_ttl_s,
+        "role": user["role"],
+    }
+
+
+async def login(gw: Gateway, username: str, password: str) -> dict[str, Any]:
+    """Tokens for a valid username and password.
+
+    Raises:
+        ApiError: 401 with one message for an unknown user and a wrong password alike.
+    """
+    user = await find_by_name(gw.write, username)
+    if user is None or user.get("disabled"):
+        await hash_password(password)  # same cost as a real check: no user enumeration by timing
+        raise unauthorized("wrong username or password")
+    if not await verify_password(user["password_hash"], password):
+        raise unauthorized("wrong username or password")
+    if needs_rehash(user["password_hash"]):
+        new_hash = await hash_password(password)
+        await gw.write.users.update_one({"_id": user["_id"]}, {"$set": {"password_hash": new_hash}})
+    return await _issue(gw, user)
+
+
+async def refresh(gw: Gateway, token: str) -> dict[str, Any]:
+    """A new token pair for a valid refresh token, which is revoked by the exchange.
+
+    Raises:
+        ApiError: 401 for an unknown, expired, revoked or reused token.
+    """
+    ident = split_secret_token(token, REFRESH_PREFIX)
+    doc = await gw.write.refresh_tokens.find_one({"_id": ident}) if ident else None
+    if doc is None or not same_digest(doc["hash"], digest(token)):
+        raise unauthorized("invalid refresh token")
+    if doc["revoked_at"] is not None:
+        await gw.write.refresh_tokens.update_many(
+            {"user": doc["user"], "revoked_at": None}, {"$set": {"revoked_at": now()}}
+        )
+        raise unauthorized("refresh token already used or revoked; log in again")
+    if doc["expires_at"] <= now():
+        raise unauthorized("refresh token expired; log in again")
+    claimed = await gw.write.refresh_tokens.update_one(
+        {"_id": ident, "revoked_at": None}, {"$set": {"revoked_at": now()}}
+    )
+    if claimed.modified_count != 1:  # a concurrent refresh won the race
+        raise unauthorized("refresh token already used or revoked; log in again")
+    user = await find_by_id(gw.write, doc["user"])
+    if user is None or user.get("disabled"):
+        raise unauthorized("account disabled")
+    return await _issue(gw, user)
+
+
+async def revoke_refresh(gw: Gateway, principal: Principal, token: str) -> None:
+    """Revoke one of the caller's refresh tokens (log out that session)."""
+    ident = split_secret_token(token, REFRESH_PREFIX)
+    result = await gw.write.refresh_tokens.update_one(
+        {"_id": ident, "user": principal.user_id, "hash": digest(token)},
+        {"$set": {"revoked_at": now()}},
+    )
+    if result.matched_count != 1:
+        raise not_found("refresh token", "presented")
+
+
+async def create_api_key(
+    gw: Gateway, principal: Principal, name: str, scope: Scope
+) -> dict[str, Any]:
+    """A new API key; the secret is returned here once and only its hash is kept.
+
+    Raises:
+        ApiError: 403 for a key creating keys, or a trade key for a viewer.
+    """
+    if principal.via != "token":
+        raise forbidden("API keys are created with a login token, not with another key")
+    if scope == "trade" and principal.role == "viewer":
+        raise forbidden("a viewer may only create read keys")
+    ident, key = new_secret_token(KEY_PREFIX)
+    doc = {
+        "_id": ident,
+        "owner": principal.user_id,
+        "name": name,
+        "scope": scope,
+        "hash": digest(key),
+        "created_at": now(),
+        "revoked_at": None,
+    }
+    await gw.write.api_keys.insert_one(doc)
+    return {**key_public(doc), "key": key}
+
+
+def key_public(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": doc["_id"],
+        "name": doc["name"],
+        "scope": doc["scope"],
+        "created_at": doc["created_at"],
+        "revoked": doc["revoked_at"] is not None,
+    }
+
+
+async def revoke_api_key(gw: Gateway, principal: Principal, key_id: str) -> None:
+    result = await gw.write.api_keys.update_one(
+        {"_id": key_id, "owner": principal.user_id, "revoked_at": None},
+        {"$set": {"revoked_at": now()}},
+    )
+    if result.matched_count != 1:
+        raise not_found("API key", key_id)
+    gw.key_cache.clear()  # this replica forgets at once; others within auth_cache_ttl_s
+
+
+async def authenticate(gw: Gateway, bearer: str | None, api_key: str | None) -> Principal:
+    """The caller behind an ``Authorization: Bearer`` value or an ``X-API-Key`` value.
+
+    A bearer value that looks like an API key (``kw_...``) is taken as one.
+
+    Raises:
+        ApiError: 401 when neither is given or the credential is not valid.
+    """
+    if api_key is None and bearer is not None and bearer.startswith(KEY_PREFIX + "_"):
+        api_key, bearer = bearer, None
+    if bearer:
+        claims = decode_access_token(gw.jwt_secret, bearer)
+        return Principal(claims["sub"], claims.get("name", ""), claims["role"], "token")
+    if api_key:
+        return await _key_principal(gw, api_key)
+    raise unauthorized()
+
+
+async def _key_principal(gw: Gateway, key: str) -> Principal:
+    hashed = digest(key)
+    cached = gw.key_cache.get(hashed)
+    if cached is not None and cached[0] > time.monotonic():
+        principal: Principal = cached[1]
+        return principal
+    ident = split_secret_token(key, KEY_PREFIX)
+    doc = await gw.read.api_keys.find_one({"_id": ident}) if ident else None
+    if doc is None or doc["revoked_at"] is not None or not same_digest(doc["hash"], hashed):
+        raise unauthorized("invalid or revoked API key")
+    user = await find_by_id(gw.read, doc["owner"])
+    if user is None or user.get("disabled"):
+        raise unauthorized("invalid or revoked API key")
+    principal = Principal(user["_id"], user["username"], user["role"], "api_key", doc["scope"])
+    if len(gw.key_cache) > 10_000:
+        gw.key_cache.clear()
+    gw.key_cache[hashed] = (time.monotonic() + gw.settings.auth_cache_ttl_s, principal)
+    return principal
+
+
+def require_trade(principal: Principal) -> None:
+    """Raises ApiError 403 unless the caller may change things."""
+    if not principal.can_trade:
+        raise forbidden(f"{principal.role} with {principal.scope} scope may only read")
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise forbidden("only an admin may do this")

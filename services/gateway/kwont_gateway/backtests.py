@@ -1,0 +1,182 @@
+"""Backtest jobs: submit, list, show, result, cancel (collections ``backtests`` and
+``backtest_results``). Every read and write is filtered by owner: another user's job is
+"not found"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from kwont_gateway import jobspec
+from kwont_gateway.errors import ApiError, not_found
+from kwont_gateway.models.backtests import BacktestCreate
+from kwont_gateway.principal import Principal
+from kwont_gateway.security import new_id
+from kwont_gateway.state import Gateway
+from kwont_gateway.users import now
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+API = "/api/v1"
+
+
+def links(job_id: str) -> dict[str, str]:
+    base = f"{API}/backtests/{job_id}"
+    return {"self": base, "result": f"{base}/result", "ws": f"/ws/backtests/{job_id}"}
+
+
+def new_doc(job_id: str, owner: str, job: dict[str, Any], kind: str = "backtest") -> dict[str, Any]:
+    return {
+        "_id": job_id,
+        "owner": owner,
+        "kind": kind,
+        "status": "queued",
+        "progress": {"stage": "queued", "fraction": 0.0},
+        "job": job,
+        "submitted_at": now(),
+        "started_at": None,
+        "finished_at": None,
+        "error": None,
+        "runner": None,
+        "from_cache": False,
+    }
+
+
+async def submit(gw: Gateway, principal: Principal, body: BacktestCreate) -> dict[str, Any]:
+    """Validate, store (``queued``) and publish a backtest; the 202 answer.
+
+    Raises:
+        ApiError: 404 foreign strategy; 422 invalid params, symbols, period or no candles.
+    """
+    resolved = await jobspec.resolve(gw, principal, body)
+    job_id = new_id("bt")
+    job = jobspec.build_job(body, resolved, job_id=job_id, owner=principal.user_id)
+    await gw.write.backtests.insert_one(
+        new_doc(job_id, principal.user_id, job.model_dump(mode="json"))
+    )
+    await gw.producer.publish(job)
+    return {
+        "job_id": job_id,
+        "status": "queued",
+        "ws_url": f"/ws/backtests/{job_id}",
+        "links": links(job_id),
+    }
+
+
+def public(doc: dict[str, Any]) -> dict[str, Any]:
+    job = doc.get("job") or {}
+    strategy = job.get("strategy") or {"name": "?", "builtin": True}
+    progress = doc.get("progress") or {"stage": "queued", "fraction": 0.0}
+    return {
+        "id": doc["_id"],
+        "status": doc["status"],
+        "progress": progress,
+        "strategy": strategy,
+        "params": job.get("params") or {},
+        "symbols": job.get("symbols") or [],
+        "interval": job.get("interval", ""),
+        "start_time": job.get("start_time", 0),
+        "end_time": job.get("end_time", 0),
+        "submitted_at": doc["submitted_at"],
+        "started_at": doc.get("started_at"),
+        "finished_at": doc.get("finished_at"),
+        "error": doc.get("error"),
+        "runner": doc.get("runner"),
+        "from_cache": bool(doc.get("from_cache")),
+        "links": links(doc["_id"]),
+    }
+
+
+def list_query(
+    principal: Principal, status: str | None, strategy: str | None, symbol: str | None
+) -> dict[str, Any]:
+    q: dict[str, Any] = {"owner": principal.user_id, "kind": {"$ne": "optimization_shard"}}
+    if status:
+        q["status"] = status
+    if strategy:
+        q["job.strategy.name"] = strategy
+    if symbol:
+        q["job.symbols"] = symbol.upper()
+    return q
+
+
+async def find(gw: Gateway, q: dict[str, Any], limit: int, offset: int) -> list[dict[str, Any]]:
+    cursor = gw.read.backtests.find(q).sort("submitted_at", -1).skip(offset).limit(limit)
+    return [d async for d in cursor]
+
+
+async def get_doc(
+    gw: Gateway, principal: Principal, job_id: str, primary: bool = False
+) -> dict[str, Any]:
+    """One of the caller's jobs (one read). Raises ApiError 404 otherwise."""
+    db = gw.write if primary else gw.read
+    doc = await db.backtests.find_one({"_id": job_id, "owner": principal.user_id})
+    if doc is None:
+        raise not_found("backtest", job_id)
+    return dict(doc)
+
+
+async def cancel(gw: Gateway, principal: Principal, job_id: str) -> dict[str, Any]:
+    """Cancel a job: ``queued`` becomes ``cancelled`` at once; ``running`` becomes
+    ``cancelling`` (the runner stops the sandbox, then sets ``cancelled``).
+
+    Raises:
+        ApiError: 404 not theirs; 409 already finished.
+    """
+    owner = principal.user_id
+    done = await gw.write.backtests.find_one_and_update(
+        {"_id": job_id, "owner": owner, "status": "queued"},
+        {"$set": {"status": "cancelled", "finished_at": now(), "progress.stage": "done"}},
+        return_document=True,
+    )
+    if done is None:
+        done = await gw.write.backtests.find_one_and_update(
+            {"_id": job_id, "owner": owner, "status": "running"},
+            {"$set": {"status": "cancelling"}},
+            return_document=True,
+        )
+    if done is None:
+        doc = await get_doc(gw, principal, job_id, primary=True)
+        if doc["status"] in TERMINAL:
+            raise ApiError(409, "conflict", f"backtest {job_id!r} already {doc['status']}")
+        return doc
+    return dict(done)
+
+
+async def result(
+    gw: Gateway, principal: Principal, job_id: str, points: int | None
+) -> dict[str, Any]:
+    """Metrics, trades and the equity curve (``points`` evenly spaced samples, last kept).
+
+    Raises:
+        ApiError: 404 not theirs; 409 not finished successfully yet.
+    """
+    doc = await gw.read.backtest_results.find_one({"_id": job_id, "owner": principal.user_id})
+    if doc is None:
+        job = await get_doc(gw, principal, job_id)
+        raise ApiError(409, "not_ready", f"backtest {job_id!r} is {job['status']}; no result yet")
+    times, values = decode_equity(doc.get("equity") or {})
+    full = len(times)
+    if points is not None and full > points:
+        idx = np.unique(np.linspace(0, full - 1, points).round().astype(np.int64))
+        times, values = times[idx], values[idx]
+    values = np.where(np.isfinite(values), values, 0.0)
+    return {
+        "job_id": job_id,
+        "metrics": doc.get("metrics") or {},
+        "final_equity": None if doc.get("final_equity") is None else str(doc["final_equity"]),
+        "trades": doc.get("trades") or [],
+        "equity": np.column_stack([times, values]).tolist() if full else [],
+        "equity_points": full,
+        "per_symbol": doc.get("per_symbol") or {},
+        "content_hash": doc.get("content_hash"),
+        "duration_ms": doc.get("duration_ms"),
+    }
+
+
+def decode_equity(equity: dict[str, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """``(time_ms, value)`` arrays from the packed little-endian float64 columns."""
+    times = np.frombuffer(bytes(equity.get("time") or b""), dtype="<f8")
+    values = np.frombuffer(bytes(equity.get("value") or b""), dtype="<f8")
+    n = min(len(times), len(values))
+    return times[:n], values[:n]

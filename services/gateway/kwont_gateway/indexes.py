@@ -1,0 +1,22 @@
+"""Indexes of the gateway's collections (idempotent; created at start-up)."""
+
+from __future__ import annotations
+
+from kwont_common.mongo import Database
+
+
+async def ensure_indexes(db: Database) -> None:
+    """Create the indexes the API's queries use. Raises pymongo errors on failure."""
+    await db.users.create_index("username", unique=True, name="username")
+    await db.refresh_tokens.create_index("user", name="user")
+    await db.api_keys.create_index("owner", name="owner")
+    await db.strategies.create_index([("owner", 1), ("created_at", -1)], name="owner_created")
+    await db.backtests.create_index([("owner", 1), ("submitted_at", -1)], name="owner_submitted")
+    await db.optimizations.create_index(
+        [("owner", 1), ("submitted_at", -1)], name="owner_submitted"
+    )
+    await db.symbols.create_index("symbol", unique=True, name="symbol")
+    await db.deployments.create_index([("owner", 1), ("created_at", -1)], name="owner_created")
+    for name in ("orders", "fills"):
+        await db[name].create_index([("owner", 1), ("event_time", -1)], name="owner_time")
+    await db.portfolios.create_index("owner", name="owner")

@@ -1,0 +1,87 @@
+"""Backtests: submission, state and result."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from kwont_gateway.models.common import Page, ParamValue, RunSpec
+
+Status = Literal["queued", "running", "cancelling", "succeeded", "failed", "cancelled"]
+
+
+class BacktestCreate(RunSpec):
+    """A backtest of one strategy over symbols (or a symbol filter) and a period."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "strategy": "sma_cross",
+                    "params": {"fast": 10, "slow": 30},
+                    "symbols": ["BTCUSDT"],
+                    "interval": "1h",
+                    "start": "2024-01-01T00:00:00Z",
+                    "end": "2024-03-01T00:00:00Z",
+                    "cash": "10000",
+                    "fee_bps": 10,
+                }
+            ]
+        }
+    }
+
+
+class BacktestAccepted(BaseModel):
+    job_id: str
+    status: Status
+    ws_url: str = Field(examples=["/ws/backtests/bt_0123"])
+    links: dict[str, str]
+
+
+class Progress(BaseModel):
+    stage: str = Field(examples=["running"])
+    fraction: float = Field(ge=0, le=1)
+    message: str | None = None
+
+
+class StrategyRefPublic(BaseModel):
+    name: str
+    builtin: bool
+    version: int | None = None
+
+
+class BacktestPublic(BaseModel):
+    id: str
+    status: Status
+    progress: Progress
+    strategy: StrategyRefPublic
+    params: dict[str, ParamValue]
+    symbols: list[str]
+    interval: str
+    start_time: int
+    end_time: int
+    submitted_at: dt.datetime
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    error: str | None = None
+    runner: str | None = None
+    from_cache: bool = False
+    links: dict[str, str]
+
+
+class BacktestPage(Page):
+    items: list[BacktestPublic]
+
+
+class BacktestResultPublic(BaseModel):
+    job_id: str
+    metrics: dict[str, Any]
+    final_equity: str | None = None
+    trades: list[dict[str, Any]]
+    equity: list[list[float]] = Field(description="[[time_ms, equity], ...] (downsampled).")
+    equity_points: int = Field(description="Points in the full curve.")
+    per_symbol: dict[str, Any] = Field(default_factory=dict)
+    content_hash: str | None = None
+    duration_ms: int | None = None

@@ -1,0 +1,57 @@
+"""Strategies: uploads with versions, and the built-ins."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+EXAMPLE_CODE = """from kwont_quant import IntParameter, Signals, Strategy, indicators as ta
+
+
+class MyCross(Strategy):
+    fast = IntParameter(2, 50, default=10)
+    slow = IntParameter(5, 200, default=30)
+
+    def generate(self, candles):
+        f, s = ta.sma(candles.close, self.fast), ta.sma(candles.close, self.slow)
+        return Signals(enter_long=ta.crossover(f, s), exit_long=ta.crossunder(f, s))
+"""
+
+
+class StrategyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=80, examples=["my_cross"])
+    code: str = Field(min_length=1, max_length=200_000, examples=[EXAMPLE_CODE])
+
+
+class StrategyUpdate(BaseModel):
+    code: str = Field(min_length=1, max_length=200_000, examples=[EXAMPLE_CODE])
+
+
+class Check(BaseModel):
+    status: Literal["pending", "valid", "invalid"]
+    description: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class VersionPublic(BaseModel):
+    version: int
+    sha256: str
+    created_at: dt.datetime
+    check: Check
+
+
+class StrategyPublic(BaseModel):
+    id: str = Field(description="Built-in name, or the stored strategy's id.")
+    name: str
+    builtin: bool
+    description: str | None = None
+    parameters: list[dict[str, Any]] | None = None
+    latest_version: int | None = None
+    versions: list[VersionPublic] = Field(default_factory=list)
+    created_at: dt.datetime | None = None
+
+
+class StrategyDetail(StrategyPublic):
+    code: str | None = Field(None, description="Code of the latest version (uploads only).")

@@ -1,0 +1,34 @@
+"""Who is calling, and what they may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["admin", "trader", "viewer"]
+Scope = Literal["read", "trade"]
+ROLES: tuple[Role, ...] = ("admin", "trader", "viewer")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a user through an access token, or a bot through an API key.
+
+    ``scope`` is ``trade`` for access tokens and the key's scope for API keys; what a key may
+    do never exceeds what its owner's role allows.
+    """
+
+    user_id: str
+    username: str
+    role: Role
+    via: Literal["token", "api_key"]
+    scope: Scope = "trade"
+
+    @property
+    def can_trade(self) -> bool:
+        """Create and change things (strategies, backtests, deployments)."""
+        return self.role in ("admin", "trader") and self.scope == "trade"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin" and self.scope == "trade"

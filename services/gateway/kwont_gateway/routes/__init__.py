@@ -1,0 +1,1 @@
+"""One router module per resource; each calls the plain functions GraphQL calls too."""

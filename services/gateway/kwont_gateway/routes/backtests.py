@@ -1,0 +1,84 @@
+"""``/backtests``: submit, follow, read results, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from kwont_gateway import backtests
+from kwont_gateway.deps import GatewayDep, Reader, Submitter, Trader
+from kwont_gateway.errors import ErrorBody
+from kwont_gateway.models.backtests import (
+    BacktestAccepted,
+    BacktestCreate,
+    BacktestPage,
+    BacktestPublic,
+    BacktestResultPublic,
+    Status,
+)
+
+router = APIRouter(prefix="/backtests", tags=["backtests"])
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "Not in a state that allows this"}
+}
+
+
+@router.post("", response_model=BacktestAccepted, status_code=status.HTTP_202_ACCEPTED)
+async def submit_backtest(
+    gw: GatewayDep, principal: Submitter, body: BacktestCreate
+) -> dict[str, Any]:
+    """Queue a backtest. Follow it on `ws_url` or poll `links.self`."""
+    return await backtests.submit(gw, principal, body)
+
+
+@router.get("", response_model=BacktestPage)
+async def list_backtests(
+    gw: GatewayDep,
+    principal: Reader,
+    status: Status | None = None,
+    strategy: Annotated[str | None, Query(max_length=80)] = None,
+    symbol: Annotated[str | None, Query(max_length=30)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> dict[str, Any]:
+    """Your backtests, newest first."""
+    q = backtests.list_query(principal, status, strategy, symbol)
+    items = await backtests.find(gw, q, limit, offset)
+    total = await gw.read.backtests.count_documents(q)
+    return {
+        "items": [backtests.public(d) for d in items],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.get("/{job_id}", response_model=BacktestPublic)
+async def get_backtest(gw: GatewayDep, principal: Reader, job_id: str) -> dict[str, Any]:
+    """Status, progress, timings and error of one of your backtests."""
+    return backtests.public(await backtests.get_doc(gw, principal, job_id))
+
+
+@router.get("/{job_id}/result", response_model=BacktestResultPublic, responses=CONFLICT)
+async def get_result(
+    gw: GatewayDep,
+    principal: Reader,
+    job_id: str,
+    points: Annotated[
+        int | None, Query(ge=2, le=100_000, description="Downsample the curve.")
+    ] = None,
+) -> dict[str, Any]:
+    """Metrics, trades and the equity curve as `[[time_ms, value], ...]`."""
+    return await backtests.result(gw, principal, job_id, points)
+
+
+@router.delete(
+    "/{job_id}",
+    response_model=BacktestPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=CONFLICT,
+)
+async def cancel_backtest(gw: GatewayDep, principal: Trader, job_id: str) -> dict[str, Any]:
+    """Cancel: a queued job is cancelled at once, a running one becomes `cancelling`."""
+    return backtests.public(await backtests.cancel(gw, principal, job_id))

@@ -1,0 +1,51 @@
+"""Authentication of WebSocket handshakes, before any route runs.
+
+A WebSocket carries its credentials in the handshake: ``Authorization: Bearer`` or
+``X-API-Key`` headers, or the ``access_token`` / ``api_key`` query parameters (browsers
+cannot set headers). A handshake without valid credentials is answered with a plain HTTP 401
+in the API's error shape; otherwise the principal is put in ``websocket.state.principal``.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from kwont_gateway.auth import authenticate
+from kwont_gateway.deps import connection_credentials
+from kwont_gateway.errors import ApiError
+from kwont_gateway.principal import Principal
+
+
+class WebSocketGate:
+    """ASGI middleware: authenticate every WebSocket handshake or deny it with 401."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        connection = HTTPConnection(scope)
+        try:
+            bearer, key = connection_credentials(connection)
+            principal = await authenticate(connection.app.state.gateway, bearer, key)
+        except ApiError as exc:
+            websocket = WebSocket(scope, receive, send)
+            response = JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+            if "websocket.http.response" in scope.get("extensions", {}):
+                await websocket.send_denial_response(response)
+            else:
+                await websocket.close(code=1008, reason=exc.message)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+
+def ws_principal(websocket: WebSocket) -> Principal:
+    """The principal the gate stored for this connection."""
+    principal: Principal = websocket.state.principal
+    return principal
