@@ -9,12 +9,18 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from kwont_gateway.errors import ERROR_RESPONSES, install_error_handlers
-from kwont_gateway.routes import api_keys, auth, backtests, strategies, ws
+from kwont_gateway.routes import api_keys, auth, backtests, optimizations, strategies, ws
 from kwont_gateway.state import Gateway
 from kwont_gateway.ws_gate import WebSocketGate
 
 API_PREFIX = "/api/v1"
-ROUTERS = [auth.router, api_keys.router, strategies.router, backtests.router]
+ROUTERS = [
+    auth.router,
+    api_keys.router,
+    strategies.router,
+    backtests.router,
+    optimizations.router,
+]
 PUBLIC_PATHS = {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 """Paths that answer without credentials (plus the login and refresh endpoints, which take
 credentials of their own)."""
