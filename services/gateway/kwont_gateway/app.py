@@ -9,7 +9,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from kwont_gateway.errors import ERROR_RESPONSES, install_error_handlers
-from kwont_gateway.routes import api_keys, auth, backtests, optimizations, strategies, ws
+from kwont_gateway.routes import (
+    analysis,
+    api_keys,
+    auth,
+    backtests,
+    deployments,
+    ledger,
+    optimizations,
+    portfolio,
+    strategies,
+    symbols,
+    ws,
+)
 from kwont_gateway.state import Gateway
 from kwont_gateway.ws_gate import WebSocketGate
 
@@ -20,6 +32,11 @@ ROUTERS = [
     strategies.router,
     backtests.router,
     optimizations.router,
+    symbols.router,
+    deployments.router,
+    portfolio.router,
+    ledger.router,
+    analysis.router,
 ]
 PUBLIC_PATHS = {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 """Paths that answer without credentials (plus the login and refresh endpoints, which take

@@ -134,3 +134,24 @@ async def new_user(server: Server, role: str = "trader") -> tuple[str, dict[str,
         user_id = r.json()["id"]
     tokens = await login(server, name, password)
     return user_id, {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def portfolio_doc(account: str, owner: str, days: int = 30) -> dict[str, Any]:
+    """A portfolio as the portfolio service stores it: latest snapshot, owner, daily curve."""
+    times = [JAN_2024 + i * 24 * HOUR for i in range(days)]
+    values = [10_000 * (1.01**i if i < days // 2 else 1.01 ** (days - i)) for i in range(days)]
+    return {
+        "_id": account,
+        "owner": owner,
+        "account": account,
+        "event_time": times[-1],
+        "equity": "10500.5",
+        "realized_pnl": "400",
+        "unrealized_pnl": "100.5",
+        "fees_paid": "3.2",
+        "balances": [{"asset": "USDT", "total": "10400", "locked": "0"}],
+        "positions": [
+            {"symbol": "BTCUSDT", "side": "LONG", "quantity": "0.1", "average_entry": "42000"}
+        ],
+        "equity_curve": {"time": packed(times), "value": packed(values)},
+    }

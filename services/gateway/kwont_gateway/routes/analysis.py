@@ -1,0 +1,36 @@
+"""``/analysis``: performance of your accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from kwont_gateway import portfolio
+from kwont_gateway.deps import GatewayDep, Reader
+from kwont_gateway.jobspec import parse_time
+from kwont_gateway.models.common import TimeSpec
+from kwont_gateway.models.trading import Performance
+
+router = APIRouter(prefix="/analysis", tags=["analysis"])
+
+
+@router.get("/performance", response_model=Performance)
+async def performance(
+    gw: GatewayDep,
+    principal: Reader,
+    account: Annotated[str, Query(min_length=1, max_length=64)],
+    start: Annotated[TimeSpec | None, Query()] = None,
+    end: Annotated[TimeSpec | None, Query()] = None,
+) -> dict[str, Any]:
+    """Return, CAGR, volatility, Sharpe, Sortino and max drawdown of the account's equity
+    curve over ``[start, end)`` (risk-free rate 0, crypto's 365.25-day year)."""
+    doc = await portfolio.get(gw, principal, account, curve=True)
+    times, values = portfolio.curve_of(doc)
+    times, values = portfolio.clip(
+        times,
+        values,
+        parse_time(start, "start") if start is not None else None,
+        parse_time(end, "end") if end is not None else None,
+    )
+    return portfolio.performance(account, times, values)
