@@ -16,9 +16,8 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import docker
@@ -26,6 +25,14 @@ from docker.errors import APIError, NotFound
 from docker.types import LogConfig, Ulimit
 
 from kwont_backtest_runner.limits import SandboxLimits
+from kwont_backtest_runner.outcomes import (
+    Cause,
+    Failed,
+    Outcome,
+    Succeeded,
+    error_line_outcome,
+    pids_limit_hit,
+)
 from kwont_backtest_runner.sandbox_io import ProtocolError, StreamReader, decode_curves
 from kwont_backtest_runner.sandbox_net import SandboxNetwork
 
@@ -33,33 +40,7 @@ DEFAULT_IMAGE = "kwont/sandbox:latest"
 STRATEGY_MOUNT = "/strategy/strategy.py"
 SANDBOX_USER = "10001:10001"
 LABEL, JOB_LABEL = "kwont.sandbox", "kwont.sandbox.job"
-Cause = Literal[
-    "timeout", "memory", "pids", "output", "cancelled", "strategy", "data", "config", "internal"
-]
 ProgressFn = Callable[[str, float], None]
-
-
-@dataclass(frozen=True)
-class Succeeded:
-    """The ``result`` line's payload; equity curves decoded to numpy arrays."""
-
-    result: dict[str, Any]
-    duration_s: float
-    ok: Literal[True] = True
-
-
-@dataclass(frozen=True)
-class Failed:
-    """``reason`` is for the user; ``cause`` is for code (metrics, retries)."""
-
-    reason: str
-    cause: Cause
-    traceback: str = ""
-    duration_s: float = 0.0
-    ok: Literal[False] = False
-
-
-Outcome = Succeeded | Failed
 
 
 def sandbox_mongo_uri(readonly_uri: str, gateway: str, port: int) -> str:
@@ -204,7 +185,7 @@ class Sandbox:
             while True:
                 remaining = lim.timeout_s - (time.monotonic() - started)
                 if remaining <= 0:
-                    verdict = "pids" if _pids_limit_hit(container.id) else "timeout"
+                    verdict = "pids" if pids_limit_hit(container.id) else "timeout"
                     break
                 raw.settimeout(min(remaining, 1.0))
                 try:
@@ -223,10 +204,14 @@ class Sandbox:
                     verdict = "output"
                     break
         finally:
+            # Close before killing: dockerd finishes a container's exit only once its
+            # attach stream is drained, and we have stopped reading. (Closing the SocketIO
+            # wrapper alone leaves the socket open.)
+            sock.close()
+            raw.close()
             if verdict is not None:
                 with contextlib.suppress(NotFound, APIError):
                     container.kill()
-            sock.close()
         try:
             status = container.wait(timeout=10).get("StatusCode", -1)
         except Exception:  # the engine timed out on wait: treat as killed
@@ -273,7 +258,7 @@ class Sandbox:
                 return fail(f"sandbox result unreadable: {exc}", "internal")
             return Succeeded(result, elapsed)
         if final:
-            return _error_line(final[0], lim, elapsed)
+            return error_line_outcome(final[0], lim, elapsed)
         if "Resource temporarily unavailable" in stderr or "can't start new thread" in stderr:
             return fail(f"process limit ({lim.pids}) exceeded", "pids", stderr)
         if status == 137:
@@ -281,37 +266,3 @@ class Sandbox:
         last = stderr.strip().splitlines()[-1:] or ["no output"]
         return fail(f"sandbox exited with status {status} without a result: {last[0]}",
                     "internal", stderr)  # fmt: skip
-
-
-def _error_line(line: dict[str, Any], lim: SandboxLimits, elapsed: float) -> Failed:
-    kind, message = str(line.get("kind", "internal")), str(line.get("message", ""))
-    tb = str(line.get("traceback", ""))
-    if line.get("limit") == "pids":
-        return Failed(f"process limit ({lim.pids}) exceeded: {message}", "pids", tb, elapsed)
-    if line.get("limit") == "memory":
-        return Failed(f"memory limit ({lim.memory_mib} MiB) exceeded", "memory", tb, elapsed)
-    if kind == "strategy":
-        return Failed(f"strategy raised: {message}", "strategy", tb, elapsed)
-    if kind == "data":
-        return Failed(f"market data: {message}", "data", tb, elapsed)
-    if kind == "config":
-        return Failed(f"invalid job: {message}", "config", tb, elapsed)
-    return Failed(f"sandbox error: {message}", "internal", tb, elapsed)
-
-
-def _pids_limit_hit(container_id: str) -> bool:
-    """True if the container's pids cgroup refused a fork (host cgroup v1 or v2 layout).
-
-    Best effort: only readable when the runner shares the engine host's /sys/fs/cgroup.
-    """
-    for path in (
-        f"/sys/fs/cgroup/pids/docker/{container_id}/pids.events",
-        f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/pids.events",
-        f"/sys/fs/cgroup/docker/{container_id}/pids.events",
-    ):
-        with contextlib.suppress(OSError, ValueError):
-            for row in Path(path).read_text().splitlines():
-                key, _, value = row.partition(" ")
-                if key == "max" and int(value) > 0:
-                    return True
-    return False

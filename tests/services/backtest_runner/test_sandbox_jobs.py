@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kwont_backtest_runner.sandbox import Failed, Sandbox, Succeeded
+from kwont_backtest_runner.outcomes import Failed, Succeeded
+from kwont_backtest_runner.sandbox import Sandbox
 from kwont_quant import BacktestConfig, Candles, run_backtest
 from kwont_quant.optimize import evaluate
 from tests.services.backtest_runner.conftest import job_for

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from pymongo import MongoClient
+from pymongo.collection import Collection
 
 from kwont_ohlcv import concat, range_filter
 from kwont_quant import Candles, DataError
@@ -27,6 +29,7 @@ def load_candles(
     out: dict[str, Candles] = {}
     # directConnection: the sandbox reaches MongoDB only through one relay address, so it
     # must not follow the replica-set member list the server advertises.
+    client: MongoClient[dict[str, Any]]
     with MongoClient(
         job.mongo.uri,
         directConnection=True,
@@ -35,7 +38,7 @@ def load_candles(
         readPreference="secondaryPreferred",
         appname="kwont-sandbox",
     ) as client:
-        coll = client[job.mongo.db][job.mongo.collection]
+        coll: Collection[dict[str, Any]] = client[job.mongo.db][job.mongo.collection]
         for k, symbol in enumerate(job.symbols):
             flt = range_filter(symbol, job.interval, job.start_time, job.end_time)
             docs = list(coll.find(flt))
