@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from kwont_gateway.errors import ERROR_RESPONSES, install_error_handlers
+from kwont_gateway.graphql.schema import graphql_router
 from kwont_gateway.routes import (
     analysis,
     api_keys,
@@ -90,4 +91,5 @@ def create_app(gw: Gateway) -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     app.include_router(ws.router)
+    app.include_router(graphql_router(), prefix="/graphql")
     return app

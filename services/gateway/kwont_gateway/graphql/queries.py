@@ -1,0 +1,97 @@
+"""GraphQL queries: the same plain functions as the REST reads."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from kwont_gateway import backtests, deployments, portfolio, strategies, symbols
+from kwont_gateway.graphql.context import Context
+from kwont_gateway.graphql.types import Backtest, Deployment, Event, Portfolio, Strategy, Symbol
+
+Ctx = Info[Context, None]
+
+
+@strawberry.input
+class SymbolFilterInput:
+    quote_asset: str | None = None
+    status: str | None = None
+    min_volume_24h: float | None = None
+    min_market_cap: float | None = None
+    search: str | None = None
+
+
+def _limit(value: int, high: int) -> int:
+    return max(1, min(value, high))
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def symbols(
+        self, info: Ctx, filter: SymbolFilterInput | None = None, limit: int = 100, offset: int = 0
+    ) -> list[Symbol]:
+        f = filter or SymbolFilterInput()
+        q = symbols.query(f.quote_asset, f.status, f.min_volume_24h, f.min_market_cap, f.search)
+        found = await symbols.find(info.context.gw.read, q, _limit(limit, 500), max(0, offset))
+        return [Symbol.of(s) for s in found]
+
+    @strawberry.field
+    async def strategies(self, info: Ctx) -> list[Strategy]:
+        return [
+            Strategy.of(s)
+            for s in await strategies.list_all(info.context.gw, info.context.principal)
+        ]
+
+    @strawberry.field
+    async def backtests(
+        self,
+        info: Ctx,
+        status: str | None = None,
+        strategy: str | None = None,
+        symbol: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Backtest]:
+        q = backtests.list_query(info.context.principal, status, strategy, symbol)
+        docs = await backtests.find(info.context.gw, q, _limit(limit, 200), max(0, offset))
+        return [Backtest.of(backtests.public(d)) for d in docs]
+
+    @strawberry.field
+    async def backtest(self, info: Ctx, id: strawberry.ID) -> Backtest:
+        doc = await backtests.get_doc(info.context.gw, info.context.principal, str(id))
+        return Backtest.of(backtests.public(doc))
+
+    @strawberry.field
+    async def portfolio(self, info: Ctx, account: str | None = None) -> list[Portfolio]:
+        gw, principal = info.context.gw, info.context.principal
+        if account is not None:
+            docs = [await portfolio.get(gw, principal, account)]
+        else:
+            docs = await portfolio.find(gw, principal)
+        return [Portfolio(**portfolio.public(d)) for d in docs]
+
+    @strawberry.field
+    async def deployments(self, info: Ctx, status: str | None = None) -> list[Deployment]:
+        found = await deployments.find(info.context.gw, info.context.principal, status)
+        return [Deployment.of(deployments.public(d)) for d in found]
+
+    @strawberry.field
+    async def orders(
+        self, info: Ctx, account: str | None = None, symbol: str | None = None, limit: int = 100
+    ) -> list[Event]:
+        q = portfolio.ledger_query(info.context.principal, account, symbol, None)
+        return [
+            Event.of(d)
+            for d in await portfolio.ledger(info.context.gw, "orders", q, _limit(limit, 1000), 0)
+        ]
+
+    @strawberry.field
+    async def fills(
+        self, info: Ctx, account: str | None = None, symbol: str | None = None, limit: int = 100
+    ) -> list[Event]:
+        q = portfolio.ledger_query(info.context.principal, account, symbol, None)
+        return [
+            Event.of(d)
+            for d in await portfolio.ledger(info.context.gw, "fills", q, _limit(limit, 1000), 0)
+        ]

@@ -1,0 +1,192 @@
+"""GraphQL object types, built from the documents the plain functions return."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from kwont_gateway.graphql.context import Context
+
+
+@strawberry.type
+class Symbol:
+    symbol: str
+    base_asset: str | None
+    quote_asset: str | None
+    status: str | None
+    volume_24h: float | None
+    market_cap: float | None
+    filters: JSON
+    tags: list[str]
+    description: str | None
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> Symbol:
+        return cls(**d)
+
+
+@strawberry.type
+class Strategy:
+    id: strawberry.ID
+    name: str
+    builtin: bool
+    description: str | None
+    parameters: JSON | None
+    latest_version: int | None
+    check_status: str | None
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> Strategy:
+        versions = d.get("versions") or []
+        check = (versions[-1].get("check") or {}).get("status") if versions else None
+        return cls(
+            id=strawberry.ID(d["id"]),
+            name=d["name"],
+            builtin=d["builtin"],
+            description=d.get("description"),
+            parameters=d.get("parameters"),
+            latest_version=d.get("latest_version"),
+            check_status=check,
+        )
+
+
+@strawberry.type
+class BacktestSummary:
+    metrics: JSON
+    final_equity: str | None
+    trade_count: int
+    content_hash: str | None
+    duration_ms: float | None
+
+
+@strawberry.type
+class Backtest:
+    id: strawberry.ID
+    status: str
+    stage: str
+    fraction: float
+    params: JSON
+    symbols: list[str]
+    interval: str
+    start_time: float = strawberry.field(description="Epoch ms.")
+    end_time: float = strawberry.field(description="Epoch ms.")
+    submitted_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    error: str | None
+    from_cache: bool
+    strategy_name: str
+    strategy_builtin: strawberry.Private[bool]
+
+    @strawberry.field(description="The stored result (batched: one read per query).")  # type: ignore[untyped-decorator]
+    async def result(self, info: Info[Context, None]) -> BacktestSummary | None:
+        return await info.context.loaders.results.load(str(self.id))
+
+    @strawberry.field(description="The strategy it ran (batched: one read per query).")  # type: ignore[untyped-decorator]
+    async def strategy(self, info: Info[Context, None]) -> Strategy | None:
+        if self.strategy_builtin:
+            from kwont_gateway import strategies
+
+            known = strategies.builtins()
+            return (
+                Strategy.of(strategies.builtin_public(self.strategy_name))
+                if self.strategy_name in known
+                else None
+            )
+        return await info.context.loaders.strategies.load(self.strategy_name)
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> Backtest:
+        return cls(
+            id=strawberry.ID(d["id"]),
+            status=d["status"],
+            stage=d["progress"].get("stage", ""),
+            fraction=float(d["progress"].get("fraction", 0.0)),
+            params=d["params"],
+            symbols=d["symbols"],
+            interval=d["interval"],
+            start_time=d["start_time"],
+            end_time=d["end_time"],
+            submitted_at=d["submitted_at"],
+            started_at=d["started_at"],
+            finished_at=d["finished_at"],
+            error=d["error"],
+            from_cache=d["from_cache"],
+            strategy_name=d["strategy"]["name"],
+            strategy_builtin=bool(d["strategy"].get("builtin", True)),
+        )
+
+
+@strawberry.type
+class BacktestAccepted:
+    job_id: strawberry.ID
+    status: str
+    ws_url: str
+
+
+@strawberry.type
+class BacktestUpdate:
+    """One message of a backtest's stream: its ``state``, a ``progress`` or the ``result``."""
+
+    job_id: strawberry.ID
+    kind: str
+    status: str | None
+    stage: str | None
+    fraction: float | None
+    message: str | None
+    error: str | None
+    metrics: JSON | None
+
+
+@strawberry.type
+class Portfolio:
+    account: str
+    equity: str | None
+    realized_pnl: str | None
+    unrealized_pnl: str | None
+    fees_paid: str | None
+    balances: JSON
+    positions: JSON
+    updated_at: float | None
+
+
+@strawberry.type
+class Deployment:
+    id: strawberry.ID
+    account: str
+    strategy: str
+    version: int | None
+    params: JSON
+    symbols: list[str]
+    interval: str
+    venue: str
+    status: str
+    created_at: dt.datetime
+    stopped_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> Deployment:
+        return cls(**{**d, "id": strawberry.ID(d["id"])})
+
+
+@strawberry.type
+class Event:
+    """A pushed or stored event (order update, fill, candle) as its JSON."""
+
+    account: str | None
+    symbol: str | None
+    event_time: float
+    data: JSON
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> Event:
+        return cls(
+            account=d.get("account"),
+            symbol=d.get("symbol"),
+            event_time=d.get("event_time", 0),
+            data=cast(JSON, d),
+        )
