@@ -4,10 +4,11 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-PACKAGES := -p kwont_common -p kwont_quant -p kwont_ohlcv -p kwont_devstack -p kwont_gateway -p kwont_marketdata \
+PACKAGES := -p kwont_common -p kwont_quant -p kwont_ohlcv -p kwont_sandbox -p kwont_devstack -p kwont_gateway -p kwont_marketdata \
 	-p kwont_strategy -p kwont_risk -p kwont_execution -p kwont_portfolio -p kwont_backtest_runner
 
-.PHONY: help bootstrap up down status logs test lint typecheck schemas schemas-check \
+
+.PHONY: help bootstrap sandbox-image up down status logs test lint typecheck schemas schemas-check \
 	test-unit test-integration test-contract bench clean
 
 help: ## List the targets
@@ -16,7 +17,7 @@ help: ## List the targets
 bootstrap: ## Install apt packages and the .venv (idempotent)
 	@scripts/bootstrap.sh system venv
 
-up: bootstrap ## Start the whole platform on the embedded engines (returns when healthy)
+up: bootstrap sandbox-image ## Start the whole platform on the embedded engines (returns when healthy)
 	@$(BIN)/kwont-stack up
 
 down: ## Stop everything `make up` started
@@ -51,6 +52,10 @@ schemas: bootstrap ## Export the topics' JSON Schemas into schemas/topics
 
 schemas-check: bootstrap ## Fail when schemas/topics drift from the models
 	@$(BIN)/kwont-schemas check
+
+sandbox-image: bootstrap ## Build the backtest sandbox image locally (no registry) when missing or stale
+	@$(BIN)/kwont-stack docker-up
+	@scripts/build-sandbox-image.sh
 
 bench: bootstrap ## Benchmarks against peers, printed as tables
 	@$(PY) -m bench

@@ -22,7 +22,7 @@ system() {
 }
 
 venv() {
-  local packages=(libs/common libs/ohlcv libs/quant tools/devstack services/*/)
+  local packages=(libs/common libs/ohlcv libs/quant tools/devstack services/*/ services/backtest-runner/sandbox)
   # The stamp records what the environment was built from; rebuild only when that changes.
   local want
   want=$(cat requirements-dev.txt "${packages[@]/%//pyproject.toml}" 2>/dev/null | sha256sum | cut -d' ' -f1)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from kwont_devstack import supervisord
 from kwont_devstack.config import ConfigError, StackConfig
+from kwont_devstack.dockerd import start_dockerd
 from kwont_devstack.health import Row, collect
 from kwont_devstack.mongo_users import MongoCredentials, MongoEndpoint
 from kwont_devstack.process import EngineError
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--engines-only", action="store_true", help="engines and topics, no services"
     )
     commands.add_parser("down", help="stop everything `up` started")
+    commands.add_parser("docker-up", help="only make sure a Docker engine answers (image builds)")
     commands.add_parser("status", help="table of engines and services; exit 1 if unhealthy")
     commands.add_parser(
         "env", help='print `export KWONT_...` lines: eval "$(kwont-stack env)" to use the CLIs'
@@ -118,6 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _status(config)
         if args.command == "env":
             return _env(config)
+        if args.command == "docker-up":
+            config.run_dir.mkdir(parents=True, exist_ok=True)
+            pid = start_dockerd(config.run_dir)
+            print("docker: engine answers" + (f" (our dockerd, pid {pid})" if pid else ""))
+            return 0
         return _logs(config, args.name, args.lines, not args.no_follow)
     except (EngineError, xmlrpc.client.Fault) as exc:
         print(f"kwont-stack {args.command}: {exc}", file=sys.stderr)
