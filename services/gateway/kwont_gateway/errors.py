@@ -92,6 +92,7 @@ _CODES = {
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
+        400: "The body could not be parsed (not JSON, or not a form)",
         401: "Missing or invalid credentials",
         403: "Authenticated, but the role or key scope does not allow this",
         404: "No such object among yours",

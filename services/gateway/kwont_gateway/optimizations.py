@@ -8,6 +8,8 @@ import itertools
 import math
 from typing import Any
 
+from pydantic import ValidationError
+
 from kwont_gateway import backtests, jobspec, strategies
 from kwont_gateway.errors import ApiError, invalid, not_found
 from kwont_gateway.models.optimizations import GridAxis, OptimizationCreate, RangeSpec
@@ -26,10 +28,13 @@ def axis_values(name: str, axis: GridAxis, limit: int) -> list[Any]:
         try:
             nums = [float(p) for p in parts]
             axis = RangeSpec(start=nums[0], stop=nums[1], step=nums[2] if len(nums) > 2 else 1)
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, ValidationError):
             raise invalid(f"grid.{name}: use start:stop:step", f"grid.{name}") from None
     if isinstance(axis, RangeSpec):
-        count = math.floor((axis.stop - axis.start) / axis.step + 1e-9) + 1
+        span = (axis.stop - axis.start) / axis.step
+        if not math.isfinite(span) or not all(map(math.isfinite, (axis.start, axis.step))):
+            raise invalid(f"grid.{name}: range must be finite", f"grid.{name}")
+        count = math.floor(span + 1e-9) + 1
         if count < 1 or count > limit:
             raise invalid(f"grid.{name}: range gives {max(count, 0)} values", f"grid.{name}")
         integral = all(float(x).is_integer() for x in (axis.start, axis.step))
@@ -49,12 +54,12 @@ def expand(
     if total > limit:
         raise invalid(f"grid has {total} combinations; at most {limit}", "grid")
     if builtin:
-        from kwont_quant import BUILTINS, ParameterError
+        from kwont_quant import BUILTINS, QuantError
         from kwont_quant.optimize import expand_grid
 
         try:
             combos = expand_grid(BUILTINS[strategy], grid)
-        except ParameterError as exc:
+        except QuantError as exc:
             raise invalid(f"grid: {exc}", "grid") from None
         return [{**fixed, **c} for c in combos]
     names = list(grid)

@@ -105,10 +105,10 @@ def performance(account: str, times: Array, values: Array) -> dict[str, Any]:
     out.update(
         total_return=total,
         cagr=_finite((1 + total) ** (1 / years) - 1) if years > 0 and total > -1 else None,
-        volatility=std * math.sqrt(per_year),
+        volatility=_finite(std * math.sqrt(per_year)),
         sharpe=_finite(mean / std * math.sqrt(per_year)) if std > 0 else None,
         sortino=_finite(mean / downside * math.sqrt(per_year)) if downside > 0 else None,
-        max_drawdown=float(np.max(1 - values / peak)) if len(values) else 0.0,
+        max_drawdown=_finite(float(np.max(1 - values / np.where(peak > 0, peak, np.nan)))),
     )
     return out
 

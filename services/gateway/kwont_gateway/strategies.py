@@ -165,12 +165,12 @@ async def resolve(
 
 def check_builtin(name: str, params: dict[str, Any]) -> dict[str, Any]:
     """Validated params of a built-in (its own ranges and cross-parameter checks)."""
-    from kwont_quant import BUILTINS, ParameterError, StrategyError
+    from kwont_quant import BUILTINS, QuantError
     from kwont_quant.seam import instantiate
 
     try:
         return instantiate(BUILTINS[name], params).params
-    except (ParameterError, StrategyError) as exc:
+    except QuantError as exc:
         raise invalid(f"params: {exc}", "params") from None
 
 
