@@ -15,7 +15,14 @@ from tests.services.gateway.factories import Server, backtest_body, new_user
 pytestmark = pytest.mark.integration
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 MAX_EXAMPLES = 15
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+CHECKS = ",".join(
+    (
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    )
+)
 
 
 async def test_the_live_schema_holds_under_generated_requests(
