@@ -1,29 +1,66 @@
-"""Wiring and lifecycle of the backtest-runner service."""
+"""Wiring and lifecycle of the backtest-runner service: ``backtest-jobs`` in, progress and
+results out, each job in its own Docker sandbox."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from urllib.parse import urlsplit
 
+import docker
+from redis.asyncio import Redis
+
+from kwont_backtest_runner.cache import ResultCache
+from kwont_backtest_runner.jobs import JobRunner
+from kwont_backtest_runner.sandbox import Sandbox
+from kwont_backtest_runner.sandbox_net import SandboxNetwork
 from kwont_backtest_runner.settings import BacktestRunnerSettings
-from kwont_common.events import BacktestJob
 from kwont_common.service import Runtime, Wiring, run_service
 
 log = logging.getLogger(__name__)
 
 
-async def on_backtest_job(backtest_job: BacktestJob) -> None:
-    """Accept a BacktestJob. This service's logic arrives with its issue; until then the message
-    is decoded, validated, counted and committed."""
-    log.debug("received", extra={"event_id": backtest_job.event_id})
+def mongo_address(uri: str) -> tuple[str, int]:
+    """First host and port of a MongoDB URI (what the sandbox relay forwards to)."""
+    host = urlsplit(uri).netloc.rpartition("@")[2].split(",")[0]
+    name, _, port = host.rpartition(":") if ":" in host else (host, "", "27017")
+    return name or host, int(port or 27017)
 
 
 async def setup(runtime: Runtime) -> Wiring:
-    """Handlers and tasks of this service."""
-    return Wiring(
-        handlers={
-            "backtest-jobs": on_backtest_job,
-        },
+    """Docker client, sandbox network (relay + firewall), Redis cache, job handler."""
+    settings = runtime.settings
+    assert isinstance(settings, BacktestRunnerSettings)
+    mongo = await runtime.mongo()
+    client = (
+        docker.DockerClient(base_url=settings.docker_url, timeout=60)
+        if settings.docker_url
+        else docker.from_env(timeout=60)
     )
+    host, port = mongo_address(settings.mongo_uri)
+    network = SandboxNetwork(
+        mongo_host=host, mongo_port=port, name=settings.sandbox_network,
+        bridge=settings.sandbox_bridge, relay_port=settings.sandbox_relay_port,
+        firewall=settings.sandbox_firewall,
+    )  # fmt: skip
+    await asyncio.to_thread(network.open, client)
+    sandbox = Sandbox(
+        client, network, settings.mongo_readonly_uri, image=settings.sandbox_image,
+        limits=settings.limits, ohlcv_db=settings.mongo_market_database,
+    )  # fmt: skip
+    redis = Redis.from_url(settings.redis_url)
+    runner = JobRunner(
+        mongo.write, ResultCache(redis, settings.result_cache_ttl_s), sandbox, runtime.producer,
+        settings.runner_id,
+    )  # fmt: skip
+
+    async def close() -> None:
+        await redis.aclose()
+        await asyncio.to_thread(network.close)
+        client.close()
+
+    log.info("sandbox network %s ready; image %s", network.name, settings.sandbox_image)
+    return Wiring(handlers={"backtest-jobs": runner.on_job}, on_stop=[close])
 
 
 def run() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +20,8 @@ class Succeeded:
 
     result: dict[str, Any]
     duration_s: float
+    raw: dict[str, Any] = field(default_factory=dict)
+    """The line as received (curves still packed): JSON-able, what the result cache keeps."""
     ok: Literal[True] = True
 
 

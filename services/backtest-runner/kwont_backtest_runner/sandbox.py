@@ -256,7 +256,7 @@ class Sandbox:
                 result = decode_curves(body)
             except (ValueError, KeyError) as exc:
                 return fail(f"sandbox result unreadable: {exc}", "internal")
-            return Succeeded(result, elapsed)
+            return Succeeded(result, elapsed, raw=body)
         if final:
             return error_line_outcome(final[0], lim, elapsed)
         if "Resource temporarily unavailable" in stderr or "can't start new thread" in stderr:

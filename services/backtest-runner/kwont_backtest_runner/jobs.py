@@ -1,0 +1,176 @@
+"""Handling one ``backtest-jobs`` message: cache, sandbox, store, publish.
+
+At-least-once: a job whose runner died is redelivered to another replica. The job's status
+document and the unique ``backtest_results`` key make that safe: a finished job is answered
+from what is stored (same result event id), never run into a second result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from kwont_backtest_runner import results
+from kwont_backtest_runner.cache import ResultCache, content_hash
+from kwont_backtest_runner.outcomes import Failed, Succeeded
+from kwont_backtest_runner.sandbox import Sandbox
+from kwont_backtest_runner.sandbox_io import decode_curves
+from kwont_common.errors import InvalidMessage
+from kwont_common.events import BacktestJob, BacktestProgress, BacktestResult, now_ms
+from kwont_common.kafka import EventProducer
+from kwont_common.mongo import Database
+
+log = logging.getLogger(__name__)
+CANCEL_POLL_S = 0.5
+
+
+class JobRunner:
+    """Runs jobs for one runner replica."""
+
+    def __init__(
+        self, db: Database, cache: ResultCache, sandbox: Sandbox, producer: EventProducer,
+        runner_id: str,
+    ) -> None:  # fmt: skip
+        self.db, self.cache, self.sandbox = db, cache, sandbox
+        self.producer, self.runner_id = producer, runner_id
+
+    async def on_job(self, job: BacktestJob) -> BacktestResult | None:
+        """Handle one job; the returned result event is published before the commit."""
+        state = await results.job_state(self.db, job)
+        if state["status"] in results.FINAL:
+            return await self._republish(job, state)
+        if state["status"] == "cancelling":
+            await results.mark(self.db, job.job_id, status="cancelled")
+            return results.result_event(job, "cancelled", self.runner_id, error="cancelled")
+        code = await self._strategy_code(job)
+        key = content_hash(job, code)
+        cached = await self.cache.get(key)
+        if cached is not None:
+            return await self._finish(job, cached, key, duration_ms=0, from_cache=True)
+        await results.mark(
+            self.db, job.job_id, status="running", runner=self.runner_id,
+            started_at=results._utcnow(), progress={"stage": "starting", "fraction": 0.0},
+        )  # fmt: skip
+        await self._progress(job, "starting", 0.0)
+        started = time.perf_counter()
+        outcome = await self._run(job, code)
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        if isinstance(outcome, Failed):
+            status = "cancelled" if outcome.cause == "cancelled" else "failed"
+            error = outcome.reason + (f"\n{outcome.traceback}" if outcome.traceback else "")
+            await results.mark(self.db, job.job_id, status=status, error=error)
+            return results.result_event(
+                job, status, self.runner_id, error=error, duration_ms=duration_ms
+            )
+        await self.cache.put(key, outcome.raw)
+        return await self._finish(job, outcome.raw, key, duration_ms, from_cache=False)
+
+    async def _finish(
+        self, job: BacktestJob, raw: dict[str, Any], key: str, duration_ms: int, from_cache: bool
+    ) -> BacktestResult:
+        doc = results.result_document(job, decode_curves(raw), key, duration_ms, from_cache)
+        if not await results.store_result(self.db, doc):
+            stored = await self.db[results.RESULTS].find_one({"_id": job.job_id})
+            doc = stored or doc
+        await results.mark(
+            self.db, job.job_id, status="succeeded", from_cache=from_cache, error=None,
+            progress={"stage": "done", "fraction": 1.0}, content_hash=key,
+        )  # fmt: skip
+        return results.result_event(job, "succeeded", self.runner_id, doc=doc)
+
+    async def _republish(self, job: BacktestJob, state: dict[str, Any]) -> BacktestResult:
+        doc = await self.db[results.RESULTS].find_one({"_id": job.job_id})
+        log.info("job already %s; re-publishing its result", state["status"],
+                 extra={"job_id": job.job_id})  # fmt: skip
+        return results.result_event(job, state["status"], self.runner_id, doc=doc,
+                                    error=state.get("error"))  # fmt: skip
+
+    async def _strategy_code(self, job: BacktestJob) -> str | None:
+        """Uploaded source for a stored strategy (None for a built-in).
+
+        Raises:
+            InvalidMessage: the stored strategy or version does not exist for this owner, or
+                its code does not match the job's hash.
+        """
+        if job.strategy.builtin:
+            return None
+        doc = await self.db.strategies.find_one({"_id": job.strategy.name, "owner": job.owner})
+        versions = (doc or {}).get("versions") or []
+        wanted = job.strategy.version or (doc or {}).get("latest_version")
+        match = [v for v in versions if v.get("version") == wanted]
+        if not match:
+            raise InvalidMessage(f"strategy {job.strategy.name} v{wanted} not found")
+        code: str = match[0]["code"]
+        digest = hashlib.sha256(code.encode()).hexdigest()
+        if job.strategy.code_sha256 and digest != job.strategy.code_sha256:
+            raise InvalidMessage("strategy code changed since the job was submitted")
+        return code
+
+    async def _run(self, job: BacktestJob, code: str | None) -> Succeeded | Failed:
+        updates: asyncio.Queue[tuple[str, float] | None] = asyncio.Queue()
+        last = [0.0]
+
+        def on_progress(stage: str, fraction: float) -> None:
+            if fraction - last[0] >= 0.05 or fraction >= 1.0:  # at most ~20 events a job
+                last[0] = fraction
+                updates.put_nowait((stage, fraction))
+
+        async def publish_progress() -> None:  # one at a time, in order
+            while (update := await updates.get()) is not None:
+                await self._progress(job, *update)
+
+        publisher = asyncio.create_task(publish_progress())
+        watcher = asyncio.create_task(self._watch_cancel(job.job_id))
+        try:
+            with tempfile.TemporaryDirectory(prefix="kwont-strategy-") as tmp:
+                path = None if code is None else await asyncio.to_thread(_write, Path(tmp), code)
+                payload = job.model_dump(mode="json")
+                return await self.sandbox.run_async(payload, path, on_progress)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            updates.put_nowait(None)
+            await publisher
+
+    async def _watch_cancel(self, job_id: str) -> None:
+        """Kill the container when the gateway marks the job ``cancelling``."""
+        while True:
+            await asyncio.sleep(CANCEL_POLL_S)
+            doc = await self.db[results.JOBS].find_one({"_id": job_id}, {"status": 1})
+            if doc and doc.get("status") == "cancelling":
+                await asyncio.to_thread(self.sandbox.cancel, job_id)
+                return
+
+    async def _progress(self, job: BacktestJob, stage: str, fraction: float) -> None:
+        await results.mark(self.db, job.job_id, progress={"stage": stage, "fraction": fraction})
+        await self.producer.publish(
+            BacktestProgress(
+                event_time=now_ms(), source="backtest-runner", job_id=job.job_id,
+                stage=_stage(stage), fraction=fraction, runner=self.runner_id,
+            )
+        )  # fmt: skip
+
+
+def _write(folder: Path, code: str) -> Path:
+    """The strategy file as the sandbox user (another uid) can read it, mounted read-only."""
+    path = folder / "strategy.py"
+    path.write_text(code)
+    path.chmod(0o644)
+    folder.chmod(0o755)
+    return path
+
+
+def _stage(stage: str) -> Any:
+    return {"backtest": "running", "optimize": "running"}.get(
+        stage,
+        stage
+        if stage in ("queued", "starting", "loading", "running", "storing", "done")
+        else "running",
+    )

@@ -1,0 +1,220 @@
+"""The backtest-runner service end to end on real engines: a job on ``backtest-jobs`` runs in
+the sandbox, is stored once, cached in Redis and published; an identical job is answered from
+the cache without a container; two replicas share eight jobs; cancellation kills the job."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from kwont_backtest_runner.main import setup
+from kwont_backtest_runner.settings import BacktestRunnerSettings
+from kwont_common import events as ev
+from kwont_common.kafka import EventProducer
+from kwont_common.kafka.admin import ensure_topics
+from kwont_common.mongo import Mongo
+from kwont_common.service import serve
+from kwont_devstack.mongo_users import MongoEndpoint
+from kwont_quant import Candles
+from tests.services.backtest_runner.conftest import job_for
+
+pytestmark = pytest.mark.integration
+HOSTILE = Path(__file__).with_name("hostile")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def settings(
+    kafka_bootstrap: str, mongo: MongoEndpoint, redis_url: str, docker_engine: str,
+    sandbox_image: str, unique_name: str,
+) -> BacktestRunnerSettings:  # fmt: skip
+    tag = uuid.uuid4().hex[:5]
+    return BacktestRunnerSettings(
+        service_name="backtest-runner", kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_idempotence=False, topic_prefix=f"{unique_name}.", topic_partitions=4,
+        mongo_uri=mongo.app_uri, mongo_readonly_uri=mongo.readonly_uri, redis_url=redis_url,
+        docker_url=docker_engine, sandbox_image=sandbox_image,
+        sandbox_network=f"kwont-rt-{tag}", sandbox_bridge=f"kwrt{tag}",
+        sandbox_relay_port=_free_port(), metrics_port=0, sandbox_timeout_s=60,
+        consumer_group=f"runners-{unique_name}",
+    )  # fmt: skip
+
+
+async def start_replicas(
+    settings: BacktestRunnerSettings, n: int
+) -> tuple[asyncio.Event, list[asyncio.Task[int]]]:
+    await ensure_topics(settings)
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(serve(settings.model_copy(update={"runner_id": f"r{i}"}), setup, stop))
+        for i in range(n)
+    ]
+    return stop, tasks
+
+
+async def results_stream(settings: BacktestRunnerSettings) -> AsyncIterator[ev.BacktestResult]:
+    consumer = AIOKafkaConsumer(
+        f"{settings.topic_prefix}backtest-results",
+        bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="earliest",
+    )  # fmt: skip
+    await consumer.start()
+    try:
+        async for record in consumer:
+            yield ev.BacktestResult.model_validate_json(record.value)
+    finally:
+        await consumer.stop()
+
+
+async def submit(settings: BacktestRunnerSettings, jobs: list[dict[str, Any]]) -> None:
+    producer = EventProducer(settings)
+    await producer.start()
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    for job in jobs:
+        await producer.publish(ev.BacktestJob.model_validate({**job, "event_time": now,
+                                                              "source": "test"}))  # fmt: skip
+    await producer.stop()
+
+
+async def collect(settings: BacktestRunnerSettings, job_ids: set[str], timeout: float = 120
+                  ) -> dict[str, ev.BacktestResult]:  # fmt: skip
+    got: dict[str, ev.BacktestResult] = {}
+    async with asyncio.timeout(timeout):
+        async for result in results_stream(settings):
+            if result.job_id in job_ids:
+                got[result.job_id] = result
+            if set(got) == job_ids:
+                return got
+    return got
+
+
+def containers_created(client: docker.DockerClient, since: float) -> int:
+    events = client.events(since=int(since), until=int(datetime.now(UTC).timestamp()) + 1,
+                           filters={"type": "container", "event": "create",
+                                    "label": "kwont.sandbox"}, decode=True)  # fmt: skip
+    return sum(1 for _ in events)
+
+
+async def test_job_runs_is_stored_cached_and_an_identical_job_needs_no_container(
+    settings: BacktestRunnerSettings, market: dict[str, Candles], docker_engine: str
+) -> None:
+    stop, replicas = await start_replicas(settings, 1)
+    symbol = sorted(market)[0]
+    first = job_for([symbol])
+    client = docker.DockerClient(base_url=docker_engine)
+    try:
+        t0 = datetime.now(UTC).timestamp()
+        await submit(settings, [first])
+        [done] = (await collect(settings, {first["job_id"]})).values()
+        assert done.status == "succeeded" and not done.from_cache, done.error
+        assert done.trade_count > 10 and done.final_equity is not None
+        assert containers_created(client, t0) == 1
+
+        m = Mongo.connect(settings)
+        state = await m.write.backtests.find_one({"_id": first["job_id"]})
+        stored = await m.write.backtest_results.find_one({"_id": first["job_id"]})
+        assert state["status"] == "succeeded" and state["progress"]["fraction"] == 1.0
+        assert len(stored["trades"]) == done.trade_count
+        assert len(stored["equity"]["value"]) == 8 * len(market[symbol])
+
+        again = {**first, "job_id": f"job-{uuid.uuid4().hex[:12]}"}
+        t1 = datetime.now(UTC).timestamp()
+        await submit(settings, [again])
+        [cached] = (await collect(settings, {again["job_id"]})).values()
+        assert cached.status == "succeeded" and cached.from_cache
+        assert cached.final_equity == done.final_equity and cached.trade_count == done.trade_count
+        assert containers_created(client, t1) == 0
+
+        # The same job delivered again (a crashed runner's redelivery) gives no second result.
+        await submit(settings, [first])
+        [replayed] = (await collect(settings, {first["job_id"]})).values()
+        assert replayed.event_id == done.event_id
+        assert await m.write.backtest_results.count_documents({"_id": first["job_id"]}) == 1
+        m.close()
+    finally:
+        client.close()
+        stop.set()
+        assert await asyncio.gather(*replicas) == [0]
+
+
+async def test_two_replicas_share_eight_jobs(
+    settings: BacktestRunnerSettings, market: dict[str, Candles]
+) -> None:
+    stop, replicas = await start_replicas(settings, 2)
+    symbols = sorted(market)
+    jobs = [job_for([symbols[i % 2]], params={"fast": 5 + i, "slow": 40}) for i in range(8)]
+    try:
+        await asyncio.sleep(4)  # both replicas in the group before the burst
+        await submit(settings, jobs)
+        got = await collect(settings, {j["job_id"] for j in jobs}, timeout=180)
+    finally:
+        stop.set()
+        await asyncio.gather(*replicas)
+    assert {r.status for r in got.values()} == {"succeeded"}
+    runners = {r.runner for r in got.values()}
+    assert runners == {"r0", "r1"}, f"work not shared: {runners}"
+
+
+async def test_a_failing_job_is_marked_failed_with_the_reason(
+    settings: BacktestRunnerSettings, market: dict[str, Candles]
+) -> None:
+    stop, replicas = await start_replicas(settings, 1)
+    job = job_for([sorted(market)[0]], params={"fast": 10, "slow": 5})  # fast must be < slow
+    try:
+        await submit(settings, [job])
+        [result] = (await collect(settings, {job["job_id"]})).values()
+    finally:
+        stop.set()
+        await asyncio.gather(*replicas)
+    assert result.status == "failed" and result.error
+    assert "slow" in result.error or "fast" in result.error
+    print(json.dumps({"error": result.error[:200]}))
+
+
+async def test_cancelling_a_running_job_kills_its_container(
+    settings: BacktestRunnerSettings, market: dict[str, Candles]
+) -> None:
+    code = (HOSTILE / "infinite_loop.py").read_text()
+    m = Mongo.connect(settings)
+    strategy_id = f"s-{uuid.uuid4().hex[:8]}"
+    await m.write.strategies.insert_one({
+        "_id": strategy_id, "owner": "tester", "name": "loop", "latest_version": 1,
+        "versions": [{"version": 1, "code": code}],
+    })  # fmt: skip
+    stop, replicas = await start_replicas(settings, 1)
+    job = job_for([sorted(market)[0]], strategy={"name": strategy_id, "builtin": False}, params={})
+    try:
+        await submit(settings, [job])
+        async with asyncio.timeout(30):
+            while (await m.write.backtests.find_one({"_id": job["job_id"]}) or {}).get(
+                "status"
+            ) != "running":
+                await asyncio.sleep(0.2)
+        await asyncio.sleep(1)
+        started = asyncio.get_running_loop().time()
+        await m.write.backtests.update_one(
+            {"_id": job["job_id"]}, {"$set": {"status": "cancelling"}}
+        )
+        [result] = (await collect(settings, {job["job_id"]}, timeout=30)).values()
+        took = asyncio.get_running_loop().time() - started
+    finally:
+        stop.set()
+        await asyncio.gather(*replicas)
+    state = await m.write.backtests.find_one({"_id": job["job_id"]})
+    m.close()
+    assert result.status == "cancelled" and state["status"] == "cancelled", result.error
+    assert took < 10, f"cancel took {took:.1f}s (the job's timeout is 60s)"
