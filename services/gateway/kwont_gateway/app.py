@@ -76,7 +76,7 @@ def create_app(gw: Gateway) -> FastAPI:
         """Readiness: MongoDB and Redis answer and the push feed is assigned."""
         checks: dict[str, Any] = {"push_feed": gw.feed_ready, "mongo": True, "redis": True}
         try:
-            await gw.mongo.app.admin.command("ping")
+            await gw.mongo.ping()
         except Exception:
             checks["mongo"] = False
         try:

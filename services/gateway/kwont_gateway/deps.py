@@ -27,7 +27,7 @@ _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def get_gateway(connection: HTTPConnection) -> Gateway:
+async def get_gateway(connection: HTTPConnection) -> Gateway:
     gw: Gateway = connection.app.state.gateway
     return gw
 

@@ -24,7 +24,8 @@ def http_task(app: FastAPI, host: str, port: int) -> Task:
     """A service task that serves ``app`` until the shell's stop event is set."""
 
     async def serve_http(stop: asyncio.Event) -> None:
-        server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None))
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+        server = _Server(config)
         serving = asyncio.create_task(server.serve())
         await asyncio.wait(
             [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED

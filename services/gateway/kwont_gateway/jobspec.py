@@ -104,7 +104,7 @@ async def check_candles(gw: Gateway, names: list[str], interval: str, start: int
         },
         {"$group": {"_id": "$symbol"}},
     ]
-    have = {row["_id"] async for row in gw.market.candles.aggregate(pipeline)}
+    have = {row["_id"] async for row in await gw.market.candles.aggregate(pipeline)}
     missing = [n for n in names if n not in have]
     if missing:
         shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")

@@ -8,7 +8,6 @@ import sys
 
 import redis.asyncio as aioredis
 
-from kwont_common.mongo import Mongo
 from kwont_common.retry import retry_until
 from kwont_common.service import Runtime, Wiring, run_service
 from kwont_gateway.app import create_app
@@ -18,6 +17,7 @@ from kwont_gateway.push import push_feed
 from kwont_gateway.ratelimit import RateLimiter
 from kwont_gateway.settings import GatewaySettings
 from kwont_gateway.state import Gateway, load_jwt_secret
+from kwont_gateway.stores import Stores
 from kwont_gateway.users import ADMIN_USERNAME, ensure_admin
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def build_gateway(runtime: Runtime) -> Gateway:
     redis = aioredis.from_url(settings.redis_url)
     return Gateway(
         settings=settings,
-        mongo=Mongo.connect(settings),
+        mongo=Stores.connect(settings),
         redis=redis,
         producer=runtime.producer,
         jwt_secret=load_jwt_secret(settings),
@@ -52,7 +52,7 @@ async def setup(runtime: Runtime) -> Wiring:
 
     async def close() -> None:
         await gw.redis.aclose()
-        gw.mongo.close()
+        await gw.mongo.close()
 
     return Wiring(
         tasks=[
@@ -66,13 +66,13 @@ async def setup(runtime: Runtime) -> Wiring:
 
 async def create_admin(settings: GatewaySettings) -> str:
     """Create the first admin when missing; the login hint to print."""
-    mongo = Mongo.connect(settings)
+    mongo = Stores.connect(settings)
     try:
         await mongo.wait_ready()
         await ensure_indexes(mongo.write)
         created, where = await ensure_admin(mongo.write, settings.admin_password, settings.run_dir)
     finally:
-        mongo.close()
+        await mongo.close()
     base = f"http://{settings.http_host}:{settings.http_port}"
     state = "created" if created else "already exists"
     return (
@@ -89,4 +89,15 @@ def run() -> None:
         settings = GatewaySettings(service_name="gateway")
         print(asyncio.run(create_admin(settings)))
         return
+    _fast_event_loop()
     run_service("gateway", setup, GatewaySettings)
+
+
+def _fast_event_loop() -> None:
+    """uvloop when installed (uvicorn[standard]): the service shell's ``asyncio.run`` then
+    runs on it, which cuts the per-request overhead of the API noticeably."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    uvloop.install()

@@ -15,23 +15,23 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from kwont_common.kafka import EventProducer
-from kwont_common.mongo import Mongo
 from kwont_gateway.app import PUBLIC_PATHS, create_app
 from kwont_gateway.ratelimit import RateLimiter
 from kwont_gateway.settings import GatewaySettings
 from kwont_gateway.state import Gateway
+from kwont_gateway.stores import Stores
 from tests.services.gateway.factories import Server
 
 pytestmark = pytest.mark.integration
 OWN_CREDENTIALS = {"/api/v1/auth/token", "/api/v1/auth/refresh"}
 
 
-def routes(settings: GatewaySettings) -> tuple[list[tuple[str, str]], list[str]]:
+async def routes(settings: GatewaySettings) -> tuple[list[tuple[str, str]], list[str]]:
     """(method, path) of every HTTP route and the path of every WebSocket route."""
     redis = aioredis.from_url(settings.redis_url)  # lazy: no I/O here
     gw = Gateway(
         settings,
-        Mongo.connect(settings),
+        Stores.connect(settings),
         redis,
         EventProducer(settings),
         "x",
@@ -45,7 +45,7 @@ def routes(settings: GatewaySettings) -> tuple[list[tuple[str, str]], list[str]]
             ws.append(path)
         elif isinstance(route, APIRoute | Route):
             http += [(m, path) for m in sorted(route.methods or ()) if m != "HEAD"]
-    gw.mongo.close()
+    await gw.mongo.close()
     return http, ws
 
 
@@ -63,7 +63,7 @@ def concrete(path: str) -> str:
 
 
 async def test_every_route_but_the_public_ones_answers_401(gateway: Server) -> None:
-    http, ws = routes(gateway.settings)
+    http, ws = await routes(gateway.settings)
     assert len(http) > 15 and "/ws" in ws
     async with httpx.AsyncClient(base_url=gateway.base_url) as c:
         for method, path in http:
