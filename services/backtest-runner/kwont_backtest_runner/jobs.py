@@ -18,6 +18,7 @@ from typing import Any
 
 from kwont_backtest_runner import results
 from kwont_backtest_runner.cache import ResultCache, content_hash
+from kwont_backtest_runner.checks import write_strategy
 from kwont_backtest_runner.outcomes import Failed, Succeeded
 from kwont_backtest_runner.sandbox import Sandbox
 from kwont_backtest_runner.sandbox_io import decode_curves
@@ -129,7 +130,11 @@ class JobRunner:
         watcher = asyncio.create_task(self._watch_cancel(job.job_id))
         try:
             with tempfile.TemporaryDirectory(prefix="kwont-strategy-") as tmp:
-                path = None if code is None else await asyncio.to_thread(_write, Path(tmp), code)
+                path = (
+                    None
+                    if code is None
+                    else await asyncio.to_thread(write_strategy, Path(tmp), code)
+                )
                 payload = job.model_dump(mode="json")
                 return await self.sandbox.run_async(payload, path, on_progress)
         finally:
@@ -156,15 +161,6 @@ class JobRunner:
                 stage=_stage(stage), fraction=fraction, runner=self.runner_id,
             )
         )  # fmt: skip
-
-
-def _write(folder: Path, code: str) -> Path:
-    """The strategy file as the sandbox user (another uid) can read it, mounted read-only."""
-    path = folder / "strategy.py"
-    path.write_text(code)
-    path.chmod(0o644)
-    folder.chmod(0o755)
-    return path
 
 
 def _stage(stage: str) -> Any:

@@ -11,6 +11,7 @@ import docker
 from redis.asyncio import Redis
 
 from kwont_backtest_runner.cache import ResultCache
+from kwont_backtest_runner.checks import checker
 from kwont_backtest_runner.jobs import JobRunner
 from kwont_backtest_runner.sandbox import Sandbox
 from kwont_backtest_runner.sandbox_net import SandboxNetwork
@@ -60,7 +61,11 @@ async def setup(runtime: Runtime) -> Wiring:
         client.close()
 
     log.info("sandbox network %s ready; image %s", network.name, settings.sandbox_image)
-    return Wiring(handlers={"backtest-jobs": runner.on_job}, on_stop=[close])
+    return Wiring(
+        handlers={"backtest-jobs": runner.on_job},
+        tasks=[checker(mongo.write, sandbox, settings.runner_id)],
+        on_stop=[close],
+    )
 
 
 def run() -> None:

@@ -218,3 +218,56 @@ async def test_cancelling_a_running_job_kills_its_container(
     m.close()
     assert result.status == "cancelled" and state["status"] == "cancelled", result.error
     assert took < 10, f"cancel took {took:.1f}s (the job's timeout is 60s)"
+
+
+GOOD = '''
+from kwont_quant import IntParameter, Signals, Strategy
+from kwont_quant import indicators as ta
+
+
+class Cross(Strategy):
+    """Fast over slow."""
+
+    fast = IntParameter(2, 50, default=10)
+    slow = IntParameter(5, 200, default=30, step=5)
+
+    def generate(self, candles) -> Signals:
+        f, s = ta.sma(candles.close, self.fast), ta.sma(candles.close, self.slow)
+        return Signals(enter_long=ta.crossover(f, s), exit_long=ta.crossunder(f, s))
+'''
+
+
+async def test_uploaded_versions_are_checked_in_the_sandbox(
+    settings: BacktestRunnerSettings,
+) -> None:
+    m = Mongo.connect(settings)
+    ids = {kind: f"chk-{kind}-{uuid.uuid4().hex[:6]}" for kind in ("good", "none", "syntax")}
+    sources = {"good": GOOD, "none": "x = 1\n", "syntax": "def broken(:\n"}
+    for kind, sid in ids.items():
+        await m.write.strategies.insert_one({
+            "_id": sid, "owner": "tester", "name": kind, "latest_version": 1,
+            "versions": [{"version": 1, "code": sources[kind], "check": {"status": "pending"}}],
+        })  # fmt: skip
+    stop, replicas = await start_replicas(settings, 1)
+
+    async def checks() -> dict[str, dict[str, Any]]:
+        out = {}
+        for kind, sid in ids.items():
+            doc = await m.write.strategies.find_one({"_id": sid})
+            out[kind] = doc["versions"][0]["check"]
+        return out
+
+    try:
+        async with asyncio.timeout(60):
+            while any(c["status"] in ("pending", "checking") for c in (await checks()).values()):
+                await asyncio.sleep(0.3)
+    finally:
+        stop.set()
+        await asyncio.gather(*replicas)
+    got = await checks()
+    m.close()
+    assert got["good"]["status"] == "valid", got["good"]
+    params = {p["name"]: p for p in got["good"]["description"]["parameters"]}
+    assert params["fast"]["default"] == 10 and params["slow"]["max"] == 200
+    assert got["none"]["status"] == "invalid" and "strategy" in got["none"]["error"].lower()
+    assert got["syntax"]["status"] == "invalid" and "SyntaxError" in got["syntax"]["error"]
