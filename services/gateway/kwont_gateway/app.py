@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
@@ -86,10 +86,8 @@ def create_app(gw: Gateway) -> FastAPI:
         ready = all(checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
-    api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for router in ROUTERS:
-        api.include_router(router)
-    app.include_router(api)
+    for router in ROUTERS:  # directly, not nested: one level less of route matching
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(ws.router)
     app.include_router(graphql_router(), prefix="/graphql")
     return app

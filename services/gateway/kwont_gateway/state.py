@@ -29,6 +29,7 @@ class Gateway:
     limiter: RateLimiter
     hub: Hub = field(default_factory=Hub)
     key_cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    token_cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
     feed_ready: bool = False
 
     @property
