@@ -114,7 +114,9 @@ def main() -> None:
         _wait(f"{base}/readyz")
         token = _login(base)
         with client(endpoint.app_uri) as mc:
-            owner = mc.kwont.users.find_one({"username": "admin"})["_id"]  # type: ignore[index]
+            admin = mc.kwont.users.find_one({"username": "admin"})
+            assert admin is not None, "create-admin did not create the admin"
+            owner = str(admin["_id"])
             mc.kwont.backtests.insert_one(_backtest("bt_bench", owner))
         url = f"{base}/api/v1/backtests/bt_bench"
         _wrk(url, token, 2)  # warm-up
