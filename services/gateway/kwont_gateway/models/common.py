@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -60,12 +59,3 @@ class Page(BaseModel):
     total: int
     limit: int
     offset: int
-
-
-class Links(BaseModel):
-    model_config = {"extra": "allow"}
-    self: str
-
-
-Json = dict[str, Any]
-Timestamp = dt.datetime
