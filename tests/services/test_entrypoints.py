@@ -16,6 +16,7 @@ import pytest
 
 from kwont_common.kafka.admin import ensure_topics
 from kwont_common.settings import Settings
+from kwont_devstack.mongo_users import MongoEndpoint
 
 pytestmark = pytest.mark.integration
 SERVICES = [
@@ -60,8 +61,9 @@ def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> str
 
 
 async def test_every_service_runs_serves_metrics_and_stops_on_sigterm(
-    kafka_bootstrap: str, unique_name: str, tmp_path: Path
-) -> None:
+    kafka_bootstrap: str, mongo: MongoEndpoint, redis_url: str, docker_engine: str,
+    unique_name: str, tmp_path: Path,
+) -> None:  # fmt: skip
     prefix = f"{unique_name}."
     await ensure_topics(
         Settings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=prefix, topic_partitions=1)
@@ -78,6 +80,13 @@ async def test_every_service_runs_serves_metrics_and_stops_on_sigterm(
                 "KWONT_TOPIC_PREFIX": prefix,
                 "KWONT_METRICS_PORT": str(port),
                 "KWONT_HTTP_PORT": str(api_port),
+                "KWONT_MONGO_URI": mongo.app_uri,
+                "KWONT_MONGO_READONLY_URI": mongo.readonly_uri,
+                "KWONT_REDIS_URL": redis_url,
+                "KWONT_DOCKER_URL": docker_engine,
+                "KWONT_SANDBOX_NETWORK": f"kwont-ep-{unique_name[-6:]}",
+                "KWONT_SANDBOX_BRIDGE": f"kwep{unique_name[-6:]}",
+                "KWONT_SANDBOX_RELAY_PORT": str(free_port()),
             }
             log = (tmp_path / f"{name}.log").open("wb")
             proc = subprocess.Popen([BIN / f"kwont-{name}"], env=env, stderr=log, stdout=log)
@@ -100,3 +109,21 @@ async def test_every_service_runs_serves_metrics_and_stops_on_sigterm(
     for name in SERVICES:
         lines = (tmp_path / f"{name}.log").read_text().splitlines()
         assert any(f'"service": "{name}"' in line for line in lines), f"{name}: no JSON log line"
+
+
+def test_sigterm_during_startup_exits_promptly(tmp_path: Path) -> None:
+    """A service still waiting for its broker stops at once on SIGTERM, not after retries."""
+    port = free_port()
+    env = {**os.environ, "KWONT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+           "KWONT_METRICS_PORT": str(port), "KWONT_STARTUP_TIMEOUT_S": "120"}  # fmt: skip
+    proc = subprocess.Popen([BIN / "kwont-risk"], env=env, stderr=subprocess.PIPE)
+    try:
+        wait_ok(f"http://127.0.0.1:{port}/healthz", proc)
+        status, body = get(f"http://127.0.0.1:{port}/readyz")
+        assert status == 503 and '"setup": false' in body, "not ready before start-up ends"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        assert time.monotonic() - started < 5
+    finally:
+        proc.kill()

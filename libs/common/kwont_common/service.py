@@ -11,6 +11,7 @@ service with exit code 1; a ``ConfigurationError`` exits with 2.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -77,9 +78,27 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
     running: list[asyncio.Task[None]] = []
     wiring = Wiring()
     try:
-        await producer.start()
-        health.add_check("kafka_producer", lambda: True)
-        wiring = await setup(runtime)
+        ready = {"setup": False}
+        health.add_check("setup", lambda: ready["setup"])
+
+        async def start() -> Wiring:
+            await producer.start()
+            return await setup(runtime)
+
+        # Start-up waits for dependencies (Kafka, Mongo, Docker, ...) with capped retries; a
+        # stop asked meanwhile cancels it instead of waiting for the retries to run out.
+        setting_up = asyncio.create_task(start(), name="setup")
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait([setting_up, stopped], return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if not setting_up.done():
+            setting_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await setting_up
+            log.info("stopped during start-up")
+            return 0
+        wiring = setting_up.result()
+        ready["setup"] = True
         if wiring.handlers:
             consumer = EventConsumer(settings, producer, wiring.handlers)
             health.add_check("consumer", lambda: consumer.running)
