@@ -130,7 +130,8 @@ def run_setup_script(
     )
     if result.returncode != 0:
         raise EngineError(f"{script_name} {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    say((result.stderr or result.stdout).strip() or f"{script_name}: done")
+    said = "\n".join(t.strip() for t in (result.stderr, result.stdout) if t.strip())
+    say(said or f"{script_name}: done")
 
 
 def _check_ports_free(config: StackConfig, programs: Sequence[Program]) -> None:
@@ -188,6 +189,8 @@ def up(config: StackConfig, *, services: bool = True, say: Say = print) -> None:
     run_setup_script(config, mongo, say, "kwont-topics", "create")
     # A year of synthetic 1-minute BTCUSDT/ETHUSDT candles when the store is empty.
     run_setup_script(config, mongo, say, "kwont-marketdata", "seed-demo")
+    # The first admin (KWONT_ADMIN_PASSWORD, or generated once into the run dir).
+    run_setup_script(config, mongo, say, "kwont-gateway", "create-admin")
     if svc:
         started = _start_missing(api, svc)
         if started:
