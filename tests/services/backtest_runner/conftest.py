@@ -3,8 +3,6 @@ sandbox network with its Mongo relay and firewall, and candles in ``ohlcv.candle
 
 from __future__ import annotations
 
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,19 +25,6 @@ DAY_MS = 86_400_000
 #: Three days of 1-minute candles from 2024-01-01: enough trades, fast to load.
 START_MS = 1_704_067_200_000
 N_CANDLES = 3 * 1440
-
-
-@pytest.fixture(scope="session")
-def sandbox_image(docker_engine: str) -> str:
-    """kwont/sandbox:latest, built (or found up to date) by scripts/build-sandbox-image.sh."""
-    started = time.monotonic()
-    proc = subprocess.run(
-        [str(ROOT / "scripts" / "build-sandbox-image.sh")],
-        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, f"image build failed:\n{proc.stderr[-4000:]}"
-    print(f"sandbox image ready in {time.monotonic() - started:.1f}s")
-    return "kwont/sandbox:latest"
 
 
 @pytest.fixture(scope="session")
