@@ -188,3 +188,46 @@ async def test_identical_resubmission_is_answered_from_the_cache(platform: Platf
         messages = await follow(platform, second)
         state = (await c.get(f"{API}/backtests/{second}")).json()
     assert messages[-1]["data"]["from_cache"] is True and state["from_cache"] is True
+
+
+async def test_a_90_combination_grid_ranks_like_kwont_optimize(
+    platform: Platform, tmp_path: Path
+) -> None:
+    span = 30 * 86_400_000  # a month keeps the 90 runs quick; the ranking logic is the same
+    request = {
+        "strategy": "sma_cross", "grid": {"fast": "5:50:5", "slow": "20:200:20"},
+        "objective": "sharpe", "symbols": ["BTCUSDT"], "interval": "1m", "start": START,
+        "end": START + span, "cash": 10_000, "fee_bps": 10,
+    }  # fmt: skip
+    async with httpx.AsyncClient(base_url=platform.base_url, headers=platform.headers) as c:
+        answer = await c.post(f"{API}/optimizations", json=request)
+        assert answer.status_code == 202, answer.text
+        opt_id = answer.json()["optimization_id"]
+        async with asyncio.timeout(180):
+            while (shown := (await c.get(f"{API}/optimizations/{opt_id}")).json())["status"] in (
+                "queued",
+                "running",
+            ):
+                await asyncio.sleep(0.5)
+    assert shown["status"] == "succeeded", shown
+    assert shown["combinations"] >= 90 and shown["shards_total"] >= 2
+    assert len(shown["ranking"]) == shown["combinations"]
+
+    m = Mongo.connect(platform.settings)
+    columns = await store.read_range(m.market_read, "BTCUSDT", "1m", START, START + span)
+    m.close()
+    path = tmp_path / "month.csv"
+    table = np.column_stack([columns[c] for c in ("open_time", "open", "high", "low", "close",
+                                                   "volume")])  # fmt: skip
+    np.savetxt(path, table, delimiter=",", header="timestamp,open,high,low,close,volume",
+               comments="", fmt="%.17g")  # fmt: skip
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("kwont")), "optimize", "--strategy", "sma_cross",
+         "--grid", "fast=5:50:5", "--grid", "slow=20:200:20", "--data", str(path),
+         "--cash", "10000", "--fee-bps", "10", "--objective", "sharpe", "--json"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    cli = json.loads(out.stdout)
+    assert len(cli["evaluations"]) == shown["combinations"]
+    assert shown["ranking"][0]["params"] == cli["best"]["params"]
+    assert shown["ranking"][0]["score"] == pytest.approx(cli["best"]["score"], rel=1e-12)
