@@ -79,7 +79,7 @@ async def platform(
     runner = BacktestRunnerSettings(
         service_name="backtest-runner", docker_url=docker_engine, sandbox_image=sandbox_image,
         sandbox_network=f"kwont-e2e-{tag[:6]}", sandbox_bridge=f"kwe2e{tag[:6]}",
-        sandbox_relay_port=_free_port(), **common,
+        sandbox_relay_port=_free_port(), sandbox_network_cleanup=True, **common,
     )  # fmt: skip
     m = Mongo.connect(gw)
     await store.ensure_indexes(m.market_write)

@@ -87,6 +87,7 @@ async def test_every_service_runs_serves_metrics_and_stops_on_sigterm(
                 "KWONT_SANDBOX_NETWORK": f"kwont-ep-{unique_name[-6:]}",
                 "KWONT_SANDBOX_BRIDGE": f"kwep{unique_name[-6:]}",
                 "KWONT_SANDBOX_RELAY_PORT": str(free_port()),
+                "KWONT_SANDBOX_NETWORK_CLEANUP": "true",
             }
             log = (tmp_path / f"{name}.log").open("wb")
             proc = subprocess.Popen([BIN / f"kwont-{name}"], env=env, stderr=log, stdout=log)

@@ -27,6 +27,13 @@ class Settings(BaseSettings):
         "does not support it (InitProducerId fails), so the embedded profile sets false.",
     )
     kafka_client_id: str | None = Field(None, description="Kafka client id (default: service).")
+    kafka_fetch_max_wait_ms: int = Field(
+        20,
+        ge=1,
+        description="Longest a fetch waits on the broker for data. tansu holds a fetch for the "
+        "whole wait even when data arrives, so this bounds event latency there; Apache Kafka "
+        "answers as soon as data arrives.",
+    )
     topic_prefix: str = Field("", description="Prefix for every topic name, e.g. `prod.`.")
     topic_partitions: int = Field(3, ge=1, description="Partitions when creating topics.")
     topic_replication_factor: int = Field(1, ge=1, description="Replication when creating topics.")

@@ -2,7 +2,11 @@
 
 Two jobs with the same strategy code, parameters, data range, engine settings and engine
 version produce the same result, so the second is answered from here without a container.
-Entries expire (``KWONT_RESULT_CACHE_TTL_S``) so that reloaded market data is picked up.
+An entry is small: the id of the job whose stored result it is, plus that result's summary
+(metrics, final equity, trade count, grid ranking). The answer to a hit stores an alias to
+that result rather than a copy of its trade list (a copy of a one-year result is ~13 MB and
+takes ~0.3 s to insert). Entries expire (``KWONT_RESULT_CACHE_TTL_S``) so reloaded market
+data is picked up.
 """
 
 from __future__ import annotations

@@ -52,8 +52,8 @@ class JobRunner:
         code = await self._strategy_code(job)
         key = content_hash(job, code)
         cached = await self.cache.get(key)
-        if cached is not None:
-            return await self._finish(job, cached, key, duration_ms=0, from_cache=True)
+        if cached is not None and await self._still_stored(cached):
+            return await self._store(job, results.alias_document(job, cached, key), key, True)
         await results.mark(
             self.db, job.job_id, status="running", runner=self.runner_id,
             started_at=results._utcnow(), progress={"stage": "starting", "fraction": 0.0},
@@ -69,13 +69,25 @@ class JobRunner:
             return results.result_event(
                 job, status, self.runner_id, error=error, duration_ms=duration_ms
             )
-        await self.cache.put(key, outcome.raw)
-        return await self._finish(job, outcome.raw, key, duration_ms, from_cache=False)
+        doc = results.result_document(job, decode_curves(outcome.raw), key, duration_ms, False)
+        event = await self._store(job, doc, key, False)
+        await self.cache.put(key, results.summary(doc))
+        return event
 
-    async def _finish(
-        self, job: BacktestJob, raw: dict[str, Any], key: str, duration_ms: int, from_cache: bool
+    async def _still_stored(self, cached: dict[str, Any]) -> bool:
+        """A cache entry is good while the result it points to exists."""
+        ref = cached.get("job_id")
+        return (
+            bool(ref)
+            and (
+                await self.db[results.RESULTS].find_one({"_id": ref, "alias_of": None}, {"_id": 1})
+            )
+            is not None
+        )
+
+    async def _store(
+        self, job: BacktestJob, doc: dict[str, Any], key: str, from_cache: bool
     ) -> BacktestResult:
-        doc = results.result_document(job, decode_curves(raw), key, duration_ms, from_cache)
         if not await results.store_result(self.db, doc):
             stored = await self.db[results.RESULTS].find_one({"_id": job.job_id})
             doc = stored or doc

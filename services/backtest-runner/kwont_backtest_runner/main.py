@@ -57,7 +57,7 @@ async def setup(runtime: Runtime) -> Wiring:
 
     async def close() -> None:
         await redis.aclose()
-        await asyncio.to_thread(network.close)
+        await asyncio.to_thread(network.close, client if settings.sandbox_network_cleanup else None)
         client.close()
 
     log.info("sandbox network %s ready; image %s", network.name, settings.sandbox_image)

@@ -56,6 +56,7 @@ def result_document(
             for s, block in (result.get("symbols") or {}).items()
         },
         "ranking": result.get("rankings"),
+        "trade_count": len(result.get("trades") or []),
         "candles": result.get("candles"),
         "content_hash": content_hash,
         "duration_ms": duration_ms,
@@ -69,6 +70,31 @@ def _decimal_text(value: Any) -> str | None:
     if value is None:
         return None
     return format(Decimal(repr(float(value))).quantize(Decimal("0.00000001")), "f")
+
+
+SUMMARY_FIELDS = ("metrics", "final_equity", "trade_count", "ranking")
+
+
+def summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the cache keeps of a stored result: its job id and summary fields."""
+    return {"job_id": doc["_id"], **{k: doc.get(k) for k in SUMMARY_FIELDS}}
+
+
+def alias_document(job: BacktestJob, cached: dict[str, Any], content_hash: str) -> dict[str, Any]:
+    """A result answered from the cache: the summary, and ``alias_of`` the stored result that
+    holds the trades and equity curve (readers follow it)."""
+    return {
+        "_id": job.job_id,
+        "owner": job.owner,
+        "kind": job.kind,
+        "optimization_id": job.optimization_id,
+        "alias_of": cached["job_id"],
+        **{k: cached.get(k) for k in SUMMARY_FIELDS},
+        "content_hash": content_hash,
+        "duration_ms": 0,
+        "from_cache": True,
+        "created_at": _utcnow(),
+    }
 
 
 async def store_result(db: Database, doc: dict[str, Any]) -> bool:
@@ -131,7 +157,7 @@ def result_event(
         error=error,
         metrics=metrics,
         final_equity=Decimal(doc["final_equity"]) if doc.get("final_equity") else None,
-        trade_count=len(doc.get("trades") or []),
+        trade_count=int(doc.get("trade_count") or len(doc.get("trades") or [])),
         from_cache=bool(doc.get("from_cache")),
         content_hash=doc.get("content_hash"),
         duration_ms=duration_ms or int(doc.get("duration_ms") or 0),

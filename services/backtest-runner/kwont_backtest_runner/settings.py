@@ -28,6 +28,11 @@ class BacktestRunnerSettings(Settings):
         description="Port of the Mongo relay on the network's gateway (shared by replicas).",
     )  # fmt: skip
     sandbox_firewall: bool = Field(True, description="iptables: the network reaches only Mongo.")
+    sandbox_network_cleanup: bool = Field(
+        False,
+        description="Remove the network and its firewall rules on stop (tests, one-off runs); "
+        "replicas sharing one network keep it.",
+    )
     sandbox_memory_mib: int = Field(1024, ge=64, description="Memory per job (MiB), no swap.")
     sandbox_cpus: float = Field(1.0, gt=0, description="CPU cores per job.")
     sandbox_pids: int = Field(128, ge=16, description="Processes + threads per job.")

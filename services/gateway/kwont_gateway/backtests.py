@@ -155,6 +155,9 @@ async def result(
     if doc is None:
         job = await get_doc(gw, principal, job_id)
         raise ApiError(409, "not_ready", f"backtest {job_id!r} is {job['status']}; no result yet")
+    if doc.get("alias_of"):  # answered from the cache: the series live in the original result
+        source = await gw.read.backtest_results.find_one({"_id": doc["alias_of"]})
+        doc = {**(source or {}), **{k: v for k, v in doc.items() if v is not None}}
     times, values = decode_equity(doc.get("equity") or {})
     full = len(times)
     if points is not None and full > points:

@@ -48,7 +48,8 @@ async def backtest_updates(
 async def stored_summary(gw: Gateway, doc: dict[str, Any]) -> dict[str, Any]:
     """A BacktestResult-like summary of a finished job, from Mongo."""
     result = await gw.read.backtest_results.find_one(
-        {"_id": doc["_id"], "owner": doc["owner"]}, {"metrics": 1, "final_equity": 1, "trades": 1}
+        {"_id": doc["_id"], "owner": doc["owner"]},
+        {"metrics": 1, "final_equity": 1, "trade_count": 1},
     )
     result = result or {}
     return {
@@ -57,7 +58,7 @@ async def stored_summary(gw: Gateway, doc: dict[str, Any]) -> dict[str, Any]:
         "error": doc.get("error"),
         "metrics": result.get("metrics") or {},
         "final_equity": None if result.get("final_equity") is None else str(result["final_equity"]),
-        "trade_count": len(result.get("trades") or []),
+        "trade_count": int(result.get("trade_count") or 0),
         "from_cache": bool(doc.get("from_cache")),
         "runner": doc.get("runner"),
     }

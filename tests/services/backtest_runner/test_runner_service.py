@@ -50,7 +50,8 @@ def settings(
         mongo_uri=mongo.app_uri, mongo_readonly_uri=mongo.readonly_uri, redis_url=redis_url,
         docker_url=docker_engine, sandbox_image=sandbox_image,
         sandbox_network=f"kwont-rt-{tag}", sandbox_bridge=f"kwrt{tag}",
-        sandbox_relay_port=_free_port(), metrics_port=0, sandbox_timeout_s=60,
+        sandbox_relay_port=_free_port(), sandbox_network_cleanup=True, metrics_port=0,
+        sandbox_timeout_s=60,
         consumer_group=f"runners-{unique_name}",
     )  # fmt: skip
 

@@ -90,6 +90,7 @@ def result_doc(job_id: str, owner: str, n: int = 50) -> dict[str, Any]:
                 "symbol": "BTCUSDT",
             }
         ],
+        "trade_count": 1,
         "equity": {"time": packed(times), "value": packed([10_000 + i for i in range(n)])},
         "final_equity": "10049",
         "per_symbol": {},

@@ -47,7 +47,7 @@ def make_loaders(gw: Gateway, principal: Principal) -> Loaders:
         projection = {
             "metrics": 1,
             "final_equity": 1,
-            "trades": 1,
+            "trade_count": 1,
             "content_hash": 1,
             "duration_ms": 1,
         }
@@ -57,7 +57,7 @@ def make_loaders(gw: Gateway, principal: Principal) -> Loaders:
             found[d["_id"]] = BacktestSummary(
                 metrics=cast(JSON, d.get("metrics") or {}),
                 final_equity=None if d.get("final_equity") is None else str(d["final_equity"]),
-                trade_count=len(d.get("trades") or []),
+                trade_count=int(d.get("trade_count") or 0),
                 content_hash=d.get("content_hash"),
                 duration_ms=d.get("duration_ms"),
             )
