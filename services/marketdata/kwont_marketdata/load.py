@@ -2,6 +2,9 @@
 
     kwont-marketdata load csv PATH [--symbol BTCUSDT --interval 1m]   # file or folder
     kwont-marketdata load synthetic --symbol BTCUSDT [--symbol ETHUSDT] [--days 365]
+    kwont-marketdata load binance --symbol BTCUSDT --interval 1m --start 2024-01-01
+        --end 2024-02-01 [--market spot|futures] [--allow-gaps]   # Binance REST history
+    kwont-marketdata refresh-symbols  # symbol metadata from Binance (+ CoinMarketCap), once
     kwont-marketdata seed-demo        # synthetic BTCUSDT + ETHUSDT, 1 year of 1m, if empty
     kwont-marketdata summary          # what the store holds
 
@@ -23,7 +26,7 @@ import numpy as np
 
 import kwont_ohlcv as ohlcv
 from kwont_common.mongo import Database, Mongo
-from kwont_marketdata import binance_csv, store
+from kwont_marketdata import binance_csv, binance_history, binance_rest, store, symbols
 from kwont_marketdata.settings import MarketdataSettings
 from kwont_quant.synthetic import gbm_ohlcv
 
@@ -93,6 +96,15 @@ async def seed_demo(db: Database) -> int:
     return await load_synthetic(db, DEMO_SYMBOLS, demo_start_ms(), 365, "1m", seed=7)
 
 
+async def load_binance(db: Database, settings: MarketdataSettings, args: argparse.Namespace) -> int:
+    """``load binance``: see binance_history.load for what it raises."""
+    async with binance_rest.connect(settings) as client:
+        return await binance_history.load(
+            db, client, args.symbol, args.interval, args.start, args.end, args.market,
+            allow_gaps=args.allow_gaps,
+        )  # fmt: skip
+
+
 def _parse_day(text: str) -> int:
     day = dt.date.fromisoformat(text)
     return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
@@ -114,6 +126,14 @@ def parser() -> argparse.ArgumentParser:
     syn.add_argument("--start", type=_parse_day, help="YYYY-MM-DD (default: a year ago)")
     syn.add_argument("--price", type=float, default=100.0)
     syn.add_argument("--seed", type=int, default=7)
+    bn = load.add_parser("binance", help="Binance REST kline history (KWONT_BINANCE_*_URL)")
+    bn.add_argument("--symbol", required=True)
+    bn.add_argument("--interval", required=True, choices=list(ohlcv.INTERVAL_MS))
+    bn.add_argument("--start", type=_parse_day, required=True, help="YYYY-MM-DD (UTC)")
+    bn.add_argument("--end", type=_parse_day, required=True, help="YYYY-MM-DD, exclusive")
+    bn.add_argument("--market", choices=["spot", "futures"], default="spot")
+    bn.add_argument("--allow-gaps", action="store_true", help="store what Binance has")
+    sub.add_parser("refresh-symbols", help="symbol metadata from Binance/CoinMarketCap, once")
     sub.add_parser("seed-demo", help="synthetic BTCUSDT/ETHUSDT year of 1m candles if empty")
     sub.add_parser("summary", help="what the candle store holds")
     return p
@@ -126,12 +146,18 @@ async def command(args: argparse.Namespace, settings: MarketdataSettings) -> int
         db = mongo.market_write
         await store.ensure_indexes(db)
         started = time.perf_counter()
+        if args.command == "refresh-symbols":
+            await symbols.ensure_indexes(mongo.write)
+            print(await symbols.refresh(settings, mongo.write), file=sys.stderr)
+            return 0
         if args.command == "summary":
             for row in await store.summary(db):
                 print(row)
             return 0
         if args.command == "seed-demo":
             n = await seed_demo(db)
+        elif args.source == "binance":
+            n = await load_binance(db, settings, args)
         elif args.source == "csv":
             n = await load_csv(db, args.path, args.symbol, args.interval)
         else:
@@ -143,6 +169,9 @@ async def command(args: argparse.Namespace, settings: MarketdataSettings) -> int
     except (binance_csv.CsvError, ValueError) as exc:
         print(f"kwont-marketdata: {exc}", file=sys.stderr)
         return 2
+    except binance_rest.VENDOR_ERRORS as exc:
+        print(f"kwont-marketdata: Binance: {exc!r}", file=sys.stderr)
+        return 3
     finally:
         mongo.close()
 
