@@ -105,7 +105,10 @@ def test_only_mongo_is_reachable(
     finally:
         listener.close()
     assert seen.pop(f"{gw}:{relay}") == "open"
-    assert "unreachable" in seen.pop("outside"), seen
+    # Rejected (unreachable) normally; dropped (timed out) when another engine user's network
+    # rules were inserted above ours meanwhile. Either way no connection: never open/refused.
+    outside = seen.pop("outside")
+    assert "unreachable" in outside or "timed out" in outside, seen
     for target, result in seen.items():
         assert "refused" in result or "timed out" in result or "unreachable" in result, target
 
