@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from kwont_backtest_runner import results
-from kwont_backtest_runner.cache import ResultCache, content_hash
 from kwont_backtest_runner.checks import write_strategy
 from kwont_backtest_runner.outcomes import Failed, Succeeded
 from kwont_backtest_runner.sandbox import Sandbox
 from kwont_backtest_runner.sandbox_io import decode_curves
+from kwont_common.backtest_cache import ResultCache, alias_document, content_hash, summary
 from kwont_common.errors import InvalidMessage
 from kwont_common.events import BacktestJob, BacktestProgress, BacktestResult, now_ms
 from kwont_common.kafka import EventProducer
 from kwont_common.mongo import Database
+from kwont_quant import ENGINE_VERSION
 
 log = logging.getLogger(__name__)
 CANCEL_POLL_S = 0.5
@@ -50,10 +51,11 @@ class JobRunner:
             await results.mark(self.db, job.job_id, status="cancelled")
             return results.result_event(job, "cancelled", self.runner_id, error="cancelled")
         code = await self._strategy_code(job)
-        key = content_hash(job, code)
+        digest = hashlib.sha256(code.encode()).hexdigest() if code is not None else None
+        key = content_hash(job, ENGINE_VERSION, digest)
         cached = await self.cache.get(key)
         if cached is not None and await self._still_stored(cached):
-            return await self._store(job, results.alias_document(job, cached, key), key, True)
+            return await self._store(job, alias_document(job, cached, key), key, True)
         await results.mark(
             self.db, job.job_id, status="running", runner=self.runner_id,
             started_at=results._utcnow(), progress={"stage": "starting", "fraction": 0.0},
@@ -71,7 +73,7 @@ class JobRunner:
             )
         doc = results.result_document(job, decode_curves(outcome.raw), key, duration_ms, False)
         event = await self._store(job, doc, key, False)
-        await self.cache.put(key, results.summary(doc))
+        await self.cache.put(key, summary(doc))
         return event
 
     async def _still_stored(self, cached: dict[str, Any]) -> bool:

@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 import docker
 from redis.asyncio import Redis
 
-from kwont_backtest_runner.cache import ResultCache
 from kwont_backtest_runner.checks import checker
 from kwont_backtest_runner.jobs import JobRunner
 from kwont_backtest_runner.sandbox import Sandbox
 from kwont_backtest_runner.sandbox_net import SandboxNetwork
 from kwont_backtest_runner.settings import BacktestRunnerSettings
+from kwont_common.backtest_cache import ResultCache
 from kwont_common.service import Runtime, Wiring, run_service
 
 log = logging.getLogger(__name__)

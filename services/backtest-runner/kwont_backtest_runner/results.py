@@ -72,31 +72,6 @@ def _decimal_text(value: Any) -> str | None:
     return format(Decimal(repr(float(value))).quantize(Decimal("0.00000001")), "f")
 
 
-SUMMARY_FIELDS = ("metrics", "final_equity", "trade_count", "ranking")
-
-
-def summary(doc: dict[str, Any]) -> dict[str, Any]:
-    """What the cache keeps of a stored result: its job id and summary fields."""
-    return {"job_id": doc["_id"], **{k: doc.get(k) for k in SUMMARY_FIELDS}}
-
-
-def alias_document(job: BacktestJob, cached: dict[str, Any], content_hash: str) -> dict[str, Any]:
-    """A result answered from the cache: the summary, and ``alias_of`` the stored result that
-    holds the trades and equity curve (readers follow it)."""
-    return {
-        "_id": job.job_id,
-        "owner": job.owner,
-        "kind": job.kind,
-        "optimization_id": job.optimization_id,
-        "alias_of": cached["job_id"],
-        **{k: cached.get(k) for k in SUMMARY_FIELDS},
-        "content_hash": content_hash,
-        "duration_ms": 0,
-        "from_cache": True,
-        "created_at": _utcnow(),
-    }
-
-
 async def store_result(db: Database, doc: dict[str, Any]) -> bool:
     """Insert the result; False when this job already has one (kept as it is)."""
     try:

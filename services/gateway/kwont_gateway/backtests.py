@@ -4,10 +4,14 @@
 
 from __future__ import annotations
 
+import uuid
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
+from kwont_common.backtest_cache import ResultCache, alias_document, content_hash
+from kwont_common.events import BacktestJob, BacktestResult, now_ms
 from kwont_gateway import jobspec
 from kwont_gateway.errors import ApiError, not_found
 from kwont_gateway.models.backtests import BacktestCreate
@@ -15,6 +19,7 @@ from kwont_gateway.principal import Principal
 from kwont_gateway.security import new_id
 from kwont_gateway.state import Gateway
 from kwont_gateway.users import now
+from kwont_quant import ENGINE_VERSION
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 API = "/api/v1"
@@ -51,16 +56,49 @@ async def submit(gw: Gateway, principal: Principal, body: BacktestCreate) -> dic
     resolved = await jobspec.resolve(gw, principal, body)
     job_id = new_id("bt")
     job = jobspec.build_job(body, resolved, job_id=job_id, owner=principal.user_id)
-    await gw.write.backtests.insert_one(
-        new_doc(job_id, principal.user_id, job.model_dump(mode="json"))
-    )
-    await gw.producer.publish(job)
+    doc = new_doc(job_id, principal.user_id, job.model_dump(mode="json"))
+    alias = await _cached_result(gw, job)
+    if alias is None:
+        await gw.write.backtests.insert_one(doc)
+        await gw.producer.publish(job)
+    else:  # an identical job ran before: answered now, no job for the runners
+        doc.update(status="succeeded", from_cache=True, finished_at=now(),
+                   progress={"stage": "done", "fraction": 1.0},
+                   content_hash=alias["content_hash"])  # fmt: skip
+        await gw.write.backtest_results.insert_one(alias)
+        await gw.write.backtests.insert_one(doc)
+        await gw.producer.publish(_result_event(job, alias))
     return {
         "job_id": job_id,
-        "status": "queued",
+        "status": doc["status"],
         "ws_url": f"/ws/backtests/{job_id}",
         "links": links(job_id),
     }
+
+
+async def _cached_result(gw: Gateway, job: BacktestJob) -> dict[str, Any] | None:
+    """The alias result document when Redis holds the result of an identical job that is
+    still stored; None otherwise (the job then goes to the runners, who fill the cache)."""
+    key = content_hash(job, ENGINE_VERSION)
+    cached = await ResultCache(gw.redis, ttl_s=1).get(key)
+    if cached is None:
+        return None
+    stored = await gw.write.backtest_results.find_one(
+        {"_id": cached["job_id"], "alias_of": None}, {"_id": 1}
+    )
+    return alias_document(job, cached, key) if stored else None
+
+
+def _result_event(job: BacktestJob, alias: dict[str, Any]) -> BacktestResult:
+    metrics = alias.get("metrics") or {}
+    return BacktestResult(
+        event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"kwont:backtest-result:{job.job_id}"),
+        event_time=now_ms(), source="gateway", job_id=job.job_id, status="succeeded",
+        metrics={k: (float(v) if isinstance(v, int | float) else None) for k, v in metrics.items()},
+        final_equity=Decimal(alias["final_equity"]) if alias.get("final_equity") else None,
+        trade_count=int(alias.get("trade_count") or 0), from_cache=True,
+        content_hash=alias["content_hash"],
+    )  # fmt: skip
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:

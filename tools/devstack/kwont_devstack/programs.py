@@ -65,6 +65,8 @@ def base_env(config: StackConfig, mongo: MongoEndpoint) -> dict[str, str]:
         "KWONT_REDIS_URL": config.redis_url,
         "KWONT_RUN_DIR": str(config.run_dir),
         "KWONT_LOG_LEVEL": "INFO",
+        # This machine cannot reach Binance or CoinMarketCap: no scheduled symbol refresh.
+        "KWONT_SYMBOLS_REFRESH_S": "0",
         "PYTHONUNBUFFERED": "1",
     }
 
