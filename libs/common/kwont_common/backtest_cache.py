@@ -64,6 +64,18 @@ def alias_document(job: BacktestJob, cached: dict[str, Any], key: str) -> dict[s
     }
 
 
+async def still_stored(db: Any, cached: dict[str, Any]) -> bool:
+    """Whether the job a cache entry points to still has its result. Asks the small status
+    document (``backtests``), not the result itself: reading any field of a one-year result
+    document costs ~80 ms on SecantusDB, which loads the whole document."""
+    ref = cached.get("job_id")
+    if not ref:
+        return False
+    return (
+        await db["backtests"].find_one({"_id": ref, "status": "succeeded"}, {"_id": 1}) is not None
+    )
+
+
 class ResultCache:
     """get/put of cache entries by content hash."""
 

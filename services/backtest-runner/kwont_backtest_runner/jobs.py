@@ -21,7 +21,13 @@ from kwont_backtest_runner.checks import write_strategy
 from kwont_backtest_runner.outcomes import Failed, Succeeded
 from kwont_backtest_runner.sandbox import Sandbox
 from kwont_backtest_runner.sandbox_io import decode_curves
-from kwont_common.backtest_cache import ResultCache, alias_document, content_hash, summary
+from kwont_common.backtest_cache import (
+    ResultCache,
+    alias_document,
+    content_hash,
+    still_stored,
+    summary,
+)
 from kwont_common.errors import InvalidMessage
 from kwont_common.events import BacktestJob, BacktestProgress, BacktestResult, now_ms
 from kwont_common.kafka import EventProducer
@@ -54,7 +60,7 @@ class JobRunner:
         digest = hashlib.sha256(code.encode()).hexdigest() if code is not None else None
         key = content_hash(job, ENGINE_VERSION, digest)
         cached = await self.cache.get(key)
-        if cached is not None and await self._still_stored(cached):
+        if cached is not None and await still_stored(self.db, cached):
             return await self._store(job, alias_document(job, cached, key), key, True)
         await results.mark(
             self.db, job.job_id, status="running", runner=self.runner_id,
@@ -75,17 +81,6 @@ class JobRunner:
         event = await self._store(job, doc, key, False)
         await self.cache.put(key, summary(doc))
         return event
-
-    async def _still_stored(self, cached: dict[str, Any]) -> bool:
-        """A cache entry is good while the result it points to exists."""
-        ref = cached.get("job_id")
-        return (
-            bool(ref)
-            and (
-                await self.db[results.RESULTS].find_one({"_id": ref, "alias_of": None}, {"_id": 1})
-            )
-            is not None
-        )
 
     async def _store(
         self, job: BacktestJob, doc: dict[str, Any], key: str, from_cache: bool

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from kwont_common.backtest_cache import ResultCache, alias_document, content_hash
+from kwont_common.backtest_cache import ResultCache, alias_document, content_hash, still_stored
 from kwont_common.events import BacktestJob, BacktestResult, now_ms
 from kwont_gateway import jobspec
 from kwont_gateway.errors import ApiError, not_found
@@ -81,12 +81,9 @@ async def _cached_result(gw: Gateway, job: BacktestJob) -> dict[str, Any] | None
     still stored; None otherwise (the job then goes to the runners, who fill the cache)."""
     key = content_hash(job, ENGINE_VERSION)
     cached = await ResultCache(gw.redis, ttl_s=1).get(key)
-    if cached is None:
+    if cached is None or not await still_stored(gw.write, cached):
         return None
-    stored = await gw.write.backtest_results.find_one(
-        {"_id": cached["job_id"], "alias_of": None}, {"_id": 1}
-    )
-    return alias_document(job, cached, key) if stored else None
+    return alias_document(job, cached, key)
 
 
 def _result_event(job: BacktestJob, alias: dict[str, Any]) -> BacktestResult:
