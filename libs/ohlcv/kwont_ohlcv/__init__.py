@@ -17,6 +17,7 @@ with a unique index on (symbol, interval, period_start).
 from kwont_ohlcv.buckets import (
     COLUMNS,
     INDEX_KEYS,
+    INDEX_NAME,
     INTERVAL_MS,
     Columns,
     concat,
@@ -31,6 +32,7 @@ from kwont_ohlcv.buckets import (
 __all__ = [
     "COLUMNS",
     "INDEX_KEYS",
+    "INDEX_NAME",
     "INTERVAL_MS",
     "Columns",
     "concat",

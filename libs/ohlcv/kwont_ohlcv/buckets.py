@@ -15,6 +15,7 @@ Columns = dict[str, Array]
 
 COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "quote_volume", "trades")
 INDEX_KEYS = [("symbol", 1), ("interval", 1), ("period_start", 1)]
+INDEX_NAME = "symbol_interval_period"  # one name everywhere: Mongo refuses a second name
 
 _MIN = 60_000
 INTERVAL_MS: dict[str, int] = {

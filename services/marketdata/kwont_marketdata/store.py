@@ -17,7 +17,7 @@ COLLECTION = "candles"
 
 async def ensure_indexes(db: Database) -> None:
     """Create the unique (symbol, interval, period_start) index; idempotent."""
-    await db[COLLECTION].create_index(ohlcv.INDEX_KEYS, unique=True, name="symbol_interval_period")
+    await db[COLLECTION].create_index(ohlcv.INDEX_KEYS, unique=True, name=ohlcv.INDEX_NAME)
 
 
 async def upsert(

@@ -16,7 +16,7 @@ from kwont_backtest_runner.limits import SandboxLimits
 from kwont_backtest_runner.sandbox import Sandbox
 from kwont_backtest_runner.sandbox_net import SandboxNetwork
 from kwont_devstack.mongo_users import MongoEndpoint
-from kwont_ohlcv import INDEX_KEYS, pack, split_by_period
+from kwont_ohlcv import INDEX_KEYS, INDEX_NAME, pack, split_by_period
 from kwont_quant import Candles
 from kwont_quant.synthetic import gbm_ohlcv
 
@@ -78,7 +78,7 @@ def insert_candles(app_uri: str, symbol: str, candles: Candles, interval: str = 
     docs = [pack(symbol, interval, part) for _, part in split_by_period(interval, cols)]
     with MongoClient(app_uri, serverSelectionTimeoutMS=5000) as client:
         coll = client["ohlcv"]["candles"]
-        coll.create_index(INDEX_KEYS, unique=True)
+        coll.create_index(INDEX_KEYS, unique=True, name=INDEX_NAME)
         coll.insert_many(docs)
 
 
