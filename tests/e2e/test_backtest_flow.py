@@ -231,3 +231,50 @@ async def test_a_90_combination_grid_ranks_like_kwont_optimize(
     assert len(cli["evaluations"]) == shown["combinations"]
     assert shown["ranking"][0]["params"] == cli["best"]["params"]
     assert shown["ranking"][0]["score"] == pytest.approx(cli["best"]["score"], rel=1e-12)
+
+
+async def test_walk_forward_through_the_gateway_matches_kwont_optimize(
+    platform: Platform, tmp_path: Path
+) -> None:
+    span = 20 * 86_400_000
+    request = {
+        "strategy": "sma_cross", "grid": {"fast": "5:25:5", "slow": "30:90:30"},
+        "objective": "sharpe", "symbols": ["BTCUSDT"], "interval": "1m", "start": START,
+        "end": START + span, "cash": 10_000, "fee_bps": 10,
+        "walk_forward": {"windows": 3, "train_fraction": 0.7},
+    }  # fmt: skip
+    async with httpx.AsyncClient(base_url=platform.base_url, headers=platform.headers) as c:
+        answer = await c.post(f"{API}/optimizations", json=request)
+        assert answer.status_code == 202, answer.text
+        opt_id = answer.json()["optimization_id"]
+        async with asyncio.timeout(180):
+            while True:
+                shown = (await c.get(f"{API}/optimizations/{opt_id}")).json()
+                if shown["walk_forward"]["status"] in ("succeeded", "failed"):
+                    break
+                await asyncio.sleep(0.5)
+    walk = shown["walk_forward"]
+    assert walk["status"] == "succeeded", walk["error"]
+    report = walk["report"]
+    assert len(report["windows"]) == 3
+
+    m = Mongo.connect(platform.settings)
+    columns = await store.read_range(m.market_read, "BTCUSDT", "1m", START, START + span)
+    m.close()
+    path = tmp_path / "span.csv"
+    table = np.column_stack([columns[c] for c in ("open_time", "open", "high", "low", "close",
+                                                   "volume")])  # fmt: skip
+    np.savetxt(path, table, delimiter=",", header="timestamp,open,high,low,close,volume",
+               comments="", fmt="%.17g")  # fmt: skip
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("kwont")), "optimize", "--strategy", "sma_cross",
+         "--grid", "fast=5:25:5", "--grid", "slow=30:90:30", "--data", str(path),
+         "--cash", "10000", "--fee-bps", "10", "--objective", "sharpe", "--walk-forward", "3",
+         "--in-sample", "0.7", "--json"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    cli = json.loads(out.stdout)
+    assert [w["params"] for w in report["windows"]] == [w["params"] for w in cli["windows"]]
+    assert [w["out_of_sample_score"] for w in report["windows"]] == pytest.approx(
+        [w["out_of_sample_score"] for w in cli["windows"]], rel=1e-12
+    )

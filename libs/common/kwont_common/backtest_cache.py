@@ -21,11 +21,12 @@ from redis.asyncio import Redis
 from kwont_common.events import BacktestJob
 
 PREFIX = "kwont:backtest-cache:"
-SUMMARY_FIELDS = ("metrics", "final_equity", "trade_count", "ranking")
+SUMMARY_FIELDS = ("metrics", "final_equity", "trade_count", "ranking", "walk_forward")
 # What identifies a result; everything else in a job (ids, owner, times) does not.
 _CONTENT_FIELDS = (
     "kind", "params", "param_sets", "objective", "symbols", "interval", "start_time",
     "end_time", "cash", "fee_bps", "slippage_bps", "leverage", "long_only", "sizing",
+    "walk_forward",
 )  # fmt: skip
 
 

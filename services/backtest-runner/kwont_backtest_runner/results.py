@@ -56,6 +56,7 @@ def result_document(
             for s, block in (result.get("symbols") or {}).items()
         },
         "ranking": result.get("rankings"),
+        "walk_forward": result.get("walk_forward"),
         "trade_count": len(result.get("trades") or []),
         "candles": result.get("candles"),
         "content_hash": content_hash,

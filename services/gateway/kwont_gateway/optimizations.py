@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kwont_common.events import WalkForwardSpec
 from kwont_gateway import backtests, jobspec, strategies
 from kwont_gateway.errors import ApiError, invalid, not_found
 from kwont_gateway.models.optimizations import GridAxis, OptimizationCreate, RangeSpec
@@ -100,6 +101,19 @@ async def submit(gw: Gateway, principal: Principal, body: OptimizationCreate) ->
         for i, shard in enumerate(shards)
     ]
     job_ids = [j.job_id for j in jobs]
+    walk_job = None
+    if body.walk_forward is not None:  # one more job: the walk-forward of the whole grid
+        fixed = {k: [v] for k, v in resolved.params.items() if k not in grid}
+        walk_job = jobspec.build_job(
+            body, resolved, job_id=f"{opt_id}-wf", owner=principal.user_id,
+            kind="optimization_shard", optimization_id=opt_id, param_sets=sets,
+            objective=body.objective,
+            walk_forward=WalkForwardSpec(
+                grid={**fixed, **grid}, windows=body.walk_forward.windows,
+                in_sample=body.walk_forward.train_fraction,
+            ),
+        )  # fmt: skip
+        jobs.append(walk_job)
     doc = {
         "_id": opt_id,
         "owner": principal.user_id,
@@ -108,6 +122,7 @@ async def submit(gw: Gateway, principal: Principal, body: OptimizationCreate) ->
         "objective": body.objective,
         "grid": grid,
         "walk_forward": body.walk_forward.model_dump() if body.walk_forward else None,
+        "walk_forward_job_id": walk_job.job_id if walk_job else None,
         "combinations": len(sets),
         "shards_total": len(shards),
         "shards_done": 0,
@@ -184,7 +199,26 @@ async def show(gw: Gateway, principal: Principal, opt_id: str, top: int = 100) -
             }
             for row in ranking[:top]
         ],
+        "walk_forward": await _walk_forward(gw, principal, doc),
         "links": {"self": f"{API}/optimizations/{opt_id}"},
+    }
+
+
+async def _walk_forward(
+    gw: Gateway, principal: Principal, doc: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Status and report (per window: in-sample winner and its out-of-sample score)."""
+    job_id = doc.get("walk_forward_job_id")
+    if not job_id:
+        return None
+    owner = {"owner": principal.user_id}
+    state = await gw.read.backtests.find_one({"_id": job_id, **owner}, {"status": 1, "error": 1})
+    result = await gw.read.backtest_results.find_one({"_id": job_id, **owner}, {"walk_forward": 1})
+    return {
+        "job_id": job_id,
+        "status": (state or {}).get("status", "queued"),
+        "error": (state or {}).get("error"),
+        "report": (result or {}).get("walk_forward"),
     }
 
 

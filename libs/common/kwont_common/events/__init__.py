@@ -1,6 +1,6 @@
 """Typed, versioned event models: one module per topic, one shared envelope."""
 
-from kwont_common.events.backtest_jobs import BacktestJob, Sizing, StrategyRef
+from kwont_common.events.backtest_jobs import BacktestJob, Sizing, StrategyRef, WalkForwardSpec
 from kwont_common.events.backtest_progress import BacktestProgress
 from kwont_common.events.backtest_results import BacktestResult
 from kwont_common.events.candles import Candle
@@ -33,5 +33,6 @@ __all__ = [
     "Sizing",
     "StrategyRef",
     "Tick",
+    "WalkForwardSpec",
     "now_ms",
 ]

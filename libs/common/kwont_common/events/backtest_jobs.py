@@ -32,6 +32,17 @@ class Sizing(BaseModel):
     value: float = Field(1.0, gt=0)
 
 
+class WalkForwardSpec(BaseModel):
+    """Rolling walk-forward: the grid is searched in-sample in each window and its winner is
+    scored on the following out-of-sample span."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    grid: dict[str, list[ParamValue]] = Field(min_length=1)
+    windows: int = Field(4, ge=1, le=50)
+    in_sample: float = Field(0.75, gt=0, lt=1, description="In-sample share of each window.")
+
+
 class BacktestJob(Event):
     """What the runner needs to run one job without asking anyone."""
 
@@ -57,6 +68,9 @@ class BacktestJob(Event):
     leverage: float = Field(1.0, ge=1, le=125)
     long_only: bool = False
     sizing: Sizing = Field(default_factory=Sizing)
+    walk_forward: WalkForwardSpec | None = Field(
+        None, description="Run a walk-forward of this grid instead of ranking param_sets."
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> BacktestJob:

@@ -18,7 +18,7 @@ from typing import Any
 from kwont_ohlcv import INTERVAL_MS
 from kwont_quant import BacktestConfig, ConfigError
 
-MODES = ("backtest", "shard", "describe")
+MODES = ("backtest", "shard", "walk_forward", "describe")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class SandboxJob:
     mongo: MongoSource | None = None
     workers: int = 1
     equity_curve: bool = True
+    walk_forward: dict[str, Any] = field(default_factory=dict)
 
 
 def _strategy_of(raw: dict[str, Any]) -> str:
@@ -89,7 +90,13 @@ def parse_job(raw: object) -> SandboxJob:
     """
     if not isinstance(raw, dict):
         raise ConfigError("the job must be a JSON object")
-    mode = raw.get("mode") or ("shard" if raw.get("kind") == "optimization_shard" else "backtest")
+    mode = raw.get("mode") or (
+        "walk_forward"
+        if raw.get("walk_forward")
+        else "shard"
+        if raw.get("kind") == "optimization_shard"
+        else "backtest"
+    )
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r} (one of {', '.join(MODES)})")
     if mode == "describe":
@@ -112,6 +119,11 @@ def parse_job(raw: object) -> SandboxJob:
     param_sets = raw.get("param_sets") or []
     if mode == "shard" and not param_sets:
         raise ConfigError("a grid shard needs param_sets")
+    walk = raw.get("walk_forward") or {}
+    if mode == "walk_forward" and not (
+        isinstance(walk, dict) and isinstance(walk.get("grid"), dict)
+    ):
+        raise ConfigError("a walk-forward job needs walk_forward.grid")
     return SandboxJob(
         mode=mode,
         strategy=_strategy_of(raw),
@@ -130,4 +142,5 @@ def parse_job(raw: object) -> SandboxJob:
         ),
         workers=max(1, int(raw.get("workers") or 1)),
         equity_curve=bool(raw.get("equity_curve", True)),
+        walk_forward=dict(walk),
     )

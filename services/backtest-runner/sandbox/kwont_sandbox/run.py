@@ -12,6 +12,7 @@ from kwont_quant import (
     run_backtest,
 )
 from kwont_quant.optimize import evaluate
+from kwont_quant.walkforward import walk_forward
 from kwont_sandbox import protocol
 from kwont_sandbox.data import load_candles
 from kwont_sandbox.job import SandboxJob
@@ -56,6 +57,20 @@ def run_job(job: SandboxJob) -> dict[str, Any]:
     cls = load_strategy(job.strategy)  # before the data: a broken upload fails fast
     protocol.progress("loading", 0.0)
     data = load_candles(job, lambda k, n: protocol.progress("loading", 0.3 * k / n))
+    if job.mode == "walk_forward":
+        symbol = job.symbols[0]  # walk-forward is per symbol
+        wf = walk_forward(
+            cls,
+            job.walk_forward["grid"],
+            data[symbol],
+            job.config,
+            int(job.walk_forward.get("windows", 4)),
+            float(job.walk_forward.get("in_sample", 0.75)),
+            job.objective,
+            _on_progress("optimize", 0.3, 1.0),
+            workers=job.workers,
+        )
+        return {"mode": "walk_forward", "symbol": symbol, "walk_forward": wf.to_dict()}
     if job.mode == "shard":
         evals = evaluate(
             cls,

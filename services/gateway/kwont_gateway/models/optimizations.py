@@ -61,6 +61,9 @@ class OptimizationPublic(BaseModel):
     job_ids: list[str]
     submitted_at: dt.datetime
     ranking: list[RankedRow] = Field(default_factory=list)
+    walk_forward: dict[str, Any] | None = Field(
+        None, description="When asked: status and per-window in/out-of-sample report."
+    )
     links: dict[str, str]
 
 
