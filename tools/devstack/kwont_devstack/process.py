@@ -226,3 +226,20 @@ def stop_pid(pid: int, timeout: float = 15.0) -> bool:
     if pid_alive(pid):
         raise EngineError(f"process {pid} survived SIGKILL")
     return True
+
+
+def until_healthy(
+    engine: EngineProcess, check: Callable[[], bool], timeout: float
+) -> EngineProcess:
+    """Wait for a just-spawned ``engine`` to pass ``check``; stop it if it does not.
+
+    Raises :class:`EngineError` (with the log tail) if it exits or is not healthy in time.
+    """
+    try:
+        wait_healthy(
+            engine.name, check, timeout=timeout, log_path=engine.log_path, popen=engine.popen
+        )
+    except EngineError:
+        engine.stop()
+        raise
+    return engine

@@ -10,7 +10,7 @@ import shutil
 import socket
 from pathlib import Path
 
-from kwont_devstack.process import EngineError, EngineProcess, spawn, wait_healthy
+from kwont_devstack.process import EngineError, EngineProcess, spawn, until_healthy
 
 START_TIMEOUT_S = 15.0
 
@@ -71,15 +71,4 @@ def start_redis(
     data_dir.mkdir(parents=True, exist_ok=True)
     popen = spawn("redis", redis_command(host, port, data_dir), log_path)
     engine = EngineProcess("redis", host, port, log_path, popen)
-    try:
-        wait_healthy(
-            "redis",
-            lambda: redis_healthy(host, port),
-            timeout=timeout,
-            log_path=log_path,
-            popen=popen,
-        )
-    except EngineError:
-        engine.stop()
-        raise
-    return engine
+    return until_healthy(engine, lambda: redis_healthy(host, port), timeout)

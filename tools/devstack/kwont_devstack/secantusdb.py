@@ -37,7 +37,7 @@ from kwont_devstack.mongo_users import (
     upsert_users,
     users_ok,
 )
-from kwont_devstack.process import EngineError, EngineProcess, port_open, spawn, wait_healthy
+from kwont_devstack.process import EngineError, EngineProcess, port_open, spawn, until_healthy
 
 START_TIMEOUT_S = 30.0
 CACHE_SIZE = "256M"
@@ -96,18 +96,7 @@ def _launch(
         popen,
         on_stop=lambda: wake_accept_loop(host, port, lambda: popen.poll() is None),
     )
-    try:
-        wait_healthy(
-            "secantusdb",
-            lambda: mongo_answers(host, port),
-            timeout=timeout,
-            log_path=log_path,
-            popen=popen,
-        )
-    except EngineError:
-        engine.stop()
-        raise
-    return engine
+    return until_healthy(engine, lambda: mongo_answers(host, port), timeout)
 
 
 def provision_offline(

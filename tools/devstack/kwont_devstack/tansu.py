@@ -15,7 +15,7 @@ import socket
 import struct
 from pathlib import Path
 
-from kwont_devstack.process import EngineError, EngineProcess, spawn, wait_healthy
+from kwont_devstack.process import EngineError, EngineProcess, spawn, until_healthy
 
 START_TIMEOUT_S = 20.0
 _SCRUBBED_ENV = ("LISTENER_URL", "ADVERTISED_LISTENER_URL", "STORAGE_ENGINE", "CLUSTER_ID")
@@ -129,15 +129,4 @@ def start_tansu(
     """
     popen = spawn("tansu", tansu_command(host, port, cluster_id), log_path, env=tansu_env())
     engine = EngineProcess("tansu", host, port, log_path, popen)
-    try:
-        wait_healthy(
-            "tansu",
-            lambda: kafka_healthy(host, port),
-            timeout=timeout,
-            log_path=log_path,
-            popen=popen,
-        )
-    except EngineError:
-        engine.stop()
-        raise
-    return engine
+    return until_healthy(engine, lambda: kafka_healthy(host, port), timeout)
