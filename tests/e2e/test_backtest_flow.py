@@ -132,15 +132,23 @@ async def follow(p: Platform, job_id: str) -> list[dict[str, Any]]:
     return messages
 
 
-def cli_trades(p: Platform, tmp: Path, columns: dict[str, np.ndarray]) -> dict[str, Any]:
-    path = tmp / "BTCUSDT-1m.csv"
-    table = np.column_stack([columns[c] for c in ("open_time", "open", "high", "low", "close",
-                                                   "volume")])  # fmt: skip
-    header = "timestamp,open,high,low,close,volume"
-    np.savetxt(path, table, delimiter=",", header=header, comments="", fmt="%.17g")
+async def candles_csv(p: Platform, start: int, end: int, path: Path) -> Path:
+    """The stored BTCUSDT candles of ``[start, end)`` as the headed CSV `kwont` reads."""
+    m = Mongo.connect(p.settings)
+    columns = await store.read_range(m.market_read, "BTCUSDT", "1m", start, end)
+    m.close()
+    assert len(columns["open_time"]) == (end - start) // 60_000, "candles missing"
+    names = ("open_time", "open", "high", "low", "close", "volume")
+    table = np.column_stack([columns[c] for c in names])
+    np.savetxt(path, table, delimiter=",", header="timestamp,open,high,low,close,volume",
+               comments="", fmt="%.17g")  # fmt: skip
+    return path
+
+
+def kwont_cli(*args: str) -> dict[str, Any]:
+    """The `kwont` console script's --json document."""
     out = subprocess.run(
-        [str(Path(sys.executable).with_name("kwont")), "backtest", "--strategy", "sma_cross",
-         "--param", "fast=10", "--param", "slow=30", "--data", str(path), "--cash", "10000",
+        [str(Path(sys.executable).with_name("kwont")), *args, "--cash", "10000",
          "--fee-bps", "10", "--json"],
         capture_output=True, text=True, timeout=300, check=True,
     )  # fmt: skip
@@ -165,11 +173,9 @@ async def test_one_year_backtest_through_the_gateway_matches_the_cli(
     assert messages[-1]["data"]["status"] == "succeeded"
     assert state["status"] == "succeeded" and state["error"] is None
 
-    m = Mongo.connect(platform.settings)
-    columns = await store.read_range(m.market_read, "BTCUSDT", "1m", START, END)
-    m.close()
-    assert len(columns["open_time"]) == DAYS * 1440
-    expected = cli_trades(platform, tmp_path, columns)
+    csv = await candles_csv(platform, START, END, tmp_path / "BTCUSDT-1m.csv")
+    expected = kwont_cli("backtest", "--strategy", "sma_cross", "--param", "fast=10",
+                         "--param", "slow=30", "--data", str(csv))  # fmt: skip
     fields = ("side", "entry_time", "entry_price", "exit_time", "exit_price", "qty", "fees",
               "pnl", "exit_reason")  # fmt: skip
     got = [{k: t[k] for k in fields} for t in result["trades"]]
@@ -213,21 +219,9 @@ async def test_a_90_combination_grid_ranks_like_kwont_optimize(
     assert shown["combinations"] >= 90 and shown["shards_total"] >= 2
     assert len(shown["ranking"]) == shown["combinations"]
 
-    m = Mongo.connect(platform.settings)
-    columns = await store.read_range(m.market_read, "BTCUSDT", "1m", START, START + span)
-    m.close()
-    path = tmp_path / "month.csv"
-    table = np.column_stack([columns[c] for c in ("open_time", "open", "high", "low", "close",
-                                                   "volume")])  # fmt: skip
-    np.savetxt(path, table, delimiter=",", header="timestamp,open,high,low,close,volume",
-               comments="", fmt="%.17g")  # fmt: skip
-    out = subprocess.run(
-        [str(Path(sys.executable).with_name("kwont")), "optimize", "--strategy", "sma_cross",
-         "--grid", "fast=5:50:5", "--grid", "slow=20:200:20", "--data", str(path),
-         "--cash", "10000", "--fee-bps", "10", "--objective", "sharpe", "--json"],
-        capture_output=True, text=True, timeout=300, check=True,
-    )  # fmt: skip
-    cli = json.loads(out.stdout)
+    csv = await candles_csv(platform, START, START + span, tmp_path / "month.csv")
+    cli = kwont_cli("optimize", "--strategy", "sma_cross", "--grid", "fast=5:50:5", "--grid",
+                    "slow=20:200:20", "--data", str(csv), "--objective", "sharpe")  # fmt: skip
     assert len(cli["evaluations"]) == shown["combinations"]
     assert shown["ranking"][0]["params"] == cli["best"]["params"]
     assert shown["ranking"][0]["score"] == pytest.approx(cli["best"]["score"], rel=1e-12)
@@ -258,22 +252,10 @@ async def test_walk_forward_through_the_gateway_matches_kwont_optimize(
     report = walk["report"]
     assert len(report["windows"]) == 3
 
-    m = Mongo.connect(platform.settings)
-    columns = await store.read_range(m.market_read, "BTCUSDT", "1m", START, START + span)
-    m.close()
-    path = tmp_path / "span.csv"
-    table = np.column_stack([columns[c] for c in ("open_time", "open", "high", "low", "close",
-                                                   "volume")])  # fmt: skip
-    np.savetxt(path, table, delimiter=",", header="timestamp,open,high,low,close,volume",
-               comments="", fmt="%.17g")  # fmt: skip
-    out = subprocess.run(
-        [str(Path(sys.executable).with_name("kwont")), "optimize", "--strategy", "sma_cross",
-         "--grid", "fast=5:25:5", "--grid", "slow=30:90:30", "--data", str(path),
-         "--cash", "10000", "--fee-bps", "10", "--objective", "sharpe", "--walk-forward", "3",
-         "--in-sample", "0.7", "--json"],
-        capture_output=True, text=True, timeout=300, check=True,
-    )  # fmt: skip
-    cli = json.loads(out.stdout)
+    csv = await candles_csv(platform, START, START + span, tmp_path / "span.csv")
+    cli = kwont_cli("optimize", "--strategy", "sma_cross", "--grid", "fast=5:25:5", "--grid",
+                    "slow=30:90:30", "--data", str(csv), "--objective", "sharpe",
+                    "--walk-forward", "3", "--in-sample", "0.7")  # fmt: skip
     assert [w["params"] for w in report["windows"]] == [w["params"] for w in cli["windows"]]
     assert [w["out_of_sample_score"] for w in report["windows"]] == pytest.approx(
         [w["out_of_sample_score"] for w in cli["windows"]], rel=1e-12
