@@ -13,7 +13,7 @@ import numpy as np
 from kwont_common.backtest_cache import ResultCache, alias_document, content_hash, still_stored
 from kwont_common.events import BacktestJob, BacktestResult, now_ms
 from kwont_gateway import jobspec
-from kwont_gateway.errors import ApiError, not_found
+from kwont_gateway.errors import ApiError, owned
 from kwont_gateway.models.backtests import BacktestCreate
 from kwont_gateway.principal import Principal
 from kwont_gateway.security import new_id
@@ -145,10 +145,7 @@ async def get_doc(
 ) -> dict[str, Any]:
     """One of the caller's jobs (one read). Raises ApiError 404 otherwise."""
     db = gw.write if primary else gw.read
-    doc = await db.backtests.find_one({"_id": job_id, "owner": principal.user_id})
-    if doc is None:
-        raise not_found("backtest", job_id)
-    return dict(doc)
+    return await owned(db.backtests, "backtest", job_id, principal.user_id)
 
 
 async def cancel(gw: Gateway, principal: Principal, job_id: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kwont_gateway import strategies
-from kwont_gateway.errors import ApiError, invalid, not_found
+from kwont_gateway.errors import ApiError, invalid, not_found, owned
 from kwont_gateway.models.trading import DeploymentCreate
 from kwont_gateway.principal import Principal
 from kwont_gateway.security import new_id
@@ -81,10 +81,7 @@ async def find(
 
 
 async def get(gw: Gateway, principal: Principal, dep_id: str) -> dict[str, Any]:
-    doc = await gw.read.deployments.find_one({"_id": dep_id, "owner": principal.user_id})
-    if doc is None:
-        raise not_found("deployment", dep_id)
-    return dict(doc)
+    return await owned(gw.read.deployments, "deployment", dep_id, principal.user_id)
 
 
 async def stop(gw: Gateway, principal: Principal, dep_id: str) -> dict[str, Any]:

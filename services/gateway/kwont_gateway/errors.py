@@ -62,6 +62,18 @@ def not_found(what: str, ident: object) -> ApiError:
     return ApiError(404, "not_found", f"{what} {str(ident)!r} not found")
 
 
+async def owned(collection: Any, what: str, ident: str, owner: str) -> dict[str, Any]:
+    """The owner's document ``ident`` in ``collection`` (one read).
+
+    Raises:
+        ApiError: 404 when it does not exist or belongs to someone else (never 403).
+    """
+    doc = await collection.find_one({"_id": ident, "owner": owner})
+    if doc is None:
+        raise not_found(what, ident)
+    return dict(doc)
+
+
 def unauthorized(
     message: str = "authentication required: send a bearer token or API key",
 ) -> ApiError:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from kwont_common.events import WalkForwardSpec
 from kwont_gateway import backtests, jobspec, strategies
-from kwont_gateway.errors import ApiError, invalid, not_found
+from kwont_gateway.errors import ApiError, invalid, owned
 from kwont_gateway.models.optimizations import GridAxis, OptimizationCreate, RangeSpec
 from kwont_gateway.principal import Principal
 from kwont_gateway.security import new_id
@@ -151,10 +151,7 @@ async def submit(gw: Gateway, principal: Principal, body: OptimizationCreate) ->
 
 
 async def get_doc(gw: Gateway, principal: Principal, opt_id: str) -> dict[str, Any]:
-    doc = await gw.read.optimizations.find_one({"_id": opt_id, "owner": principal.user_id})
-    if doc is None:
-        raise not_found("optimization", opt_id)
-    return dict(doc)
+    return await owned(gw.read.optimizations, "optimization", opt_id, principal.user_id)
 
 
 def _score(row: dict[str, Any]) -> float:

@@ -136,3 +136,14 @@ async def ledger(
     """Orders or fills, newest first."""
     cursor = gw.read[collection].find(q).sort("event_time", -1).skip(offset).limit(limit)
     return [ledger_public(d) async for d in cursor]
+
+
+async def equity_between(
+    gw: Gateway, principal: Principal, account: str, start: int | None, end: int | None
+) -> tuple[Array, Array]:
+    """The account's equity curve with open times in ``[start, end)`` (either bound optional).
+
+    Raises:
+        ApiError: 404 when the account is not the caller's.
+    """
+    return clip(*curve_of(await get(gw, principal, account, curve=True)), start, end)

@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from kwont_common.events import StrategyRef
-from kwont_gateway.errors import ApiError, invalid, not_found
+from kwont_gateway.errors import ApiError, invalid, not_found, owned
 from kwont_gateway.principal import Principal
 from kwont_gateway.security import new_id
 from kwont_gateway.state import Gateway
@@ -106,10 +106,7 @@ async def get_own(
     gw: Gateway, principal: Principal, ident: str, primary: bool = False
 ) -> dict[str, Any]:
     db = gw.write if primary else gw.read
-    doc = await db.strategies.find_one({"_id": ident, "owner": principal.user_id})
-    if doc is None:
-        raise not_found("strategy", ident)
-    return dict(doc)
+    return await owned(db.strategies, "strategy", ident, principal.user_id)
 
 
 async def get_any(gw: Gateway, principal: Principal, ident: str) -> dict[str, Any]:

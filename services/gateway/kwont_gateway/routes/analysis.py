@@ -25,11 +25,10 @@ async def performance(
 ) -> dict[str, Any]:
     """Return, CAGR, volatility, Sharpe, Sortino and max drawdown of the account's equity
     curve over ``[start, end)`` (risk-free rate 0, crypto's 365.25-day year)."""
-    doc = await portfolio.get(gw, principal, account, curve=True)
-    times, values = portfolio.curve_of(doc)
-    times, values = portfolio.clip(
-        times,
-        values,
+    times, values = await portfolio.equity_between(
+        gw,
+        principal,
+        account,
         parse_time(start, "start") if start is not None else None,
         parse_time(end, "end") if end is not None else None,
     )

@@ -37,11 +37,10 @@ async def get_equity(
     points: Annotated[int, Query(ge=2, le=100_000)] = 1000,
 ) -> dict[str, Any]:
     """The account's equity curve, optionally clipped and downsampled."""
-    doc = await portfolio.get(gw, principal, account, curve=True)
-    times, values = portfolio.curve_of(doc)
-    times, values = portfolio.clip(
-        times,
-        values,
+    times, values = await portfolio.equity_between(
+        gw,
+        principal,
+        account,
         parse_time(start, "start") if start is not None else None,
         parse_time(end, "end") if end is not None else None,
     )
