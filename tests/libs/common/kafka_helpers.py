@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer
 
+from kwont_common.events import Event
+from kwont_common.kafka import EventProducer
 from kwont_common.kafka.admin import ensure_topics
 from kwont_common.settings import Settings
 
@@ -31,6 +33,17 @@ async def create(settings: Settings, *base_names: str, partitions: int = 1) -> N
     names = [f"{settings.topic_prefix}{n}" for n in base_names]
     names += [f"{n}.dlq" for n in names]
     await ensure_topics(settings.model_copy(update={"topic_partitions": partitions}), names)
+
+
+async def publish(settings: Settings, *events: Event) -> None:
+    """Publish ``events`` in order with the libs/common producer, then close it."""
+    producer = EventProducer(settings)
+    await producer.start()
+    try:
+        for event in events:
+            await producer.publish(event)
+    finally:
+        await producer.stop()
 
 
 async def read_all(bootstrap: str, topic: str, count: int, timeout: float = 20) -> list[bytes]:

@@ -18,7 +18,7 @@ from kwont_common.errors import TransientError
 from kwont_common.kafka import EventConsumer, EventProducer
 from kwont_common.kafka.admin import ensure_topics
 from kwont_common.testing import candle
-from tests.libs.common.kafka_helpers import create, read_all, settings_for, wait_for
+from tests.libs.common.kafka_helpers import create, publish, read_all, settings_for, wait_for
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,11 +45,8 @@ async def test_candle_is_read_by_librdkafka_and_matches_the_exported_schema(
 ) -> None:
     settings = settings_for(kafka_bootstrap)
     await create(settings, "candles")
-    producer = EventProducer(settings)
-    await producer.start()
     sent = candle(symbol="ETHUSDT", price=2500.0)
-    await producer.publish(sent)
-    await producer.stop()
+    await publish(settings, sent)
 
     consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": "analytics"})
     # assign, not subscribe: librdkafka's group join against tansu takes ~20 s (measured);
@@ -112,10 +109,7 @@ async def test_transient_errors_are_retried_and_handler_outputs_are_published(
 ) -> None:
     settings = settings_for(kafka_bootstrap)
     await create(settings, "candles", "backtest-progress")
-    producer = EventProducer(settings)
-    await producer.start()
-    await producer.publish(candle())
-    await producer.stop()
+    await publish(settings, candle())
 
     attempts = 0
 
@@ -139,12 +133,8 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_max_attempts(
 ) -> None:
     settings = settings_for(kafka_bootstrap, handler_max_attempts=2)
     await create(settings, "candles")
-    producer = EventProducer(settings)
-    await producer.start()
     poison, fine = candle(price=1.0), candle(price=2.0)
-    await producer.publish(poison)
-    await producer.publish(fine)
-    await producer.stop()
+    await publish(settings, poison, fine)
 
     calls: list[float] = []
 

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from kwont_common.kafka import EventProducer
 from kwont_common.settings import Settings
 from kwont_common.testing import candle
-from tests.libs.common.kafka_helpers import create, settings_for, wait_for
+from tests.libs.common.kafka_helpers import create, publish, settings_for, wait_for
 
 pytestmark = pytest.mark.integration
 PROC = Path(__file__).with_name("consumer_proc.py")
@@ -60,11 +59,10 @@ async def committed(settings: Settings) -> int:
 async def prepare(bootstrap: str) -> Settings:
     settings = settings_for(bootstrap)
     await create(settings, "candles", partitions=1)
-    producer = EventProducer(settings)
-    await producer.start()
-    for i in range(TOTAL):
-        await producer.publish(candle(open_time=1_700_000_000_000 + i * 60_000, trades=i))
-    await producer.stop()
+    await publish(
+        settings,
+        *(candle(open_time=1_700_000_000_000 + i * 60_000, trades=i) for i in range(TOTAL)),
+    )
     return settings
 
 
