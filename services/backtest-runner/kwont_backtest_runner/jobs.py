@@ -14,7 +14,7 @@ import logging
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, get_args
 
 from kwont_backtest_runner import results
 from kwont_backtest_runner.checks import write_strategy
@@ -30,6 +30,7 @@ from kwont_common.backtest_cache import (
 )
 from kwont_common.errors import InvalidMessage
 from kwont_common.events import BacktestJob, BacktestProgress, BacktestResult, now_ms
+from kwont_common.events.backtest_progress import Stage
 from kwont_common.kafka import EventProducer
 from kwont_common.mongo import Database
 from kwont_quant import ENGINE_VERSION
@@ -64,7 +65,7 @@ class JobRunner:
             return await self._store(job, alias_document(job, cached, key), key, True)
         await results.mark(
             self.db, job.job_id, status="running", runner=self.runner_id,
-            started_at=results._utcnow(), progress={"stage": "starting", "fraction": 0.0},
+            started_at=results.utcnow(), progress={"stage": "starting", "fraction": 0.0},
         )  # fmt: skip
         await self._progress(job, "starting", 0.0)
         started = time.perf_counter()
@@ -172,10 +173,7 @@ class JobRunner:
         )  # fmt: skip
 
 
-def _stage(stage: str) -> Any:
-    return {"backtest": "running", "optimize": "running"}.get(
-        stage,
-        stage
-        if stage in ("queued", "starting", "loading", "running", "storing", "done")
-        else "running",
-    )
+def _stage(stage: str) -> Stage:
+    """A sandbox stage as a progress stage: its own names ("backtest", "optimize") are the
+    ``running`` stage."""
+    return cast(Stage, stage) if stage in get_args(Stage) else "running"

@@ -22,7 +22,7 @@ JOBS, RESULTS = "backtests", "backtest_results"
 FINAL = ("succeeded", "failed", "cancelled")
 
 
-def _utcnow() -> dt.datetime:
+def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
@@ -62,7 +62,7 @@ def result_document(
         "content_hash": content_hash,
         "duration_ms": duration_ms,
         "from_cache": cached,
-        "created_at": _utcnow(),
+        "created_at": utcnow(),
     }
     return doc
 
@@ -93,7 +93,7 @@ async def job_state(db: Database, job: BacktestJob) -> dict[str, Any]:
                 "status": "queued",
                 "job": job.model_dump(mode="json"),
                 "progress": {"stage": "queued", "fraction": 0.0},
-                "submitted_at": _utcnow(),
+                "submitted_at": utcnow(),
                 "started_at": None,
                 "finished_at": None,
                 "error": None,
@@ -111,7 +111,7 @@ async def job_state(db: Database, job: BacktestJob) -> dict[str, Any]:
 async def mark(db: Database, job_id: str, **fields: Any) -> None:
     """Set fields of a job's status document (``status``, ``progress``, ``error``, ...)."""
     if fields.get("status") in FINAL:
-        fields.setdefault("finished_at", _utcnow())
+        fields.setdefault("finished_at", utcnow())
     await db[JOBS].update_one({"_id": job_id}, {"$set": fields})
 
 
@@ -126,7 +126,7 @@ def result_event(
                for k, v in (doc.get("metrics") or {}).items()}  # fmt: skip
     return BacktestResult(
         event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"kwont:backtest-result:{job.job_id}"),
-        event_time=int(_utcnow().timestamp() * 1000),
+        event_time=int(utcnow().timestamp() * 1000),
         source="backtest-runner",
         job_id=job.job_id,
         status=status,
