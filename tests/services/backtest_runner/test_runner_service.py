@@ -16,6 +16,8 @@ from typing import Any
 import docker
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import murmur2
 
 from kwont_backtest_runner.main import setup
 from kwont_backtest_runner.settings import BacktestRunnerSettings
@@ -152,14 +154,47 @@ async def test_job_runs_is_stored_cached_and_an_identical_job_needs_no_container
         assert await asyncio.gather(*replicas) == [0]
 
 
+async def group_has_members(settings: BacktestRunnerSettings, n: int) -> None:
+    """Wait until the runners' consumer group is stable with ``n`` members."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                [response] = await admin.describe_consumer_groups([settings.group_id])
+                # DescribeGroups rows: (error, group, state, protocol_type, protocol, members).
+                # tansu leaves the members' assignment bytes empty, so count the members.
+                _, _, state, _, _, members, *_ = response.groups[0]
+                if state == "Stable" and len(members) == n:
+                    return
+                await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
+def ids_two_per_partition(partitions: int) -> list[str]:
+    """Job ids whose keys land two on each partition (Kafka's murmur2 partitioner), so each
+    replica's share of the partitions holds jobs whatever the assignment."""
+    ids: dict[int, list[str]] = {p: [] for p in range(partitions)}
+    while any(len(v) < 2 for v in ids.values()):
+        job_id = f"job-{uuid.uuid4().hex[:12]}"
+        bucket = ids[(murmur2(job_id.encode()) & 0x7FFFFFFF) % partitions]
+        if len(bucket) < 2:
+            bucket.append(job_id)
+    return [i for v in ids.values() for i in v]
+
+
 async def test_two_replicas_share_eight_jobs(
     settings: BacktestRunnerSettings, market: dict[str, Candles]
 ) -> None:
     stop, replicas = await start_replicas(settings, 2)
     symbols = sorted(market)
-    jobs = [job_for([symbols[i % 2]], params={"fast": 5 + i, "slow": 40}) for i in range(8)]
+    jobs = [
+        job_for([symbols[i % 2]], params={"fast": 5 + i, "slow": 40}, job_id=job_id)
+        for i, job_id in enumerate(ids_two_per_partition(settings.topic_partitions))
+    ]
     try:
-        await asyncio.sleep(4)  # both replicas in the group before the burst
+        await group_has_members(settings, 2)  # both replicas assigned before the burst
         await submit(settings, jobs)
         got = await collect(settings, {j["job_id"] for j in jobs}, timeout=180)
     finally:
