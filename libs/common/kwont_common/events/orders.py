@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from kwont_common.events.envelope import AccountEvent
-from kwont_common.events.fields import Money, Side, Venue
+from kwont_common.events.fields import EpochMs, Interval, Money, Side, Venue
 
 
 class Order(AccountEvent):
@@ -26,6 +26,19 @@ class Order(AccountEvent):
     leverage: int = Field(1, ge=1, le=125)
     stop_loss: Money | None = Field(None, gt=0)
     take_profit: Money | None = Field(None, gt=0)
+    stop_loss_pct: float | None = Field(
+        None, gt=0, lt=1, description="Stop-loss as a fraction of the entry fill price."
+    )
+    take_profit_pct: float | None = Field(
+        None, gt=0, description="Take-profit as a fraction of the entry fill price."
+    )
+    reference_price: float | None = Field(
+        None, gt=0, description="The price the signal saw (its candle's close)."
+    )
+    interval: Interval | None = Field(None, description="Interval of the signal's candles.")
+    candle_open_time: EpochMs | None = Field(
+        None, description="Open time of the candle whose close caused the signal."
+    )
 
     @model_validator(mode="after")
     def _limit_has_price(self) -> Order:

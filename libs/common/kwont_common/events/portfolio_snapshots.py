@@ -33,6 +33,10 @@ class Position(BaseModel):
     mark_price: Money | None = Field(None, gt=0)
     unrealized_pnl: Money = Field(default=Decimal(0))
     leverage: int = Field(1, ge=1)
+    realized_pnl: Money = Field(default=Decimal(0))
+    correlation_id: str | None = Field(
+        None, description="Correlation id of the last fill that changed this position."
+    )
 
 
 class PortfolioSnapshot(Event):
