@@ -96,6 +96,20 @@ async def seed_demo(db: Database) -> int:
     return await load_synthetic(db, DEMO_SYMBOLS, demo_start_ms(), 365, "1m", seed=7)
 
 
+async def seed_demo_symbols(db: Database) -> None:
+    """Metadata of the synthetic demo symbols, so deployments can name them (inserted once:
+    an admin's later edits stay). Filters as Binance's spot market has them."""
+    for symbol in DEMO_SYMBOLS:
+        doc = {
+            "symbol": symbol, "base_asset": symbol.removesuffix("USDT"), "quote_asset": "USDT",
+            "status": "TRADING", "tags": ["synthetic"],
+            "description": "Synthetic demo market (seeded GBM), not exchange data",
+            "filters": {"tick_size": "0.01", "step_size": "0.00001", "min_qty": "0.00001",
+                        "min_notional": "5"},
+        }  # fmt: skip
+        await db[symbols.COLLECTION].update_one({"_id": symbol}, {"$setOnInsert": doc}, upsert=True)
+
+
 async def load_binance(db: Database, settings: MarketdataSettings, args: argparse.Namespace) -> int:
     """``load binance``: see binance_history.load for what it raises."""
     async with binance_rest.connect(settings) as client:
@@ -156,6 +170,8 @@ async def command(args: argparse.Namespace, settings: MarketdataSettings) -> int
             return 0
         if args.command == "seed-demo":
             n = await seed_demo(db)
+            await symbols.ensure_indexes(mongo.write)
+            await seed_demo_symbols(mongo.write)
         elif args.source == "binance":
             n = await load_binance(db, settings, args)
         elif args.source == "csv":

@@ -16,6 +16,7 @@ from typing import Any
 
 from kwont_devstack import supervisord
 from kwont_devstack.config import StackConfig
+from kwont_devstack.demo import ensure_demo_deployment
 from kwont_devstack.dockerd import start_dockerd, stop_own_dockerd
 from kwont_devstack.health import engine_healthy, service_healthy
 from kwont_devstack.mongo_users import MongoEndpoint, mongo_answers
@@ -199,6 +200,20 @@ def up(config: StackConfig, *, services: bool = True, say: Say = print) -> None:
         _wait_healthy(
             config, svc, lambda p: service_healthy(config, by_name[p.name]), SERVICE_TIMEOUT_S
         )
+        gateway = by_name.get("gateway")
+        if (
+            gateway is not None
+            and gateway.http_port is not None
+            and any(p.name == "gateway" for p in svc)
+        ):
+            try:
+                say(
+                    ensure_demo_deployment(
+                        f"http://{config.host}:{gateway.http_port}", config.run_dir
+                    )
+                )
+            except (OSError, KeyError, ValueError) as exc:
+                raise EngineError(f"could not create the demo paper deployment: {exc!r}") from exc
 
 
 def down(config: StackConfig, *, say: Say = print) -> None:
