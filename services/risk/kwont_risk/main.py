@@ -1,45 +1,54 @@
-"""Wiring and lifecycle of the risk service."""
+"""Wiring and lifecycle of the risk service: ``signals`` in (group ``kwont-risk``), the book
+from ``fills``, ``order-updates`` and ``portfolio-snapshots`` (group ``kwont-risk-book``),
+``orders`` and ``risk-rejections`` out."""
 
 from __future__ import annotations
 
-import logging
+import sys
 
-from kwont_common.events import Fill, PortfolioSnapshot, Signal
+from kwont_common.kafka import EventConsumer
+from kwont_common.mongo import Database
 from kwont_common.service import Runtime, Wiring, run_service
+from kwont_risk import cli
+from kwont_risk.accounts import Directory
+from kwont_risk.book import Book
+from kwont_risk.gate import REJECTIONS, Gate
 from kwont_risk.settings import RiskSettings
 
-log = logging.getLogger(__name__)
 
-
-async def on_signal(signal: Signal) -> None:
-    """Accept a Signal. This service's logic arrives with its issue; until then the message
-    is decoded, validated, counted and committed."""
-    log.debug("received", extra={"event_id": signal.event_id})
-
-
-async def on_fill(fill: Fill) -> None:
-    """Accept a Fill. This service's logic arrives with its issue; until then the message
-    is decoded, validated, counted and committed."""
-    log.debug("received", extra={"event_id": fill.event_id})
-
-
-async def on_portfolio_snapshot(portfolio_snapshot: PortfolioSnapshot) -> None:
-    """Accept a PortfolioSnapshot. This service's logic arrives with its issue; until then
-    the message is decoded, validated, counted and committed."""
-    log.debug("received", extra={"event_id": portfolio_snapshot.event_id})
+async def ensure_indexes(db: Database) -> None:
+    """Indexes the API reads rejections and orders by (idempotent)."""
+    for collection in (REJECTIONS, "risk_orders"):
+        await db[collection].create_index([("owner", 1), ("event_time", -1)], name="owner_time")
+        await db[collection].create_index([("account", 1), ("event_time", -1)], name="account_time")
 
 
 async def setup(runtime: Runtime) -> Wiring:
-    """Handlers and tasks of this service."""
-    return Wiring(
-        handlers={
-            "signals": on_signal,
-            "fills": on_fill,
-            "portfolio-snapshots": on_portfolio_snapshot,
+    """The gate on ``signals``, and the book's consumer group as a task."""
+    settings = runtime.settings
+    assert isinstance(settings, RiskSettings)
+    db = (await runtime.mongo()).write
+    await ensure_indexes(db)
+    directory = Directory(db, settings.account_cache_s)
+    book = Book(db, directory)
+    gate = Gate(db, book, directory, runtime.producer, settings, runtime.stop)
+    book_consumer = EventConsumer(
+        settings,
+        runtime.producer,
+        {
+            "fills": book.on_fill,
+            "order-updates": book.on_order_update,
+            "portfolio-snapshots": book.on_snapshot,
         },
+        group_id=settings.book_group,
     )
+    runtime.health.add_check("book_consumer", lambda: book_consumer.running)
+    return Wiring(handlers={"signals": gate.on_signal}, tasks=[book_consumer.run])
 
 
 def run() -> None:
-    """Console script ``kwont-risk``."""
+    """Console script ``kwont-risk``: the service, or an admin command (see cli.py)."""
+    argv = sys.argv[1:]
+    if argv and argv[0] != "serve":
+        raise SystemExit(cli.main(argv))
     run_service("risk", setup, RiskSettings)

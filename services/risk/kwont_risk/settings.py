@@ -11,3 +11,20 @@ class RiskSettings(Settings):
     """Shared settings with this service's defaults."""
 
     metrics_port: int = Field(9104, ge=0, le=65535, description="Port of /metrics and /healthz.")
+    book_group: str = Field(
+        "kwont-risk-book",
+        description="Consumer group of the book (fills, order-updates, portfolio-snapshots); "
+        "signals use the service group `kwont-risk`.",
+    )
+    in_flight_wait_s: float = Field(
+        60.0,
+        gt=0,
+        description="Longest a signal waits for an order of its account and symbol to finish "
+        "before the attempt fails as transient (and the signal is retried).",
+    )
+    in_flight_poll_s: float = Field(
+        0.05, gt=0, description="Re-read period of the book while a signal waits."
+    )
+    account_cache_s: float = Field(
+        5.0, ge=0, description="How long account settings and symbol filters are cached."
+    )

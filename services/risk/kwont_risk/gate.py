@@ -1,0 +1,180 @@
+"""The signal handler: turn one signal into at most a closing order and an entry order, or a
+rejection, exactly once.
+
+For ``account:SYMBOL`` it first waits until no order of that pair is in flight, so the book
+it judges with includes the previous trade's fills. A signal that closes the open position
+gets a reduce-only closing order (leg ``x``; exits always pass); the entry (leg ``e``) is
+judged and sized only once that order completed, on the cash after it, as the backtest
+engine does. Decisions are stored before they are published (``risk_orders``,
+``risk_rejections``); a re-delivered signal re-publishes them and decides nothing new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from decimal import Decimal
+
+from kwont_common.events import Order, RiskRejection, Signal
+from kwont_common.kafka import EventProducer
+from kwont_common.mongo import Database
+from kwont_common.trading import ids
+from kwont_common.trading.accounts import AccountConfig
+from kwont_quant.live import closes, opens
+from kwont_risk import orders, rules, sizing
+from kwont_risk.accounts import Directory
+from kwont_risk.book import Book
+from kwont_risk.metrics import DECISIONS
+from kwont_risk.settings import RiskSettings
+from kwont_risk.state import BookState
+
+log = logging.getLogger(__name__)
+
+ORDERS = "risk_orders"
+REJECTIONS = "risk_rejections"
+
+
+class Gate:
+    """Judges signals against the book and the account's limits."""
+
+    def __init__(
+        self,
+        db: Database,
+        book: Book,
+        directory: Directory,
+        producer: EventProducer,
+        settings: RiskSettings,
+        stop: asyncio.Event,
+    ) -> None:
+        self.db = db
+        self.book = book
+        self.directory = directory
+        self.producer = producer
+        self.settings = settings
+        self.stop = stop
+
+    async def _idle(self, signal: Signal, ignore_own: bool = False) -> BookState:
+        return await self.book.wait_idle(
+            signal.account, signal.symbol, self.stop, self.settings.in_flight_wait_s,
+            self.settings.in_flight_poll_s, signal.event_id.hex if ignore_own else None,
+        )  # fmt: skip
+
+    async def on_signal(self, signal: Signal) -> None:
+        """Handle one signal (publishes its orders or rejection itself, in order).
+
+        Raises:
+            TransientError: an order of the pair stayed in flight too long, or shutdown.
+        """
+        state = await self._idle(signal, ignore_own=True)
+        made, rejected = await self._decided(signal, state)
+        config = await self.directory.account(signal.account)
+        position = state.ledger.positions.get(signal.symbol)
+        closing = made.get("x")
+        fresh = not made and rejected is None
+        if fresh and position and closes(signal.action, signal.exit_side, position.side):
+            lev = config.leverage
+            closing = orders.closing_order(signal, position.side, position.quantity, lev)
+            DECISIONS.labels("approved", "exit").inc()
+        if closing is not None:
+            await self._send(closing)
+            state = await self._idle(signal)
+        if "e" in made:
+            await self._send(made["e"])
+            return
+        if rejected is not None:
+            await self.producer.publish(rejected)
+            return
+        side = opens(signal.action)
+        if side == 0:
+            return
+        position = state.ledger.positions.get(signal.symbol)
+        if position is not None:
+            held = "long" if position.side == 1 else "short"
+            if position.side == side:
+                await self._reject(signal, "already_in_position", f"a {held} position is open")
+            else:
+                await self._reject(
+                    signal, "position_open", f"the {held} position was not closed; no entry"
+                )
+            return
+        await self._enter(signal, side, state, config)
+
+    async def _enter(
+        self, signal: Signal, side: int, state: BookState, config: AccountConfig
+    ) -> None:
+        filters = await self.directory.filters(signal.symbol)
+        equity, day_start, peak = state.levels(signal.event_time)
+        raw = sizing.raw_quantity(config, signal, side, float(state.equity_without(signal.symbol)))
+        quantity = sizing.quantity(raw, filters.step_size)
+        price = Decimal(repr(sizing.fill_price(config, side, signal.reference_price)))
+        others = sum(1 for s in state.ledger.positions if s != signal.symbol)
+        entry = rules.Entry(
+            symbol=signal.symbol, time=signal.event_time, quantity=quantity, price=price,
+            equity=equity, day_start_equity=day_start, peak_equity=peak,
+            open_positions=others + state.in_flight_entries(signal.symbol),
+            kill_switch=state.kill_switch, last_entry=state.last_entry.get(signal.symbol),
+        )  # fmt: skip
+        refusal = rules.judge_entry(entry, config, filters)
+        if refusal is not None:
+            if refusal.code in rules.TRIPS:
+                await self.book.trip(signal.account, refusal, signal.event_time)
+            await self._reject(signal, refusal.code, refusal.reason)
+            return
+        order = orders.entry_order(signal, side, quantity, config.leverage, filters)
+        DECISIONS.labels("approved", "entry").inc()
+        await self._send(order)
+
+    async def _decided(
+        self, signal: Signal, state: BookState
+    ) -> tuple[dict[str, Order], RiskRejection | None]:
+        """What was decided for this signal before (a re-delivery): stored orders by leg,
+        orders in flight that a crash kept from being stored, and a stored rejection."""
+        made: dict[str, Order] = {}
+        coids = [ids.client_order_id(signal.event_id, leg) for leg in ("x", "e")]
+        async for doc in self.db[ORDERS].find({"_id": {"$in": coids}}):
+            made[doc["leg"]] = Order.model_validate(doc["order"])
+        for coid, record in (state.in_flight.get(signal.symbol) or {}).items():
+            if coid in coids and record.get("leg") not in made:
+                made[record["leg"]] = Order.model_validate(record["order"])
+        doc = await self.db[REJECTIONS].find_one({"_id": str(orders.rejection_id(signal))})
+        if doc is None:
+            return made, None
+        return made, orders.rejection(signal, doc["code"], doc["reason"])
+
+    async def _send(self, order: Order) -> None:
+        """In flight, stored, then published (each step idempotent)."""
+        await self.book.put_in_flight(order)
+        leg = order.client_order_id[1 : order.client_order_id.index("-")]
+        doc = {
+            "order": order.model_dump(mode="json"), "leg": leg, "account": order.account,
+            "symbol": order.symbol, "signal_id": str(order.signal_id),
+            "correlation_id": str(order.correlation_id), "event_time": order.event_time,
+            "owner": await self.directory.owner(order.account),
+        }  # fmt: skip
+        await self.db[ORDERS].update_one(
+            {"_id": order.client_order_id}, {"$setOnInsert": doc}, upsert=True
+        )
+        await self.producer.publish(order)
+        log.info(
+            "order %s %s %s %s", order.client_order_id, order.side, order.quantity, order.symbol,
+            extra={"correlation_id": str(order.correlation_id), "account": order.account},
+        )  # fmt: skip
+
+    async def _reject(self, signal: Signal, code: str, reason: str) -> None:
+        """Store the rejection (for the API, with the account's owner), then publish it."""
+        event = orders.rejection(signal, code, reason)
+        DECISIONS.labels("rejected", code).inc()
+        doc = {
+            "account": signal.account, "symbol": signal.symbol, "code": code, "reason": reason,
+            "signal_id": str(signal.event_id), "correlation_id": str(signal.correlation_id),
+            "deployment_id": signal.deployment_id, "event_time": signal.event_time,
+            "owner": await self.directory.owner(signal.account),
+        }  # fmt: skip
+        await self.db[REJECTIONS].update_one(
+            {"_id": str(event.event_id)}, {"$setOnInsert": doc}, upsert=True
+        )
+        await self.producer.publish(event)
+        log.info(
+            "rejected %s %s: %s", signal.symbol, code, reason,
+            extra={"correlation_id": str(signal.correlation_id), "account": signal.account},
+        )  # fmt: skip

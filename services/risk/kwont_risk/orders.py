@@ -1,0 +1,85 @@
+"""The events risk publishes, built from the signal (pure; deterministic ids).
+
+Every order and rejection of a signal has an id derived from it, so deciding the same signal
+twice yields the same events and downstream consumers drop the copy.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from kwont_common.events import Order, RiskRejection, Signal
+from kwont_common.trading import ids
+from kwont_risk.rules import Filters, round_tick
+
+SOURCE = "risk"
+
+
+def _side(side: int) -> str:
+    return "BUY" if side == 1 else "SELL"
+
+
+def _order(
+    signal: Signal, leg: str, side: int, quantity: Decimal, leverage: int, **stops: object
+) -> Order:
+    coid = ids.client_order_id(signal.event_id, leg)
+    return Order(
+        event_id=ids.event_id(coid),
+        event_time=signal.event_time,
+        source=SOURCE,
+        account=signal.account,
+        symbol=signal.symbol,
+        correlation_id=signal.correlation_id,
+        client_order_id=coid,
+        signal_id=signal.event_id,
+        venue=signal.venue,
+        side=_side(side),
+        quantity=quantity,
+        reduce_only=leg == "x",
+        leverage=leverage,
+        reference_price=signal.reference_price,
+        interval=signal.interval,
+        candle_open_time=signal.candle_open_time,
+        **stops,
+    )
+
+
+def closing_order(signal: Signal, position_side: int, quantity: Decimal, leverage: int) -> Order:
+    """The reduce-only order (leg ``x``) that closes a position of ``position_side``."""
+    return _order(signal, "x", -position_side, quantity, leverage)
+
+
+def entry_order(
+    signal: Signal, side: int, quantity: Decimal, leverage: int, filters: Filters
+) -> Order:
+    """The entry order (leg ``e``) with the signal's stops, prices rounded to the tick."""
+
+    def price(value: float | None) -> Decimal | None:
+        return None if value is None else round_tick(Decimal(repr(value)), filters.tick_size)
+
+    return _order(
+        signal, "e", side, quantity, leverage,
+        stop_loss=price(signal.stop_loss), take_profit=price(signal.take_profit),
+        stop_loss_pct=signal.stop_loss_pct, take_profit_pct=signal.take_profit_pct,
+    )  # fmt: skip
+
+
+def rejection_id(signal: Signal) -> uuid.UUID:
+    """The event id of the signal's rejection (a signal is refused at most once)."""
+    return ids.event_id("risk-rejection", signal.event_id)
+
+
+def rejection(signal: Signal, code: str, reason: str) -> RiskRejection:
+    """The refusal of ``signal`` (one per signal: its id is derived from the signal's)."""
+    return RiskRejection(
+        event_id=rejection_id(signal),
+        event_time=signal.event_time,
+        source=SOURCE,
+        account=signal.account,
+        symbol=signal.symbol,
+        correlation_id=signal.correlation_id,
+        signal_id=signal.event_id,
+        code=code,
+        reason=reason,
+    )
