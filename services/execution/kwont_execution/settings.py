@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from kwont_common.settings import Settings
 
@@ -11,3 +11,46 @@ class ExecutionSettings(Settings):
     """Shared settings with this service's defaults."""
 
     metrics_port: int = Field(9105, ge=0, le=65535, description="Port of /metrics and /healthz.")
+    stops_consumer_group: str | None = Field(
+        None,
+        description="Consumer group of the paper venue's stop checks over `candles` "
+        "(default: `<consumer group>-stops`, i.e. `kwont-execution-stops`).",
+    )
+    account_cache_ttl_s: float = Field(
+        5.0,
+        ge=0,
+        description="Seconds an account's settings and owner are cached (a change to fees "
+        "or slippage takes effect within this time).",
+    )
+    paper_ticks: bool = Field(
+        True,
+        description="Follow `ticks` (latest price per symbol, not in a consumer group) so the "
+        "paper venue fills at a tick newer than the signal's candle when one was seen; "
+        "false: always at the order's reference price.",
+    )
+    binance_enabled: bool = Field(
+        False, description="Route orders of venue `binance` to Binance; false: reject them."
+    )
+    binance_api_key: SecretStr | None = Field(None, description="Binance USD-M futures API key.")
+    binance_api_secret: SecretStr | None = Field(
+        None, description="Binance USD-M futures API secret."
+    )
+    binance_futures_url: str = Field(
+        "https://fapi.binance.com/fapi",
+        description="Binance USD-M futures REST base (python-binance appends `/v1/...`).",
+    )
+    binance_futures_stream_url: str = Field(
+        "wss://fstream.binance.com/", description="Binance USD-M futures websocket base."
+    )
+    binance_margin_type: str = Field("ISOLATED", description="Margin type set per symbol.")
+    binance_fill_timeout_s: float = Field(
+        10.0, gt=0, description="How long to wait for a market order's fill report."
+    )
+    binance_listen_key_keepalive_s: float = Field(
+        1800.0, gt=0, description="Seconds between user-data stream listen-key keepalives."
+    )
+
+    @property
+    def stops_group_id(self) -> str:
+        """The consumer group of the stop checks over `candles`."""
+        return self.stops_consumer_group or f"{self.group_id}-stops"

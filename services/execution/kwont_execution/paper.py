@@ -1,0 +1,293 @@
+"""The paper venue's fill rules as pure functions: an order against the position, and a
+closed candle against the position's stops. No I/O; prices follow ``kwont_quant.live``
+(the backtest engine's rules bar by bar), money is booked as Decimal.
+
+An outcome is the events to publish (fills, order-updates) and the position after it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from kwont_common.events import Event, Fill, Order, OrderUpdate
+from kwont_common.events.fields import Side
+from kwont_common.events.fills import ExitReason
+from kwont_common.events.order_updates import OrderStatus
+from kwont_common.trading import ids
+from kwont_common.trading.accounts import AccountConfig
+from kwont_ohlcv import INTERVAL_MS
+from kwont_quant import live
+
+VENUE = "paper"
+SOURCE = "execution"
+
+
+@dataclass(frozen=True)
+class Position:
+    """An open paper position of one account on one symbol."""
+
+    account: str
+    symbol: str
+    side: int  # +1 long, -1 short
+    quantity: Decimal
+    entry_price: Decimal
+    stop_loss: float | None
+    take_profit: float | None
+    liquidation: float
+    interval: str
+    checked_through: int  # open time of the last candle checked against the stops
+    correlation_id: uuid.UUID
+    entry_order: str
+    sl_order: str  # client order ids of the protective legs (derived from the signal)
+    tp_order: str
+    leverage: int = 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What handling an order or a candle did: events to publish (in order) and the
+    position after it (``changed`` False: the position is untouched)."""
+
+    events: list[Event]
+    position: Position | None
+    changed: bool = True
+
+
+@dataclass(frozen=True)
+class Bar:
+    """The part of a closed candle the stops are checked against."""
+
+    open_time: int
+    close_time: int
+    open: float
+    high: float
+    low: float
+
+
+def side_of(order_side: str) -> int:
+    return 1 if order_side == "BUY" else -1
+
+
+def money(x: float) -> Decimal:
+    """A float price as the Decimal of its shortest repr (no binary noise digits)."""
+    return Decimal(repr(float(x)))
+
+
+def candle_close_time(interval: str, open_time: int) -> int:
+    """Close time (Binance kline: last millisecond) of a candle."""
+    return open_time + INTERVAL_MS[interval] - 1
+
+
+def fill_price(
+    order: Order, tick: tuple[int, float] | None, slippage: float
+) -> tuple[float, int] | None:
+    """Fill price of a market order and the time it fills at: the latest tick if it is
+    newer than the signal candle's close, else the order's reference price (that close),
+    then slippage against the taker. None when there is no price at all."""
+    price, at = order.reference_price, order.event_time
+    if tick is not None:
+        known = order.interval is not None and order.candle_open_time is not None
+        newer = known and tick[0] > candle_close_time(order.interval, order.candle_open_time)  # type: ignore[arg-type]
+        if newer or price is None:
+            price, at = tick[1], max(at, tick[0])
+    if price is None:
+        return None
+    return live.market_price(side_of(order.side), price, slippage), at
+
+
+def execute(
+    order: Order,
+    position: Position | None,
+    price: tuple[float, int] | None,
+    account: AccountConfig,
+) -> Outcome:
+    """Fill or reject a market order against ``position`` (None: flat) at ``price``
+    (from :func:`fill_price`)."""
+    if order.order_type != "MARKET":
+        return _reject(order, position, "the paper venue fills MARKET orders only")
+    if order.reduce_only:
+        return _reduce(order, position, price, account)
+    if position is not None:
+        held = "long" if position.side == 1 else "short"
+        return _reject(order, position, f"a {held} position of {position.quantity} is open")
+    if price is None:
+        return _reject(order, None, "no price: no reference_price and no tick seen")
+    if order.interval is None or order.candle_open_time is None:
+        return _reject(order, None, "an entry needs interval and candle_open_time (stops)")
+    px, at = price
+    side = side_of(order.side)
+    sl_pct, tp_pct = order.stop_loss_pct, order.take_profit_pct
+    sl, tp = live.stop_levels(side, px, sl_pct, tp_pct)
+    sl = sl if sl is not None else _opt(order.stop_loss)
+    tp = tp if tp is not None else _opt(order.take_profit)
+    opened = Position(
+        account=order.account,
+        symbol=order.symbol,
+        side=side,
+        quantity=order.quantity,
+        entry_price=money(px),
+        stop_loss=sl,
+        take_profit=tp,
+        liquidation=live.liquidation_price(side, px, order.leverage, account.maintenance_margin),
+        interval=order.interval,
+        checked_through=order.candle_open_time,
+        correlation_id=order.correlation_id,
+        entry_order=order.client_order_id,
+        sl_order=ids.client_order_id(order.signal_id, "sl"),
+        tp_order=ids.client_order_id(order.signal_id, "tp"),
+        leverage=order.leverage,
+    )
+    fill = _fill(opened, order.client_order_id, order.side, order.quantity, px, at, account)
+    events: list[Event] = [fill, _update(fill, "FILLED")]
+    for leg, level in ((opened.sl_order, sl), (opened.tp_order, tp)):
+        if level is not None:
+            events.append(_leg_update(opened, leg, "NEW", at))
+    return Outcome(events, opened)
+
+
+def protect(position: Position, bar: Bar, account: AccountConfig) -> Outcome | None:
+    """The protective exit ``bar`` triggers (worse outcome first), or None."""
+    hit = live.protective_exit(
+        position.side,
+        bar.open,
+        bar.high,
+        bar.low,
+        position.stop_loss,
+        position.take_profit,
+        position.liquidation,
+        account.slippage_rate,
+    )
+    if hit is None:
+        return None
+    px, reason = hit
+    leg = position.tp_order if reason == "take_profit" else position.sl_order
+    exit_side: Side = "SELL" if position.side == 1 else "BUY"
+    fill = _fill(position, leg, exit_side, position.quantity, px, bar.close_time, account, reason)
+    events: list[Event] = [fill, _update(fill, "FILLED")]
+    events += _cancel_legs(position, bar.close_time, keep=leg)
+    return Outcome(events, None)
+
+
+def _reduce(
+    order: Order,
+    position: Position | None,
+    price: tuple[float, int] | None,
+    account: AccountConfig,
+) -> Outcome:
+    if position is None:
+        return _reject(order, None, "reduce-only order with no open position")
+    if side_of(order.side) == position.side:
+        held = "long" if position.side == 1 else "short"
+        return _reject(order, position, f"reduce-only {order.side} cannot reduce a {held}")
+    if price is None:
+        return _reject(order, position, "no price: no reference_price and no tick seen")
+    px, at = price
+    qty = min(order.quantity, position.quantity)
+    coid, corr = order.client_order_id, order.correlation_id
+    fill = _fill(position, coid, order.side, qty, px, at, account, "signal", corr)
+    events: list[Event] = [fill, _update(fill, "FILLED")]
+    left = position.quantity - qty
+    if left > 0:
+        return Outcome(events, replace(position, quantity=left))
+    return Outcome(events + _cancel_legs(position, at, keep=None), None)
+
+
+def _reject(order: Order, position: Position | None, reason: str) -> Outcome:
+    update = OrderUpdate(
+        event_id=ids.event_id(VENUE, "order-update", order.client_order_id, "REJECTED"),
+        event_time=order.event_time,
+        source=SOURCE,
+        account=order.account,
+        symbol=order.symbol,
+        correlation_id=order.correlation_id,
+        client_order_id=order.client_order_id,
+        venue=VENUE,
+        status="REJECTED",
+        filled_quantity=Decimal(0),
+        reason=reason,
+    )
+    return Outcome([update], position, changed=False)
+
+
+def _fill(
+    position: Position,
+    client_order_id: str,
+    side: Side,
+    quantity: Decimal,
+    price: float,
+    at: int,
+    account: AccountConfig,
+    exit_reason: ExitReason | None = None,
+    correlation: uuid.UUID | None = None,
+) -> Fill:
+    """A fill of ``client_order_id``. A reduce-only signal exit carries its own order's
+    correlation id (the exit signal); entries and protective exits the position's."""
+    px = money(price)
+    trade_id = f"{VENUE}-{client_order_id}"
+    return Fill(
+        event_id=ids.event_id(VENUE, "fill", trade_id),
+        event_time=at,
+        source=SOURCE,
+        account=position.account,
+        symbol=position.symbol,
+        correlation_id=correlation or position.correlation_id,
+        client_order_id=client_order_id,
+        venue=VENUE,
+        trade_id=trade_id,
+        side=side,
+        quantity=quantity,
+        price=px,
+        fee=quantity * px * money(account.fee_rate),
+        fee_asset=account.asset,
+        reduce_only=exit_reason is not None,
+        exit_reason=exit_reason,
+    )
+
+
+def _update(fill: Fill, status: OrderStatus) -> OrderUpdate:
+    return OrderUpdate(
+        event_id=ids.event_id(VENUE, "order-update", fill.client_order_id, status),
+        event_time=fill.event_time,
+        source=SOURCE,
+        account=fill.account,
+        symbol=fill.symbol,
+        correlation_id=fill.correlation_id,
+        client_order_id=fill.client_order_id,
+        venue=VENUE,
+        status=status,
+        filled_quantity=fill.quantity,
+        average_price=fill.price,
+        reason=fill.exit_reason,
+    )
+
+
+def _leg_update(position: Position, leg: str, status: OrderStatus, at: int) -> OrderUpdate:
+    return OrderUpdate(
+        event_id=ids.event_id(VENUE, "order-update", leg, status),
+        event_time=at,
+        source=SOURCE,
+        account=position.account,
+        symbol=position.symbol,
+        correlation_id=position.correlation_id,
+        client_order_id=leg,
+        venue=VENUE,
+        status=status,
+        filled_quantity=Decimal(0),
+    )
+
+
+def _cancel_legs(position: Position, at: int, keep: str | None) -> list[Event]:
+    """CANCELED for the protective legs still resting (a paper OCO: one fires, the sibling
+    goes)."""
+    legs = ((position.sl_order, position.stop_loss), (position.tp_order, position.take_profit))
+    return [
+        _leg_update(position, leg, "CANCELED", at)
+        for leg, level in legs
+        if level is not None and leg != keep
+    ]
+
+
+def _opt(x: Decimal | None) -> float | None:
+    return None if x is None else float(x)

@@ -1,0 +1,210 @@
+"""The paper venue: orders from ``orders`` and closed candles from ``candles`` against the
+paper positions in Mongo (rules in :mod:`kwont_execution.paper`, state in
+:mod:`kwont_execution.store`).
+
+Exactly once: an order is claimed under its client order id first; every position change
+is a compare-and-set that journals its events; outcomes are stored (``orders``, ``fills``,
+the claim) before the handler returns them for publishing. A redelivered message
+re-publishes what is stored and changes nothing.
+
+Arrival order: when an entry opens a position, candles of its interval already stored
+after the signal's candle are checked at once, in order (marketdata stores a candle
+before publishing it); the candle path first checks any stored candles a position has
+not seen before the one in hand. So whether the entry or the next candles arrive first,
+each candle after the signal's is checked once, in time order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+
+import kwont_ohlcv as ohlcv
+from kwont_common.errors import TransientError
+from kwont_common.events import Candle, Event, Order
+from kwont_common.mongo import Database
+from kwont_execution import audit, outcomes, paper
+from kwont_execution.account_cache import AccountCache
+from kwont_execution.outcomes import event_doc, event_from_doc
+from kwont_execution.paper import Bar, Position
+from kwont_execution.store import PositionStore, Slot
+from kwont_execution.ticks import LastTicks
+
+log = logging.getLogger(__name__)
+ATTEMPTS = 20
+"""Compare-and-set retries before the message is retried as a transient failure."""
+FAR_FUTURE_MS = 2**53
+
+
+class PaperVenue:
+    """Handles paper orders and checks paper positions' stops on closed candles."""
+
+    def __init__(
+        self, db: Database, market_db: Database, accounts: AccountCache, ticks: LastTicks
+    ) -> None:
+        self.db = db
+        self.market_db = market_db
+        self.accounts = accounts
+        self.ticks = ticks
+        self.store = PositionStore(db)
+
+    async def handle(self, order: Order) -> list[Event]:
+        """Fill or reject ``order``; returns the events to publish (a redelivery: the same
+        events as the first time).
+
+        Raises:
+            TransientError: lost the compare-and-set ``ATTEMPTS`` times in a row.
+        """
+        prior = await self.store.claim(order)
+        if prior is not None and prior.get("outcome") is not None:
+            return [event_from_doc(d) for d in prior["outcome"]]
+        account, owner = await self.accounts.get(order.account)
+        journal_key = f"order:{order.client_order_id}"
+        for _ in range(ATTEMPTS):
+            slot = await self.store.load(order.account, order.symbol)
+            replayed = slot.replay(journal_key) if prior is not None else None
+            if replayed is not None:  # crashed after acting, before answering
+                events = replayed
+                break
+            price = paper.fill_price(order, self.ticks.get(order.symbol), account.slippage_rate)
+            done = paper.execute(order, slot.position, price, account)
+            if not done.changed:
+                events = done.events
+                break
+            if await self.store.commit(
+                slot, done.position, journal_key=journal_key, events=done.events
+            ):
+                events = done.events
+                slot = slot.after(done.position)
+                break
+        else:
+            raise TransientError(f"paper position {order.account}:{order.symbol} kept changing")
+        if slot.position is not None and events and not _rejected(events):
+            events = events + await self.catch_up(slot)
+        await asyncio.gather(
+            outcomes.store(self.db, events, owner, order),
+            self.store.finish(order.client_order_id, events),
+            audit.record(
+                self.db,
+                venue=paper.VENUE,
+                account=order.account,
+                symbol=order.symbol,
+                client_order_id=order.client_order_id,
+                correlation_id=str(order.correlation_id),
+                request=order.model_dump(mode="json"),
+                response=[event_doc(e) for e in events],
+            ),
+        )
+        return events
+
+    async def on_candle(self, candle: Candle) -> list[Event]:
+        """Check every paper position on the candle's symbol and interval that has not
+        seen it; returns the protective exits' events (a redelivery: the same)."""
+        key = _candle_key(candle.interval, candle.open_time)
+        slots = await self.store.watching(candle.symbol, candle.interval, candle.open_time, key)
+        if not slots:
+            return []
+        bar = Bar(candle.open_time, candle.close_time, candle.open, candle.high, candle.low)
+        results = await asyncio.gather(*(self._on_slot(slot, key, bar) for slot in slots))
+        return [e for events in results for e in events]
+
+    async def _on_slot(self, slot: Slot, key: str, bar: Bar) -> list[Event]:
+        replayed = slot.replay(key)
+        if replayed is not None:
+            return replayed
+        position = slot.position
+        if position is None:
+            return []
+        step = ohlcv.INTERVAL_MS[position.interval]
+        if position.checked_through < bar.open_time - step:  # candles it has not seen
+            return await self.catch_up(slot, bar)
+        return (await self._check(slot, bar))[0]
+
+    async def catch_up(self, slot: Slot, last: Bar | None = None) -> list[Event]:
+        """Check ``slot``'s open position against the stored candles after the last one it
+        saw (up to and including ``last``, which is used even if not stored)."""
+        position = slot.position
+        if position is None:
+            return []
+        end = FAR_FUTURE_MS if last is None else last.open_time
+        bars = await self._stored(position, end)
+        if last is not None and (not bars or bars[-1].open_time < last.open_time):
+            bars.append(last)
+        for bar in bars:
+            fired, slot = await self._check(slot, bar)
+            if fired or slot.position is None:
+                return fired
+        return []
+
+    async def _stored(self, position: Position, end: int) -> list[Bar]:
+        """Stored candles of the position's interval with open time in
+        ``(checked_through, end]``."""
+        start = position.checked_through + 1
+        docs = await (
+            self.market_db[STORED_CANDLES]
+            .find(ohlcv.range_filter(position.symbol, position.interval, start, end + 1))
+            .to_list(None)
+        )
+        cols = ohlcv.concat(docs, start, end + 1)
+        step = ohlcv.INTERVAL_MS[position.interval]
+        return [
+            Bar(int(t), int(t) + step - 1, float(o), float(h), float(lo))
+            for t, o, h, lo in zip(
+                cols["open_time"], cols["open"], cols["high"], cols["low"], strict=True
+            )
+        ]
+
+    async def _check(self, slot: Slot, bar: Bar) -> tuple[list[Event], Slot]:
+        """One candle against one position: exit (journalled) or advance the position's
+        checked-through mark. Re-reads and retries when another writer got there first.
+        Returns the exit's events and the slot after."""
+        for _ in range(ATTEMPTS):
+            position = slot.position
+            if position is None or position.checked_through >= bar.open_time:
+                return [], slot
+            account, owner = await self.accounts.get(position.account)
+            exit_ = paper.protect(position, bar, account)
+            if exit_ is None:
+                moved = replace(position, checked_through=bar.open_time)
+                if await self.store.commit(slot, moved):
+                    return [], slot.after(moved)
+            else:
+                key = _candle_key(position.interval, bar.open_time)
+                if await self.store.commit(
+                    slot, None, checked_through=bar.open_time, journal_key=key, events=exit_.events
+                ):
+                    await self._record_exit(position, bar, exit_.events, owner)
+                    return exit_.events, slot.after(None)
+            slot = await self.store.load(position.account, position.symbol)
+        raise TransientError(f"paper position {slot.key} kept changing")
+
+    async def _record_exit(
+        self, position: Position, bar: Bar, events: list[Event], owner: str | None
+    ) -> None:
+        fill = events[0]
+        await asyncio.gather(
+            outcomes.store(self.db, events, owner),
+            audit.record(
+                self.db,
+                venue=paper.VENUE,
+                account=position.account,
+                symbol=position.symbol,
+                client_order_id=getattr(fill, "client_order_id", None),
+                correlation_id=str(position.correlation_id),
+                request={"candle": {"interval": position.interval, **bar.__dict__}},
+                response=[event_doc(e) for e in events],
+            ),
+        )
+
+
+STORED_CANDLES = "candles"
+"""Collection of candle buckets in the market-data database (kwont_marketdata.store)."""
+
+
+def _rejected(events: list[Event]) -> bool:
+    return any(getattr(e, "status", None) == "REJECTED" for e in events)
+
+
+def _candle_key(interval: str, open_time: int) -> str:
+    return f"candle:{interval}:{open_time}"
