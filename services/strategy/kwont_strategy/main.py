@@ -1,29 +1,66 @@
-"""Wiring and lifecycle of the strategy service."""
+"""Wiring and lifecycle of the strategy service.
+
+Consumes ``candles`` in its consumer group (replicas split the ``SYMBOL:interval`` keys by
+partition) and publishes ``signals``. Collections: reads ``deployments`` (and
+``strategies`` for uploaded code) and the ``ohlcv`` candles; writes ``signals`` and
+``last_error`` on deployments.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import shutil
+import tempfile
+from pathlib import Path
 
-from kwont_common.events import Candle
 from kwont_common.service import Runtime, Wiring, run_service
+from kwont_strategy.deployments import Registry
+from kwont_strategy.engine import SignalEngine
 from kwont_strategy.settings import StrategySettings
+from kwont_strategy.windows import Windows
 
 log = logging.getLogger(__name__)
 
 
-async def on_candle(candle: Candle) -> None:
-    """Accept a Candle. This service's logic arrives with its issue; until then the message
-    is decoded, validated, counted and committed."""
-    log.debug("received", extra={"event_id": candle.event_id})
+async def wire(runtime: Runtime) -> tuple[Wiring, SignalEngine]:
+    """The service's wiring and its engine (tests look inside the engine)."""
+    settings = runtime.settings
+    assert isinstance(settings, StrategySettings)
+    mongo = await runtime.mongo()
+    code_dir = Path(tempfile.mkdtemp(prefix="kwont-strategy-"))
+    registry = Registry(mongo.write, code_dir, settings.window_max_candles)
+    await registry.refresh()  # deployments known before the first candle
+    # Primary reads: a candle marketdata just stored must be there when a gap is reloaded.
+    engine = SignalEngine(registry, Windows(mongo.market_write), mongo.write, settings.service_name)
+
+    async def refresh_deployments(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.deployments_refresh_s)
+            if stop.is_set():
+                return
+            try:
+                await registry.refresh()
+            except Exception as exc:  # keep serving from the last good cache
+                log.warning("deployments refresh failed, keeping the cache: %s", exc)
+
+    async def cleanup() -> None:
+        shutil.rmtree(code_dir, ignore_errors=True)
+
+    wiring = Wiring(
+        handlers={"candles": engine.on_candle},
+        tasks=[refresh_deployments],
+        on_stop=[cleanup],
+    )
+    return wiring, engine
 
 
 async def setup(runtime: Runtime) -> Wiring:
     """Handlers and tasks of this service."""
-    return Wiring(
-        handlers={
-            "candles": on_candle,
-        },
-    )
+    wiring, _ = await wire(runtime)
+    return wiring
 
 
 def run() -> None:

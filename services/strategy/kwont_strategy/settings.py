@@ -11,3 +11,15 @@ class StrategySettings(Settings):
     """Shared settings with this service's defaults."""
 
     metrics_port: int = Field(9103, ge=0, le=65535, description="Port of /metrics and /healthz.")
+    deployments_refresh_s: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds between re-reads of the running deployments: how soon a start, "
+        "stop or change made through the gateway takes effect.",
+    )
+    window_max_candles: int = Field(
+        5000,
+        ge=2,
+        description="Most closed candles kept per symbol and interval; a strategy whose "
+        "live_window asks for more sees only this many (and is told so in its last_error).",
+    )
