@@ -1,5 +1,5 @@
 """Account settings, owners and symbol filters, read from Mongo and cached briefly (an admin's
-change takes effect within ``account_cache_s``)."""
+change takes effect within ``limits_cache_s``)."""
 
 from __future__ import annotations
 

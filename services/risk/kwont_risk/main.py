@@ -29,7 +29,7 @@ async def setup(runtime: Runtime) -> Wiring:
     assert isinstance(settings, RiskSettings)
     db = (await runtime.mongo()).write
     await ensure_indexes(db)
-    directory = Directory(db, settings.account_cache_s)
+    directory = Directory(db, settings.limits_cache_s)
     book = Book(db, directory)
     gate = Gate(db, book, directory, runtime.producer, settings, runtime.stop)
     book_consumer = EventConsumer(

@@ -11,10 +11,10 @@ class RiskSettings(Settings):
     """Shared settings with this service's defaults."""
 
     metrics_port: int = Field(9104, ge=0, le=65535, description="Port of /metrics and /healthz.")
-    book_group: str = Field(
-        "kwont-risk-book",
-        description="Consumer group of the book (fills, order-updates, portfolio-snapshots); "
-        "signals use the service group `kwont-risk`.",
+    book_consumer_group: str | None = Field(
+        None,
+        description="Consumer group of the book (fills, order-updates, portfolio-snapshots) "
+        "(default: `<consumer group>-book`, i.e. `kwont-risk-book`).",
     )
     in_flight_wait_s: float = Field(
         60.0,
@@ -25,6 +25,11 @@ class RiskSettings(Settings):
     in_flight_poll_s: float = Field(
         0.05, gt=0, description="Re-read period of the book while a signal waits."
     )
-    account_cache_s: float = Field(
+    limits_cache_s: float = Field(
         5.0, ge=0, description="How long account settings and symbol filters are cached."
     )
+
+    @property
+    def book_group(self) -> str:
+        """The consumer group of the book."""
+        return self.book_consumer_group or f"{self.group_id}-book"

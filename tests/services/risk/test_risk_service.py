@@ -1,0 +1,287 @@
+"""The risk service in-process (serve) on real tansu and SecantusDB, with the test playing
+the execution venue: signal in -> order out, exactly once; a signal waits for the order in
+flight and sizes on the cash after it; fills booked once; the kill switch blocks entries
+but lets exits through until an admin resets it; malformed messages go to their .dlq."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from motor.motor_asyncio import AsyncIOMotorClient
+
+from kwont_common import events as ev
+from kwont_common.kafka import EventProducer
+from kwont_common.kafka.admin import ensure_topics
+from kwont_common.service import serve
+from kwont_common.trading.accounts import AccountConfig, RiskLimits, save_account
+from kwont_devstack.mongo_users import MongoEndpoint
+from kwont_quant.live import entry_quantity
+from kwont_risk.main import setup
+from kwont_risk.settings import RiskSettings
+from tests.libs.common.kafka_helpers import wait_for
+
+pytestmark = pytest.mark.integration
+T0 = 1_704_067_200_000 + 10 * 3_600_000  # 2024-01-01 10:00 UTC
+MIN = 60_000
+FEE = Decimal("0.001")
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Stack:
+    settings: RiskSettings
+    db: Any
+    producer: EventProducer
+    seen: dict[str, list[Any]] = field(default_factory=dict)
+
+    def orders(self) -> list[ev.Order]:
+        return [ev.Order.model_validate_json(v) for v in self.seen.get("orders", [])]
+
+    def rejections(self) -> list[ev.RiskRejection]:
+        return [
+            ev.RiskRejection.model_validate_json(v) for v in self.seen.get("risk-rejections", [])
+        ]
+
+    def letters(self, topic: str) -> list[ev.DeadLetter]:
+        return [ev.DeadLetter.model_validate_json(v) for v in self.seen.get(f"{topic}.dlq", [])]
+
+    async def send(self, *events: ev.Event) -> None:
+        for event in events:
+            await self.producer.publish(event)
+
+    async def raw(self, topic: str, key: bytes, value: bytes) -> None:
+        await self.producer.send_raw(f"{self.settings.topic_prefix}{topic}", key, value)
+
+
+async def collect(settings: RiskSettings, into: dict[str, list[Any]]) -> None:
+    names = ["orders", "risk-rejections"] + [
+        f"{t}.dlq" for t in ("signals", "fills", "order-updates", "portfolio-snapshots")
+    ]
+    consumer = AIOKafkaConsumer(
+        *(f"{settings.topic_prefix}{n}" for n in names),
+        bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="earliest",
+        fetch_max_wait_ms=20,
+    )  # fmt: skip
+    await consumer.start()
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=100)
+            for tp, records in batch.items():
+                name = tp.topic.removeprefix(settings.topic_prefix)
+                into.setdefault(name, []).extend(r.value for r in records)
+    finally:
+        await consumer.stop()
+
+
+@pytest.fixture
+async def stack(
+    kafka_bootstrap: str, mongo: MongoEndpoint, mongo_db: str, unique_name: str
+) -> AsyncIterator[Stack]:
+    settings = RiskSettings(
+        service_name="risk", kafka_bootstrap_servers=kafka_bootstrap, kafka_idempotence=False,
+        topic_prefix=f"{unique_name}.", topic_partitions=1, mongo_uri=mongo.app_uri,
+        mongo_database=mongo_db, metrics_port=0, consumer_group=f"risk-{unique_name}",
+        retry_backoff_max_s=0.2, in_flight_wait_s=10, limits_cache_s=0,
+    )  # fmt: skip
+    await ensure_topics(settings)
+    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo.app_uri)
+    db = client[mongo_db]
+    producer = EventProducer(settings)
+    await producer.start()
+    stack = Stack(settings, db, producer)
+    stop = asyncio.Event()
+    service = asyncio.create_task(serve(settings, setup, stop))
+    collector = asyncio.create_task(collect(settings, stack.seen))
+    try:
+        yield stack
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(service, 20) == 0
+        collector.cancel()
+        await asyncio.gather(collector, return_exceptions=True)
+        await producer.stop()
+        client.close()
+
+
+def signal(action: str, price: float, t: int, symbol: str = "BTCUSDT", **kw: Any) -> ev.Signal:
+    sid = uuid.uuid4()
+    fields: dict[str, Any] = {
+        "event_id": sid, "correlation_id": sid, "event_time": t, "source": "test",
+        "account": "acct", "symbol": symbol, "deployment_id": "dep", "strategy": "sma_cross",
+        "interval": "1m", "action": action, "candle_open_time": t - MIN, "reference_price": price,
+    }  # fmt: skip
+    return ev.Signal(**(fields | kw))
+
+
+def fill_of(order: ev.Order, price: str, trade: str) -> ev.Fill:
+    px = Decimal(price)
+    return ev.Fill(
+        event_time=order.event_time, source="test", account=order.account, symbol=order.symbol,
+        correlation_id=order.correlation_id, client_order_id=order.client_order_id,
+        venue=order.venue, trade_id=trade, side=order.side, quantity=order.quantity, price=px,
+        fee=order.quantity * px * FEE, reduce_only=order.reduce_only,
+    )  # fmt: skip
+
+
+def filled(order: ev.Order, price: str) -> ev.OrderUpdate:
+    return ev.OrderUpdate(
+        event_time=order.event_time, source="test", account=order.account, symbol=order.symbol,
+        correlation_id=order.correlation_id, client_order_id=order.client_order_id,
+        venue=order.venue, status="FILLED", filled_quantity=order.quantity,
+        average_price=Decimal(price),
+    )  # fmt: skip
+
+
+def engine_quantity(cash: Decimal, price: float, step: str = "0.001") -> Decimal:
+    raw = entry_quantity(float(cash), price, float(FEE), 1.0, 1.0, 1.0)
+    return Decimal(repr(raw)).quantize(Decimal(step), rounding=ROUND_DOWN)
+
+
+async def prepare(db: Any, **limits: Any) -> None:
+    await save_account(db, AccountConfig(account="acct", limits=RiskLimits(**limits)))
+    await db["deployments"].insert_one({"_id": "dep", "account": "acct", "owner": "alice"})
+    filters = {"step_size": "0.001", "min_notional": "5", "tick_size": "0.01"}
+    await db["symbols"].insert_many(
+        [{"_id": s, "symbol": s, "filters": filters} for s in ("BTCUSDT", "ETHUSDT")]
+    )
+
+
+async def test_signal_in_order_out_once_even_when_the_signal_is_redelivered(stack: Stack) -> None:
+    await prepare(stack.db)
+    sig = signal("enter_long", 100.0, T0, stop_loss=95.1234, stop_loss_pct=0.05)
+    await stack.send(sig)
+    await wait_for(lambda: len(stack.orders()) == 1)
+    [order] = stack.orders()
+    assert order.client_order_id == f"ke-{sig.event_id.hex}" and order.side == "BUY"
+    assert order.quantity == engine_quantity(Decimal(10_000), 100.0) == Decimal("99.900")
+    assert order.stop_loss == Decimal("95.12") and order.stop_loss_pct == 0.05
+    assert (order.correlation_id, order.signal_id) == (sig.event_id, sig.event_id)
+    assert order.event_time == sig.event_time and order.reference_price == 100.0
+    stored = await stack.db["risk_orders"].find_one({"_id": order.client_order_id})
+    assert stored["owner"] == "alice" and stored["order"]["quantity"] == "99.900"
+
+    await stack.send(sig)  # redelivered while its order is still in flight
+    await wait_for(lambda: len(stack.orders()) == 2)
+    again = stack.orders()[1]
+    assert again.event_id == order.event_id and again.quantity == order.quantity
+    assert await stack.db["risk_orders"].count_documents({}) == 1
+
+
+async def test_a_signal_waits_for_the_order_in_flight_and_sizes_on_the_cash_after_it(
+    stack: Stack,
+) -> None:
+    await prepare(stack.db)
+    first = signal("enter_long", 100.0, T0)
+    await stack.send(first)
+    await wait_for(lambda: len(stack.orders()) == 1)
+    [entry] = stack.orders()
+
+    flip = signal("enter_short", 110.0, T0 + MIN, stop_loss=115.1234)
+    await stack.send(flip)
+    await asyncio.sleep(1.0)
+    assert len(stack.orders()) == 1, "judged before the entry in flight was filled"
+
+    await stack.send(filled(entry, "100"))  # the update overtakes its fill
+    await asyncio.sleep(0.5)
+    assert len(stack.orders()) == 1, "a FILLED update must wait for its fill to be booked"
+    entry_fill = fill_of(entry, "100", "t-1")
+    await stack.send(entry_fill, entry_fill)  # delivered twice, booked once
+    await wait_for(lambda: len(stack.orders()) == 2)
+    closing = stack.orders()[1]
+    assert closing.client_order_id == f"kx-{flip.event_id.hex}"
+    assert (closing.side, closing.quantity, closing.reduce_only) == ("SELL", entry.quantity, True)
+    await asyncio.sleep(0.5)
+    assert len(stack.orders()) == 2, "the entry must wait for the closing order's fill"
+
+    exit_fill = fill_of(closing, "110", "t-2")
+    await stack.send(exit_fill, filled(closing, "110"))
+    await wait_for(lambda: len(stack.orders()) == 3)
+    short = stack.orders()[2]
+    cash = Decimal(10_000) - entry_fill.fee + entry.quantity * 10 - exit_fill.fee
+    assert short.side == "SELL" and not short.reduce_only
+    assert short.quantity == engine_quantity(cash, 110.0)
+    assert short.stop_loss == Decimal("115.12")
+
+    book = await stack.db["risk_books"].find_one({"_id": "acct"})
+    assert Decimal(book["ledger"]["cash"]) == cash
+    assert book["ledger"]["positions"] == {}
+    assert book["seen"] == ["paper:t-1", "paper:t-2"]
+    assert list(book["in_flight"]["BTCUSDT"]) == [short.client_order_id]
+
+
+async def test_kill_switch_blocks_entries_lets_exits_through_until_an_admin_reset(
+    stack: Stack, mongo: MongoEndpoint, mongo_db: str
+) -> None:
+    await prepare(stack.db, max_daily_loss=0.05)
+    await stack.send(signal("enter_long", 100.0, T0))
+    await wait_for(lambda: len(stack.orders()) == 1)
+    [entry] = stack.orders()
+    await stack.send(fill_of(entry, "100", "t-1"))
+    mark = ev.Position(symbol="BTCUSDT", side="LONG", quantity=entry.quantity,
+                       average_entry=Decimal(100), mark_price=Decimal(90))  # fmt: skip
+    snap = ev.PortfolioSnapshot(event_time=T0 + MIN, source="test", account="acct",
+                                positions=[mark], equity=Decimal(9000))  # fmt: skip
+    await stack.send(snap)
+
+    async def marked() -> bool:
+        book = await stack.db["risk_books"].find_one({"_id": "acct"})
+        return bool(
+            book and "BTCUSDT" in (book.get("marks") or {}) and not book["in_flight"]["BTCUSDT"]
+        )
+
+    await wait_for(marked)
+    await stack.send(signal("enter_long", 2000.0, T0 + 2 * MIN, "ETHUSDT"))
+    await wait_for(lambda: len(stack.rejections()) == 1)
+    tripped = stack.rejections()[0]
+    assert tripped.code == "max_daily_loss" and "below the day's start 10000.00" in tripped.reason
+    await stack.send(signal("enter_long", 2000.0, T0 + 3 * MIN, "ETHUSDT"))
+    await wait_for(lambda: len(stack.rejections()) == 2)
+    assert stack.rejections()[1].code == "kill_switch"
+    stored = await stack.db["risk_rejections"].find_one({"code": "kill_switch"})
+    assert stored["owner"] == "alice" and stored["account"] == "acct"
+
+    exit_signal = signal("exit", 90.0, T0 + 4 * MIN, exit_side="long")
+    await stack.send(exit_signal)  # the exit passes the tripped switch
+    await wait_for(lambda: len(stack.orders()) == 2)
+    closing = stack.orders()[1]
+    assert closing.reduce_only and closing.quantity == entry.quantity and closing.side == "SELL"
+    await stack.send(fill_of(closing, "90", "t-2"))
+
+    env = {**os.environ, "KWONT_MONGO_URI": mongo.app_uri, "KWONT_MONGO_DATABASE": mongo_db}
+    cli = await asyncio.to_thread(
+        subprocess.run, [BIN / "kwont-risk", "reset-kill-switch", "acct", "--by", "admin"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert cli.returncode == 0 and "kill switch reset" in cli.stdout, cli.stderr
+    await stack.send(signal("enter_long", 2000.0, T0 + 5 * MIN, "ETHUSDT"))
+    await wait_for(lambda: len(stack.orders()) == 3)
+    assert stack.orders()[2].symbol == "ETHUSDT" and len(stack.rejections()) == 2
+
+
+async def test_malformed_messages_go_to_their_dead_letter_topics_and_risk_carries_on(
+    stack: Stack,
+) -> None:
+    await prepare(stack.db)
+    topics = ("signals", "fills", "order-updates", "portfolio-snapshots")
+    for topic in topics:
+        await stack.raw(topic, b"acct:BTCUSDT", b"{not json")
+    await stack.raw("fills", b"acct:BTCUSDT", b'{"event_time": 1, "source": "x"}')
+    for topic in topics:
+        await wait_for(lambda t=topic: len(stack.letters(t)) >= 1)  # type: ignore[misc]
+    assert base64.b64decode(stack.letters("signals")[0].payload_b64) == b"{not json"
+    await wait_for(lambda: len(stack.letters("fills")) == 2)
+    assert stack.letters("fills")[1].error_type == "validation"
+    await stack.send(signal("enter_long", 100.0, T0))
+    await wait_for(lambda: len(stack.orders()) == 1)
