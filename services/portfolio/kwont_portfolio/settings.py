@@ -11,3 +11,33 @@ class PortfolioSettings(Settings):
     """Shared settings with this service's defaults."""
 
     metrics_port: int = Field(9106, ge=0, le=65535, description="Port of /metrics and /healthz.")
+    snapshot_interval_s: float = Field(
+        1.0,
+        ge=0,
+        description="Marks publish a portfolio snapshot at most once per account per this "
+        "many seconds of event time (every booked fill publishes one).",
+    )
+    equity_curve_max: int = Field(
+        20_000, ge=2, description="Points kept in an account's equity curve (the newest)."
+    )
+    equity_curve_step_s: float = Field(
+        0.0,
+        ge=0,
+        description="Least event time between two points of the equity curve; updates within "
+        "it rewrite the last point (0: a point per distinct event time).",
+    )
+    marks_consumer_group: str | None = Field(
+        None, description="Consumer group of the marks consumer (default: `<group>-marks`)."
+    )
+    marks_from_ticks: bool = Field(
+        False,
+        description="Also take marks from `ticks` (each mark costs Mongo writes for the "
+        "accounts holding the symbol; candles alone give a mark per candle close).",
+    )
+    account_cache_s: float = Field(
+        30.0, ge=0, description="How long account settings and owners are cached."
+    )
+
+    @property
+    def marks_group_id(self) -> str:
+        return self.marks_consumer_group or f"{self.group_id}-marks"

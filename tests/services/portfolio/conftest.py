@@ -1,0 +1,128 @@
+"""The portfolio service in-process against the session's real broker and MongoDB, and what
+the tests need to feed it fills and candles and read what it publishes and stores."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from motor.motor_asyncio import AsyncIOMotorClient
+
+from kwont_common.events import Fill, PortfolioSnapshot
+from kwont_common.kafka.admin import ensure_topics
+from kwont_common.service import serve
+from kwont_devstack.mongo_users import MongoEndpoint
+from kwont_portfolio.main import setup
+from kwont_portfolio.settings import PortfolioSettings
+
+# The gateway's session fixtures, for the test that reads portfolios through its API.
+from tests.services.gateway.conftest import gateway, gateway_dbs, gateway_settings  # noqa: F401
+
+T0 = 1_700_000_000_000
+
+
+def make_settings(bootstrap: str, mongo_uri: str, database: str, **kw: Any) -> PortfolioSettings:
+    fields: dict[str, Any] = {
+        "service_name": "portfolio",
+        "kafka_bootstrap_servers": bootstrap,
+        "kafka_idempotence": False,
+        "topic_prefix": f"p{uuid.uuid4().hex[:10]}.",
+        "topic_partitions": 1,
+        "consumer_group": f"g-{uuid.uuid4().hex[:10]}",
+        "mongo_uri": mongo_uri,
+        "mongo_database": database,
+        "metrics_port": 0,
+        "log_json": False,
+        "retry_backoff_max_s": 0.05,
+        "handler_max_attempts": 2,
+        "startup_timeout_s": 20,
+    }
+    fields.update(kw)
+    return PortfolioSettings.model_validate(fields)
+
+
+@pytest.fixture
+def settings(kafka_bootstrap: str, mongo: MongoEndpoint, mongo_db: str) -> PortfolioSettings:
+    return make_settings(kafka_bootstrap, mongo.app_uri, mongo_db)
+
+
+@pytest.fixture
+def db(mongo: MongoEndpoint, mongo_db: str) -> Iterator[Any]:
+    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo.app_uri)
+    try:
+        yield client[mongo_db]
+    finally:
+        client.close()
+
+
+@asynccontextmanager
+async def running(settings: PortfolioSettings) -> AsyncIterator[None]:
+    """The service, served in this event loop until the block ends (then exit code 0)."""
+    await ensure_topics(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, setup, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(task, 30) == 0
+
+
+def fill(
+    account: str, symbol: str, side: str, qty: str, price: str, t: int, fee: str = "0", **kw: Any
+) -> Fill:
+    """A paper fill whose trade id is unique per account, symbol and time."""
+    fields: dict[str, Any] = {
+        "event_time": t, "source": "test", "account": account, "symbol": symbol,
+        "correlation_id": uuid.uuid4(), "client_order_id": f"ke-{uuid.uuid4().hex}",
+        "venue": "paper", "trade_id": f"{symbol}-{t}", "side": side,
+        "quantity": Decimal(qty), "price": Decimal(price), "fee": Decimal(fee),
+    }  # fmt: skip
+    fields.update(kw)
+    return Fill.model_validate(fields)
+
+
+async def until(condition: Callable[[], Any], timeout: float = 20) -> Any:
+    """Poll ``condition`` (sync or async) until it returns something truthy; return it."""
+    async with asyncio.timeout(timeout):
+        while True:
+            result = condition()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:
+                return result
+            await asyncio.sleep(0.05)
+
+
+async def read_topic(bootstrap: str, topic: str, count: int, settle: float = 0.5) -> list[bytes]:
+    """Every value of ``topic`` once at least ``count`` arrived and nothing more came for
+    ``settle`` seconds (so a test also sees a message too many)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        async with asyncio.timeout(30):
+            quiet = 0.0
+            while len(values) < count or quiet < settle:
+                batch = await consumer.getmany(timeout_ms=100)
+                got = [r.value for rs in batch.values() for r in rs if r.value is not None]
+                values += got
+                quiet = 0.0 if got else quiet + 0.1
+    finally:
+        await consumer.stop()
+    return values
+
+
+async def snapshots(settings: PortfolioSettings, count: int) -> list[PortfolioSnapshot]:
+    topic = f"{settings.topic_prefix}portfolio-snapshots"
+    raw = await read_topic(settings.kafka_bootstrap_servers, topic, count)
+    return [PortfolioSnapshot.model_validate_json(v) for v in raw]
