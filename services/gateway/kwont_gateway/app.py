@@ -19,6 +19,7 @@ from kwont_gateway.routes import (
     ledger,
     optimizations,
     portfolio,
+    signals,
     strategies,
     symbols,
     ws,
@@ -37,6 +38,7 @@ ROUTERS = [
     deployments.router,
     portfolio.router,
     ledger.router,
+    signals.router,
     analysis.router,
 ]
 PUBLIC_PATHS = {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
