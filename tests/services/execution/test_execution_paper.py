@@ -1,0 +1,393 @@
+"""The execution service in-process on the real broker and MongoDB, paper venue: entries
+fill at the engine's price and fee, candles trigger the stops at the engine's price, the
+arrival order of candles and orders does not change the outcome, a redelivered order
+places nothing new, refusals are answered and garbage is dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import inspect
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from motor.motor_asyncio import AsyncIOMotorClient
+
+from kwont_common.events import Candle, DeadLetter, Event, Fill, Order, OrderUpdate, Tick
+from kwont_common.kafka import EventProducer
+from kwont_common.kafka.admin import ensure_topics
+from kwont_common.service import serve
+from kwont_common.testing import candle
+from kwont_common.trading import ids
+from kwont_common.trading.accounts import AccountConfig, save_account
+from kwont_devstack.mongo_users import MongoEndpoint
+from kwont_execution.main import setup
+from kwont_execution.settings import ExecutionSettings
+from kwont_marketdata import store as candle_store
+from kwont_ohlcv import COLUMNS
+from kwont_quant import live
+
+pytestmark = pytest.mark.integration
+MIN = 60_000
+T0 = 1_700_000_000_000 - 1_700_000_000_000 % 86_400_000 + 600 * MIN
+FEE_BPS, SLIP_BPS, MMR = 10.0, 5.0, 0.004
+SLIP, FEE = SLIP_BPS / 10_000, FEE_BPS / 10_000
+
+
+def make_settings(bootstrap: str, mongo_uri: str, database: str, **kw: Any) -> ExecutionSettings:
+    fields: dict[str, Any] = {
+        "service_name": "execution",
+        "kafka_bootstrap_servers": bootstrap,
+        "kafka_idempotence": False,
+        "topic_prefix": f"x{uuid.uuid4().hex[:10]}.",
+        "topic_partitions": 1,
+        "consumer_group": f"g-{uuid.uuid4().hex[:10]}",
+        "mongo_uri": mongo_uri,
+        "mongo_database": database,
+        "mongo_market_database": database,
+        "metrics_port": 0,
+        "log_json": False,
+        "retry_backoff_max_s": 0.05,
+        "handler_max_attempts": 2,
+        "startup_timeout_s": 20,
+    }
+    fields.update(kw)
+    return ExecutionSettings.model_validate(fields)
+
+
+@pytest.fixture
+def settings(kafka_bootstrap: str, mongo: MongoEndpoint, mongo_db: str) -> ExecutionSettings:
+    return make_settings(kafka_bootstrap, mongo.app_uri, mongo_db)
+
+
+@pytest.fixture
+def db(mongo: MongoEndpoint, mongo_db: str) -> Iterator[Any]:
+    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo.app_uri)
+    try:
+        yield client[mongo_db]
+    finally:
+        client.close()
+
+
+async def prepare(settings: ExecutionSettings, db: Any, account: str = "acct-1") -> None:
+    """Topics, the account's fee model and an owner (a deployment naming the account)."""
+    await ensure_topics(settings)
+    cfg = AccountConfig(account=account, fee_bps=FEE_BPS, slippage_bps=SLIP_BPS)
+    await save_account(db, cfg.model_copy(update={"maintenance_margin": MMR}))
+    await db.deployments.insert_one({"_id": f"dep-{account}", "account": account, "owner": "alice"})
+
+
+@asynccontextmanager
+async def running(settings: ExecutionSettings) -> AsyncIterator[None]:
+    """The service, served in this event loop until the block ends (then exit code 0)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, setup, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(task, 30) == 0
+
+
+async def send(
+    settings: ExecutionSettings, *events: Event, raw: list[tuple[str, bytes]] | None = None
+) -> None:
+    producer = EventProducer(settings)
+    await producer.start()
+    try:
+        for name, value in raw or []:
+            await producer.send_raw(f"{settings.topic_prefix}{name}", b"acct-1:BTCUSDT", value)
+        for event in events:
+            await producer.publish(event)
+    finally:
+        await producer.stop()
+
+
+def entry(side: str = "BUY", t: int = T0, account: str = "acct-1", **kw: Any) -> Order:
+    """Risk's order for a signal on the candle opening at ``t``."""
+    signal = ids.signal_id("dep-1", kw.get("symbol", "BTCUSDT"), "1m", t)
+    leg = "x" if kw.get("reduce_only") else "e"
+    fields: dict[str, Any] = {
+        "event_time": t + MIN - 1, "source": "risk", "account": account, "symbol": "BTCUSDT",
+        "correlation_id": signal, "client_order_id": ids.client_order_id(signal, leg),
+        "signal_id": signal, "venue": "paper", "side": side, "quantity": Decimal("0.5"),
+        "reference_price": 100.0, "interval": "1m", "candle_open_time": t,
+        "stop_loss_pct": 0.02, "take_profit_pct": 0.03, "leverage": 5,
+    }  # fmt: skip
+    fields.update(kw)
+    return Order.model_validate(fields)
+
+
+def bar(t: int, o: float, h: float, lo: float, c: float, symbol: str = "BTCUSDT") -> Candle:
+    return candle(symbol=symbol, open_time=t, open=o, high=h, low=lo, close=c)
+
+
+async def store_candles(db: Any, *candles: Candle) -> None:
+    """What marketdata does before publishing: the candles into the ohlcv buckets."""
+    by_symbol: dict[str, list[Candle]] = {}
+    for c in candles:
+        by_symbol.setdefault(c.symbol, []).append(c)
+    for symbol, cs in by_symbol.items():
+        cols = {
+            name: np.array([float(getattr(c, name)) for c in cs], dtype=np.float64)
+            for name in COLUMNS
+        }
+        await candle_store.upsert(db, symbol, "1m", cols, feed="synthetic")
+
+
+def expected_entry(
+    side: int, ref: float = 100.0
+) -> tuple[float, float | None, float | None, float]:
+    """Fill price, stop-loss, take-profit and liquidation of an entry by the engine's rules."""
+    px = live.market_price(side, ref, SLIP)
+    sl, tp = live.stop_levels(side, px, 0.02, 0.03)
+    return px, sl, tp, live.liquidation_price(side, px, 5, MMR)
+
+
+def dec(x: float) -> Decimal:
+    return Decimal(repr(x))
+
+
+async def until(condition: Callable[[], Any], timeout: float = 20) -> Any:
+    async with asyncio.timeout(timeout):
+        while True:
+            result = condition()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:
+                return result
+            await asyncio.sleep(0.02)
+
+
+async def read_topic(bootstrap: str, topic: str, count: int, settle: float = 0.5) -> list[bytes]:
+    """Every value of ``topic`` once ``count`` arrived and nothing more came for ``settle``
+    seconds (so a test also sees a message too many)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        async with asyncio.timeout(30):
+            quiet = 0.0
+            while len(values) < count or quiet < settle:
+                batch = await consumer.getmany(timeout_ms=100)
+                got = [r.value for rs in batch.values() for r in rs if r.value is not None]
+                values += got
+                quiet = 0.0 if got else quiet + 0.1
+    finally:
+        await consumer.stop()
+    return values
+
+
+async def fills_on_topic(settings: ExecutionSettings, count: int) -> list[Fill]:
+    raw = await read_topic(settings.kafka_bootstrap_servers, f"{settings.topic_prefix}fills", count)
+    return [Fill.model_validate_json(v) for v in raw]
+
+
+async def updates_on_topic(settings: ExecutionSettings, count: int) -> list[OrderUpdate]:
+    topic = f"{settings.topic_prefix}order-updates"
+    raw = await read_topic(settings.kafka_bootstrap_servers, topic, count)
+    return [OrderUpdate.model_validate_json(v) for v in raw]
+
+
+async def stops_consumed(settings: ExecutionSettings, count: int) -> bool:
+    """Whether the stops consumer group committed ``count`` candles."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.stops_group_id,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        tp = TopicPartition(f"{settings.topic_prefix}candles", 0)
+        return ((await consumer.committed(tp)) or 0) >= count
+    finally:
+        await consumer.stop()
+
+
+async def test_entry_fills_at_the_engine_price_and_a_later_candle_hits_the_stop(
+    settings: ExecutionSettings, db: Any
+) -> None:
+    await prepare(settings, db)
+    order = entry("BUY")
+    px, sl, tp, liq = expected_entry(1)
+    quiet, falling = (
+        bar(T0 + MIN, 100.1, 100.6, 99.4, 100.0),
+        bar(T0 + 2 * MIN, 99.0, 99.2, 96.0, 97.0),
+    )
+    hit = live.protective_exit(1, falling.open, falling.high, falling.low, sl, tp, liq, SLIP)
+    assert hit is not None and hit[1] == "stop_loss"
+    assert live.protective_exit(1, quiet.open, quiet.high, quiet.low, sl, tp, liq, SLIP) is None
+    async with running(settings):
+        await send(settings, order)
+        doc = await until(lambda: db.fills.find_one({"client_order_id": order.client_order_id}))
+        assert Decimal(doc["price"]) == dec(px) and doc["owner"] == "alice"
+        assert Decimal(doc["fee"]) == Decimal("0.5") * dec(px) * dec(FEE)
+        assert doc["_id"] == f"paper:paper-{order.client_order_id}"
+        await store_candles(db, quiet, falling)
+        await send(settings, quiet, falling)
+        sl_leg = ids.client_order_id(order.signal_id, "sl")
+        out = await until(lambda: db.fills.find_one({"client_order_id": sl_leg}))
+        fills = await fills_on_topic(settings, 2)
+        updates = await updates_on_topic(settings, 5)
+    assert out["exit_reason"] == "stop_loss" and Decimal(out["price"]) == dec(hit[0])
+    assert out["side"] == "SELL" and out["reduce_only"] is True
+    assert out["event_time"] == falling.close_time and out["correlation_id"] == str(order.signal_id)
+    assert [(f.client_order_id, f.exit_reason) for f in fills] == [
+        (order.client_order_id, None),
+        (sl_leg, "stop_loss"),
+    ]
+    assert all(
+        f.key() == "acct-1:BTCUSDT" and f.correlation_id == order.correlation_id for f in fills
+    )
+    tp_leg = ids.client_order_id(order.signal_id, "tp")
+    assert [(u.client_order_id, u.status) for u in updates] == [
+        (order.client_order_id, "FILLED"), (sl_leg, "NEW"), (tp_leg, "NEW"),
+        (sl_leg, "FILLED"), (tp_leg, "CANCELED"),
+    ]  # fmt: skip
+    statuses = {d["_id"]: (d["status"], d["owner"]) async for d in db.orders.find()}
+    assert statuses == {
+        order.client_order_id: ("FILLED", "alice"),
+        sl_leg: ("FILLED", "alice"),
+        tp_leg: ("CANCELED", "alice"),
+    }
+    position = await db.paper_positions.find_one({"_id": "acct-1:BTCUSDT"})
+    assert position["side"] == 0 and position["checked_through"] == falling.open_time
+    audits = [a async for a in db.execution_audit.find().sort("time", 1)]
+    assert [a["client_order_id"] for a in audits] == [order.client_order_id, sl_leg]
+    assert audits[0]["request"]["client_order_id"] == order.client_order_id
+    assert audits[0]["venue"] == "paper" and audits[1]["request"]["candle"]["low"] == falling.low
+
+
+async def test_candles_consumed_before_the_entry_are_checked_when_it_opens(
+    settings: ExecutionSettings, db: Any
+) -> None:
+    """Ordering race: the next candles were stored, published and consumed (no position
+    yet) before the entry order arrived; the entry's catch-up takes the same exit."""
+    await prepare(settings, db)
+    order = entry("SELL")
+    _, sl, tp, liq = expected_entry(-1)
+    signal_bar = bar(T0, 100.0, 100.2, 99.8, 100.0)  # at or before the signal: never checked
+    quiet, dropping = (
+        bar(T0 + MIN, 99.9, 100.5, 99.0, 99.5),
+        bar(T0 + 2 * MIN, 99.0, 99.3, 96.0, 96.5),
+    )
+    later = bar(T0 + 3 * MIN, 96.5, 130.0, 96.0, 120.0)  # would hit the stop, but too late
+    hit = live.protective_exit(-1, dropping.open, dropping.high, dropping.low, sl, tp, liq, SLIP)
+    assert hit is not None and hit[1] == "take_profit"
+    async with running(settings):
+        await store_candles(db, signal_bar, quiet, dropping)
+        await send(settings, signal_bar, quiet, dropping)
+        await until(lambda: stops_consumed(settings, 3))
+        await send(settings, order)
+        tp_leg = ids.client_order_id(order.signal_id, "tp")
+        out = await until(lambda: db.fills.find_one({"client_order_id": tp_leg}))
+        await store_candles(db, later)
+        await send(settings, later)
+        await until(lambda: stops_consumed(settings, 4))
+        fills = await fills_on_topic(settings, 2)
+    assert out["exit_reason"] == "take_profit" and Decimal(out["price"]) == dec(hit[0])
+    assert out["event_time"] == dropping.close_time
+    assert [f.client_order_id for f in fills] == [order.client_order_id, tp_leg]
+    assert await db.fills.count_documents({}) == 2
+
+
+async def test_a_redelivered_order_places_nothing_and_republishes_the_same_events(
+    settings: ExecutionSettings, db: Any
+) -> None:
+    await prepare(settings, db)
+    order = entry("BUY", stop_loss_pct=None, take_profit_pct=None)
+    async with running(settings):
+        await send(settings, order)
+        await until(lambda: db.fills.find_one({"client_order_id": order.client_order_id}))
+        await send(settings, order)  # the same message again (a redelivery)
+        fills = await fills_on_topic(settings, 2)
+        updates = await updates_on_topic(settings, 2)
+    assert len(fills) == 2 and fills[0] == fills[1]  # the same event, ids and times included
+    assert [u.event_id for u in updates] == [updates[0].event_id] * 2
+    assert await db.fills.count_documents({}) == 1
+    assert await db.exec_orders.count_documents({}) == 1
+    position = await db.paper_positions.find_one({"_id": "acct-1:BTCUSDT"})
+    assert Decimal(position["quantity"]) == Decimal("0.5") and position["version"] == 1
+    assert await db.execution_audit.count_documents({}) == 1
+
+
+async def test_refusals_are_order_updates_with_a_reason(
+    settings: ExecutionSettings, db: Any
+) -> None:
+    await prepare(settings, db)
+    exit_ = entry("SELL", reduce_only=True)
+    binance = entry("BUY", t=T0 + MIN, venue="binance")
+    first, second = entry("BUY", t=T0 + 2 * MIN), entry("SELL", t=T0 + 3 * MIN)
+    async with running(settings):
+        await send(settings, exit_, binance, first, second)
+        updates = await updates_on_topic(settings, 6)
+    by_id = {u.client_order_id: u for u in updates}
+    assert by_id[exit_.client_order_id].status == "REJECTED"
+    assert "no open position" in (by_id[exit_.client_order_id].reason or "")
+    assert by_id[binance.client_order_id].status == "REJECTED"
+    assert "not enabled" in (by_id[binance.client_order_id].reason or "")
+    assert by_id[first.client_order_id].status == "FILLED"
+    assert by_id[second.client_order_id].status == "REJECTED"
+    assert "long position" in (by_id[second.client_order_id].reason or "")
+    doc = await db.orders.find_one({"_id": exit_.client_order_id})
+    assert doc["status"] == "REJECTED" and doc["owner"] == "alice" and doc["reduce_only"] is True
+    assert await db.fills.count_documents({}) == 1
+
+
+async def test_a_newer_tick_sets_the_fill_price(settings: ExecutionSettings, db: Any) -> None:
+    await prepare(settings, db)
+    warm = entry("BUY", symbol="ETHUSDT", stop_loss_pct=None, take_profit_pct=None)
+    order = entry("BUY", t=T0 + MIN, stop_loss_pct=None, take_profit_pct=None)
+    tick_time = order.candle_open_time + MIN + 250  # type: ignore[operator]
+    tick = Tick(
+        event_time=tick_time,
+        source="test",
+        symbol="BTCUSDT",
+        price=101.25,
+        quantity=1.0,
+        trade_id=9,
+    )
+    async with running(settings):
+        # Once an order was answered, the ticks reader (no group join) is following.
+        await send(settings, warm)
+        await until(lambda: db.fills.find_one({"symbol": "ETHUSDT"}))
+        await send(settings, tick)
+        await asyncio.sleep(1.0)
+        await send(settings, order)
+        doc = await until(lambda: db.fills.find_one({"client_order_id": order.client_order_id}))
+    assert Decimal(doc["price"]) == dec(live.market_price(1, 101.25, SLIP))
+    assert doc["event_time"] == tick_time
+
+
+async def test_garbage_on_orders_and_candles_is_dead_lettered_and_work_goes_on(
+    settings: ExecutionSettings, db: Any
+) -> None:
+    await prepare(settings, db)
+    order = entry("BUY")
+    bad_order = json.dumps({**json.loads(order.model_dump_json()), "quantity": "-1"}).encode()
+    async with running(settings):
+        await send(
+            settings, raw=[("orders", b"{not json"), ("candles", bad_order), ("orders", bad_order)]
+        )
+        await send(settings, order)
+        await until(lambda: db.fills.find_one({"client_order_id": order.client_order_id}))
+        bootstrap, prefix = settings.kafka_bootstrap_servers, settings.topic_prefix
+        orders_dlq = await read_topic(bootstrap, f"{prefix}orders.dlq", 2)
+        candles_dlq = await read_topic(bootstrap, f"{prefix}candles.dlq", 1)
+    letters = [DeadLetter.model_validate_json(v) for v in orders_dlq]
+    assert [d.error_type for d in letters] == ["decode", "validation"]
+    assert base64.b64decode(letters[1].payload_b64) == bad_order
+    [candle_letter] = [DeadLetter.model_validate_json(v) for v in candles_dlq]
+    assert (
+        candle_letter.error_type == "validation"
+        and candle_letter.consumer_group == settings.stops_group_id
+    )
