@@ -1,0 +1,361 @@
+"""Venue ``binance``: USD-M futures through python-binance.
+
+An entry sets the symbol's leverage and margin type, places a MARKET order under the order's
+client id, waits for its fill, then places reduce-only STOP_MARKET and TAKE_PROFIT_MARKET
+conditional orders (ids ``ksl-`` / ``ktp-`` of the signal) at levels anchored at the average
+fill price and rounded to the symbol's tick. A reduce-only order is a MARKET close, after
+which the protective orders left are cancelled. When one protective order fills (user-data
+stream, see ``binance_sync``), its sibling is cancelled.
+
+Exactly once: every order is claimed in ``binance_orders`` before any call; a second copy
+asks the exchange for its client id and re-publishes what happened, and only an id the
+exchange does not know is placed (python-binance sends the same id, which Binance refuses
+to duplicate among open orders). Outcomes are published as ``OrderUpdate`` / ``Fill`` and
+stored in ``orders`` / ``fills``; every REST exchange is in ``execution_audit``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from binance.exceptions import BinanceAPIException  # type: ignore[import-untyped]
+
+from kwont_common.errors import TransientError
+from kwont_common.events import Event, Order
+from kwont_common.trading import ids
+from kwont_execution import binance_claims as claims
+from kwont_execution import binance_reports as reports
+from kwont_execution.binance_client import (
+    AUDIT,
+    NETWORK_ERRORS,
+    AuditedClient,
+    BinanceVenueSettings,
+    audit_context,
+    connect,
+    is_refusal,
+    transient,
+)
+from kwont_quant.live import stop_levels
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[list[Event]], Awaitable[None]]
+NO_SUCH_ORDER = (-2011, -2013)  # "Unknown order sent." / "Order does not exist."
+MARGIN_KEPT = (-4046, -4047, -4048)  # already that type / open orders / open position
+
+
+def _fmt(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+class BinanceVenue:
+    """Places and follows orders on Binance USD-M futures (see the module docstring)."""
+
+    def __init__(self, client: AuditedClient, settings: BinanceVenueSettings, db: Any,
+                 publish: Publish) -> None:  # fmt: skip
+        self.client, self.settings, self.db, self.publish = client, settings, db, publish
+        self._ticks: dict[str, Decimal] = {}
+        self._margin_done: set[str] = set()
+
+    # -- orders in ------------------------------------------------------------------------
+
+    async def handle(self, order: Order) -> None:
+        """Carry out one approved order; publish what happened.
+
+        Raises:
+            TransientError: Binance or MongoDB failed in a way worth retrying; handling the
+                same order again resumes where this attempt stopped.
+        """
+        with audit_context(order.account, order.client_order_id):
+            if order.reduce_only:
+                await self._exit(order)
+            else:
+                await self._entry(order)
+
+    async def _entry(self, order: Order) -> None:
+        doc = claims.new_claim(order, order.client_order_id, "e", "market", order.side,
+                               order.quantity, reduce_only=False)  # fmt: skip
+        fresh, claim = await claims.claim(self.db, doc)
+        placed = await self._market(claim, fresh, leverage=order.leverage)
+        if placed is None or placed["status"] != "FILLED":
+            return
+        side = 1 if order.side == "BUY" else -1
+        stop, take = await self._levels(order, side, Decimal(placed["avgPrice"]))
+        quantity, exit_side = Decimal(placed["executedQty"]), "SELL" if side == 1 else "BUY"
+        for leg, kind, level in (("sl", "STOP_MARKET", stop), ("tp", "TAKE_PROFIT_MARKET", take)):
+            if level is not None:
+                await self._protect(order, leg, kind, exit_side, quantity, level)
+
+    async def _exit(self, order: Order) -> None:
+        doc = claims.new_claim(order, order.client_order_id, "x", "market", order.side,
+                               order.quantity, reduce_only=True)  # fmt: skip
+        fresh, claim = await claims.claim(self.db, doc)
+        await self._market(claim, fresh)
+        await self.cancel_protective(order.account, order.symbol)
+
+    async def _market(self, claim: dict[str, Any], fresh: bool,
+                      leverage: int | None = None) -> dict[str, Any] | None:  # fmt: skip
+        """The claimed MARKET order, placed unless the exchange has it already, settled and
+        reported; None if Binance refused it."""
+        if claim["status"] == "REJECTED":
+            update = reports.order_update(claim, "REJECTED", reason=claim.get("reason"))
+            await self.emit([update], republish=True)
+            return None
+        placed = None if fresh else await self.lookup(claim)
+        if placed is None:
+            try:
+                if leverage is not None:
+                    await self._prepare(claim["symbol"], leverage)
+                reduce = {"reduceOnly": "true"} if claim["reduce_only"] else {}
+                placed = await self.client.futures_create_order(
+                    symbol=claim["symbol"], side=claim["side"], type="MARKET",
+                    quantity=claim["quantity"], newClientOrderId=claim["_id"],
+                    newOrderRespType="RESULT", **reduce,
+                )  # fmt: skip
+            except Exception as exc:
+                await self._refused(claim, exc, "order")
+                return None
+        assert placed is not None
+        placed = await self._settle(claim, placed)
+        await self.report_market(claim, placed, republish=not fresh)
+        return placed
+
+    async def _settle(self, claim: dict[str, Any], placed: dict[str, Any]) -> dict[str, Any]:
+        """Wait (polling) until the market order is done; futures may answer NEW first."""
+        deadline = time.monotonic() + self.settings.fill_timeout_s
+        while placed["status"] not in reports.FINAL:
+            if time.monotonic() > deadline:
+                raise TransientError(f"order {claim['_id']} not done after "
+                                     f"{self.settings.fill_timeout_s}s")  # fmt: skip
+            await asyncio.sleep(0.1)
+            placed = await self.call(self.client.futures_get_order, symbol=claim["symbol"],
+                                      orderId=placed["orderId"])  # fmt: skip
+        return placed
+
+    async def report_market(self, claim: dict[str, Any], placed: dict[str, Any],
+                            republish: bool = False) -> None:  # fmt: skip
+        """Publish a market order's trades and status (those not published before)."""
+        events: list[Event] = []
+        if Decimal(placed.get("executedQty") or 0) > 0:
+            trades = await self.call(
+                self.client.futures_account_trades, symbol=claim["symbol"],
+                orderId=placed["orderId"],
+            )  # fmt: skip
+            events += [reports.from_trade(claim, t) for t in trades]
+        events.append(reports.from_order(claim, placed))
+        await claims.update(self.db, claim["_id"], status=placed["status"],
+                            venue_order_id=str(placed["orderId"]))  # fmt: skip
+        await self.emit(events, republish)
+
+    async def _prepare(self, symbol: str, leverage: int) -> None:
+        await self.client.futures_change_leverage(symbol=symbol, leverage=leverage)
+        if symbol in self._margin_done:
+            return
+        try:
+            await self.client.futures_change_margin_type(
+                symbol=symbol, marginType=self.settings.margin_type
+            )
+        except BinanceAPIException as exc:
+            if exc.code not in MARGIN_KEPT:
+                raise
+            if exc.code != -4046:
+                log.warning("margin type of %s stays: %s", symbol, exc.message)
+        self._margin_done.add(symbol)
+
+    # -- protective orders --------------------------------------------------------------
+
+    async def _levels(self, order: Order, side: int, fill_price: Decimal
+                      ) -> tuple[Decimal | None, Decimal | None]:  # fmt: skip
+        """Stop-loss and take-profit prices: anchored at the fill when given as fractions,
+        else the order's absolute levels; rounded to the symbol's tick."""
+        sl_f, tp_f = stop_levels(side, float(fill_price), order.stop_loss_pct,
+                                 order.take_profit_pct)  # fmt: skip
+        stop = Decimal(repr(sl_f)) if sl_f is not None else order.stop_loss
+        take = Decimal(repr(tp_f)) if tp_f is not None else order.take_profit
+        tick = await self.tick_size(order.symbol)
+        return self._round(stop, tick), self._round(take, tick)
+
+    @staticmethod
+    def _round(price: Decimal | None, tick: Decimal | None) -> Decimal | None:
+        if price is None or tick is None:
+            return price
+        return (price / tick).quantize(Decimal(1), ROUND_HALF_EVEN) * tick
+
+    async def tick_size(self, symbol: str) -> Decimal | None:
+        """The symbol's price tick: futures exchangeInfo, else the ``symbols`` collection."""
+        if not self._ticks:
+            info = await self.call(self.client.futures_exchange_info)
+            for s in info.get("symbols", []):
+                for f in s.get("filters", []):
+                    if f.get("filterType") == "PRICE_FILTER":
+                        self._ticks[s["symbol"]] = Decimal(f["tickSize"]).normalize()
+        if symbol in self._ticks:
+            return self._ticks[symbol]
+        doc = await self.db["symbols"].find_one({"_id": symbol}, {"filters": 1})
+        tick = ((doc or {}).get("filters") or {}).get("tick_size")
+        return Decimal(tick).normalize() if tick else None
+
+    async def _protect(self, order: Order, leg: str, kind: str, side: str, quantity: Decimal,
+                       level: Decimal) -> None:  # fmt: skip
+        coid = ids.client_order_id(order.signal_id, leg)
+        doc = claims.new_claim(order, coid, leg, "algo", side, quantity, reduce_only=True,
+                               parent=order.client_order_id, order_type=kind)  # fmt: skip
+        doc["trigger_price"] = _fmt(level)
+        fresh, claim = await claims.claim(self.db, doc)
+        with audit_context(order.account, coid):
+            if claim["status"] == "REJECTED" or claim["kind"] == "market":
+                await self._market(claim, fresh=False)
+                return
+            known = None if fresh else await self.lookup(claim)
+            if known is None:
+                try:  # python-binance sends these to POST /fapi/v1/algoOrder
+                    known = await self.client.futures_create_order(
+                        symbol=order.symbol, side=side, type=kind, quantity=claim["quantity"],
+                        triggerPrice=claim["trigger_price"], reduceOnly="true", clientAlgoId=coid,
+                    )  # fmt: skip
+                except BinanceAPIException as exc:
+                    if exc.code != -2021:  # anything but "Order would immediately trigger."
+                        await self._refused(claim, exc, kind)
+                        return
+                    # The market is already through the level: close now, as the stop would.
+                    claim["kind"] = "market"
+                    await claims.update(self.db, coid, kind="market")
+                    await self._market(claim, fresh=True)
+                    return
+                except NETWORK_ERRORS as exc:
+                    raise transient(exc, kind) from exc
+            assert known is not None
+            await self.sync_algo(claim, known, republish=not fresh)
+
+    async def sync_algo(self, claim: dict[str, Any], algo: dict[str, Any],
+                        republish: bool = False) -> None:  # fmt: skip
+        """Bring a conditional order's claim and events in line with the exchange's word."""
+        status = algo.get("algoStatus", "")
+        actual = str(algo.get("actualOrderId") or "")
+        # Only an order fill settles a triggered stop; until then reconciliation looks at it.
+        settled = status if status in reports.ALGO_STATUS else "TRIGGERED"
+        await claims.update(self.db, claim["_id"], algo_id=str(algo["algoId"]),
+                            actual_order_id=actual or None, status=settled)  # fmt: skip
+        if actual and status in ("TRIGGERED", "FINISHED"):
+            await self.triggered(claim, actual)
+            return
+        update = reports.from_algo(claim, algo, event_time=algo.get("updateTime"))
+        if update is not None:
+            await self.emit([update], republish)
+
+    async def triggered(self, claim: dict[str, Any], order_id: str) -> None:
+        """Report the matching-engine order a conditional order became; if it filled,
+        cancel the sibling."""
+        placed = await self.call(self.client.futures_get_order, symbol=claim["symbol"],
+                                  orderId=order_id)  # fmt: skip
+        await self.report_market(claim, placed)
+        if placed["status"] == "FILLED":
+            await self.cancel_sibling(claim)
+
+    async def cancel_sibling(self, claim: dict[str, Any]) -> None:
+        coid = claims.sibling_of(claim)
+        sibling = await claims.find(self.db, coid) if coid else None
+        if sibling is not None and sibling["status"] not in claims.DONE:
+            await self.cancel(sibling)
+
+    async def cancel_protective(self, account: str, symbol: str) -> None:
+        """Cancel the stop-loss / take-profit orders left on ``account:symbol``."""
+        for doc in await claims.open_protective(self.db, account, symbol):
+            if doc["kind"] == "algo":
+                await self.cancel(doc)
+
+    async def cancel(self, claim: dict[str, Any]) -> None:
+        with audit_context(claim["account"], claim["_id"]):
+            try:
+                await self.client.futures_cancel_order(symbol=claim["symbol"],
+                                                       clientAlgoId=claim["_id"])  # fmt: skip
+            except BinanceAPIException as exc:
+                if exc.code not in NO_SUCH_ORDER:
+                    await self._refused(claim, exc, "cancel", publish=False)
+                    return
+                known = await self.lookup(claim)  # gone already: learn how it ended
+                if known is not None:
+                    await self.sync_algo(claim, known)
+                    return
+            except NETWORK_ERRORS as exc:
+                raise transient(exc, "cancel") from exc
+            await claims.update(self.db, claim["_id"], status="CANCELED")
+            canceled = reports.order_update(claim, "CANCELED", venue_order_id=claim.get("algo_id"))
+            await self.emit([canceled])
+
+    # -- helpers ------------------------------------------------------------------------
+
+    async def lookup(self, claim: dict[str, Any]) -> dict[str, Any] | None:
+        """The exchange's record of a claimed order, or None if it never got there."""
+        key = "clientAlgoId" if claim["kind"] == "algo" else "origClientOrderId"
+        try:
+            found: dict[str, Any] = await self.client.futures_get_order(
+                symbol=claim["symbol"], **{key: claim["_id"]}
+            )
+        except BinanceAPIException as exc:
+            if exc.code in NO_SUCH_ORDER:
+                return None
+            raise transient(exc, "order lookup") from exc
+        except NETWORK_ERRORS as exc:
+            raise transient(exc, "order lookup") from exc
+        return found
+
+    async def call(self, method: Callable[..., Awaitable[Any]], **params: Any) -> Any:
+        try:
+            return await method(**params)
+        except (BinanceAPIException, *NETWORK_ERRORS) as exc:
+            raise transient(exc, method.__name__) from exc
+
+    async def _refused(self, claim: dict[str, Any], exc: BaseException, what: str,
+                       publish: bool = True) -> None:  # fmt: skip
+        """Record a refusal (and publish it as REJECTED), or raise a retryable error."""
+        if not is_refusal(exc):
+            if isinstance(exc, BinanceAPIException | NETWORK_ERRORS):
+                raise transient(exc, what) from exc
+            raise exc
+        reason = f"{exc.code}: {exc.message}"  # type: ignore[attr-defined]
+        log.warning("Binance refused %s %s: %s", what, claim["_id"], reason)
+        if publish:
+            await claims.update(self.db, claim["_id"], status="REJECTED", reason=reason)
+            await self.emit([reports.order_update(claim, "REJECTED", reason=reason)], True)
+
+    async def emit(self, events: list[Event], republish: bool = False) -> None:
+        """Store ``events``; publish the new ones (all of them when ``republish``)."""
+        fresh = await reports.record(self.db, events)
+        out = events if republish else fresh
+        if out:
+            await self.publish(out)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Follow the user-data stream until ``stop`` is set (reconnecting as needed)."""
+        from kwont_execution.binance_sync import follow
+
+        await follow(self, stop)
+
+    async def close(self) -> None:
+        await self.client.close_connection()
+
+
+async def open_binance_venue(settings: Any, db: Any, publish: Publish) -> BinanceVenue:
+    """Connect to Binance, reconcile open orders and positions, and return the venue (its
+    ``run`` task then follows the user-data stream).
+
+    Raises:
+        TransientError: Binance did not answer.
+    """
+    from kwont_execution.binance_sync import reconcile
+
+    config = BinanceVenueSettings.of(settings)
+    client = await connect(config, db[AUDIT])
+    venue = BinanceVenue(client, config, db, publish)
+    try:
+        await reconcile(venue)
+    except BaseException:
+        await venue.close()
+        raise
+    return venue
