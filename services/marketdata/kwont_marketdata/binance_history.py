@@ -18,6 +18,7 @@ import numpy as np
 import kwont_ohlcv as ohlcv
 from kwont_common.mongo import Database
 from kwont_marketdata import binance_rest, store
+from kwont_marketdata.aggregate import next_open
 from kwont_marketdata.binance_models import klines_to_columns
 
 FEEDS: dict[binance_rest.Market, str] = {"spot": "binance", "futures": "binance-futures"}
@@ -25,15 +26,6 @@ FEEDS: dict[binance_rest.Market, str] = {"spot": "binance", "futures": "binance-
 
 class GapError(ValueError):
     """Candles missing from the requested range; the message names the first hole."""
-
-
-def next_open(interval: str, open_ms: int) -> int:
-    """Open time of the candle after the one opening at ``open_ms`` (months are calendar)."""
-    if interval != "1M":
-        return open_ms + ohlcv.INTERVAL_MS[interval]
-    t = dt.datetime.fromtimestamp(open_ms / 1000, dt.UTC)
-    year, month = (t.year + 1, 1) if t.month == 12 else (t.year, t.month + 1)
-    return int(t.replace(year=year, month=month, day=1).timestamp() * 1000)
 
 
 def _iso(ms: int) -> str:

@@ -7,6 +7,8 @@
     kwont-marketdata refresh-symbols  # symbol metadata from Binance (+ CoinMarketCap), once
     kwont-marketdata seed-demo        # synthetic BTCUSDT + ETHUSDT, 1 year of 1m, if empty
     kwont-marketdata summary          # what the store holds
+    kwont-marketdata replay --symbol BTCUSDT --interval 1m --start 2024-01-01 --end
+        2024-01-02 [--speed 0] [--csv PATH]   # publish candles to Kafka, then exit (replay.py)
 
 Synthetic candles are seeded geometric Brownian motion, stored with ``feed: synthetic`` so
 they are never mistaken for exchange data.
@@ -26,7 +28,7 @@ import numpy as np
 
 import kwont_ohlcv as ohlcv
 from kwont_common.mongo import Database, Mongo
-from kwont_marketdata import binance_csv, binance_history, binance_rest, store, symbols
+from kwont_marketdata import binance_csv, binance_history, binance_rest, replay, store, symbols
 from kwont_marketdata.settings import MarketdataSettings
 from kwont_quant.synthetic import gbm_ohlcv
 
@@ -150,6 +152,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("refresh-symbols", help="symbol metadata from Binance/CoinMarketCap, once")
     sub.add_parser("seed-demo", help="synthetic BTCUSDT/ETHUSDT year of 1m candles if empty")
     sub.add_parser("summary", help="what the candle store holds")
+    replay.add_parser(sub)
     return p
 
 
@@ -195,4 +198,6 @@ async def command(args: argparse.Namespace, settings: MarketdataSettings) -> int
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     settings = MarketdataSettings(service_name="marketdata", log_json=False)
+    if args.command == "replay":
+        return asyncio.run(replay.command(args, settings))
     return asyncio.run(command(args, settings))

@@ -62,6 +62,17 @@ async def read_range(
     return ohlcv.concat(docs, start_ms, end_ms)
 
 
+async def last(db: Database, symbol: str, interval: str) -> dict[str, float] | None:
+    """The newest stored candle of ``symbol``/``interval`` (column name -> value), or None."""
+    doc = await db[COLLECTION].find_one(
+        {"symbol": symbol, "interval": interval}, sort=[("period_start", -1)]
+    )
+    if doc is None:
+        return None
+    cols = ohlcv.unpack(doc)
+    return {c: float(cols[c][-1]) for c in ohlcv.COLUMNS}
+
+
 async def summary(db: Database) -> list[dict[str, Any]]:
     """Per (symbol, interval): buckets, candles, first and last open time, feeds."""
     pipeline: list[dict[str, Any]] = [
