@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from kwont_common.service import Runtime, Wiring, run_service
+from kwont_strategy import signals
 from kwont_strategy.deployments import Registry
 from kwont_strategy.engine import SignalEngine
 from kwont_strategy.settings import StrategySettings
@@ -29,6 +30,7 @@ async def wire(runtime: Runtime) -> tuple[Wiring, SignalEngine]:
     settings = runtime.settings
     assert isinstance(settings, StrategySettings)
     mongo = await runtime.mongo()
+    await signals.ensure_indexes(mongo.write)
     code_dir = Path(tempfile.mkdtemp(prefix="kwont-strategy-"))
     registry = Registry(mongo.write, code_dir, settings.window_max_candles)
     await registry.refresh()  # deployments known before the first candle

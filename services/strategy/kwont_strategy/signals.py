@@ -33,6 +33,18 @@ from kwont_strategy.deployments import Deployment
 COLLECTION = "signals"
 
 
+async def ensure_indexes(db: Database) -> None:
+    """Indexes of the API's reads of ``signals`` (the caller's, newest first; by deployment).
+
+    Raises:
+        pymongo.errors.PyMongoError: index creation failed.
+    """
+    await db[COLLECTION].create_index([("owner", 1), ("event_time", -1)], name="owner_time")
+    await db[COLLECTION].create_index(
+        [("deployment_id", 1), ("event_time", -1)], name="deployment_time"
+    )
+
+
 def stop_fields(bar: BarSignal, action: str, price: float) -> dict[str, float]:
     """``stop_loss``/``take_profit`` (prices) and their ``_pct`` forms of an entry at
     ``price``; empty for an exit."""
