@@ -131,12 +131,15 @@ class Gate:
         orders in flight that a crash kept from being stored, and a stored rejection."""
         made: dict[str, Order] = {}
         coids = [ids.client_order_id(signal.event_id, leg) for leg in ("x", "e")]
-        async for doc in self.db[ORDERS].find({"_id": {"$in": coids}}):
-            made[doc["leg"]] = Order.model_validate(doc["order"])
+        stored, doc = await asyncio.gather(
+            self.db[ORDERS].find({"_id": {"$in": coids}}).to_list(None),
+            self.db[REJECTIONS].find_one({"_id": str(orders.rejection_id(signal))}),
+        )
+        for found in stored:
+            made[found["leg"]] = Order.model_validate(found["order"])
         for coid, record in (state.in_flight.get(signal.symbol) or {}).items():
             if coid in coids and record.get("leg") not in made:
                 made[record["leg"]] = Order.model_validate(record["order"])
-        doc = await self.db[REJECTIONS].find_one({"_id": str(orders.rejection_id(signal))})
         if doc is None:
             return made, None
         return made, orders.rejection(signal, doc["code"], doc["reason"])

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 from motor.motor_asyncio import AsyncIOMotorClient
+from prometheus_client import REGISTRY
 
 from kwont_common import events as ev
 from kwont_common.kafka import EventProducer
@@ -225,6 +226,12 @@ async def test_kill_switch_blocks_entries_lets_exits_through_until_an_admin_rese
     stack: Stack, mongo: MongoEndpoint, mongo_db: str
 ) -> None:
     await prepare(stack.db, max_daily_loss=0.05)
+
+    def decisions(decision: str, code: str) -> float:
+        labels = {"decision": decision, "code": code}
+        return REGISTRY.get_sample_value("kwont_risk_decisions_total", labels) or 0.0
+
+    before = {k: decisions(*k) for k in (("rejected", "kill_switch"), ("approved", "exit"))}
     await stack.send(signal("enter_long", 100.0, T0))
     await wait_for(lambda: len(stack.orders()) == 1)
     [entry] = stack.orders()
@@ -258,6 +265,8 @@ async def test_kill_switch_blocks_entries_lets_exits_through_until_an_admin_rese
     closing = stack.orders()[1]
     assert closing.reduce_only and closing.quantity == entry.quantity and closing.side == "SELL"
     await stack.send(fill_of(closing, "90", "t-2"))
+    assert decisions("rejected", "kill_switch") == before[("rejected", "kill_switch")] + 1
+    assert decisions("approved", "exit") == before[("approved", "exit")] + 1
 
     env = {**os.environ, "KWONT_MONGO_URI": mongo.app_uri, "KWONT_MONGO_DATABASE": mongo_db}
     cli = await asyncio.to_thread(
