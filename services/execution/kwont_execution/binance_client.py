@@ -1,5 +1,7 @@
 """python-binance's ``AsyncClient`` for USD-M futures at the configured bases, with every
-request and its answer written to ``execution_audit``.
+request and its answer written to ``execution_audit`` (the shape of ``audit.py``: ``time``
+epoch ms, ``venue``, ``account``, ``symbol``, ``client_order_id``, ``correlation_id``,
+``request`` {method, path, params without signature}, ``response`` {status, body}).
 
 The base URLs are class attributes of a subclass (python-binance formats them at
 construction, so instance attributes would come too late); tests point them at a local
@@ -15,7 +17,6 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,8 +32,8 @@ from kwont_common.errors import TransientError
 log = logging.getLogger(__name__)
 
 AUDIT = "execution_audit"
-_CONTEXT: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
-    "binance_audit_context", default=(None, None)
+_CONTEXT: contextvars.ContextVar[tuple[str | None, str | None, str | None]] = (
+    contextvars.ContextVar("binance_audit_context", default=(None, None, None))
 )
 #: Binance codes that say "try again", not "refused": timestamps, overload, unknown status.
 RETRYABLE_CODES = {-1000, -1001, -1003, -1006, -1007, -1008, -1021}
@@ -78,9 +79,11 @@ class BinanceVenueSettings:
 
 
 @contextlib.contextmanager
-def audit_context(account: str | None, client_order_id: str | None) -> Iterator[None]:
+def audit_context(account: str | None, client_order_id: str | None,
+                  correlation_id: Any = None) -> Iterator[None]:  # fmt: skip
     """Label the audit records of the calls made inside with an account and order."""
-    token = _CONTEXT.set((account, client_order_id))
+    corr = None if correlation_id is None else str(correlation_id)
+    token = _CONTEXT.set((account, client_order_id, corr))
     try:
         yield
     finally:
@@ -115,11 +118,13 @@ class AuditedClient(AsyncClient):  # type: ignore[misc]
                       body: Any, started: float) -> None:  # fmt: skip
         if self.audit is None:
             return
-        account, coid = _CONTEXT.get()
+        account, coid, correlation_id = _CONTEXT.get()
         await self.audit.insert_one({
-            "venue": "binance", "account": account, "client_order_id": coid,
-            "time": datetime.now(UTC), "method": method.upper(), "path": urlsplit(uri).path,
-            "params": params, "status": status, "body": body,
+            "time": time.time_ns() // 1_000_000, "venue": "binance", "account": account,
+            "symbol": params.get("symbol"), "client_order_id": coid,
+            "correlation_id": correlation_id,
+            "request": {"method": method.upper(), "path": urlsplit(uri).path, "params": params},
+            "response": {"status": status, "body": body},
             "duration_ms": round((time.monotonic() - started) * 1000, 3),
         })  # fmt: skip
 

@@ -10,6 +10,7 @@ anyway). A status never goes backwards: a late ``NEW`` after ``FILLED`` is ignor
 
 from __future__ import annotations
 
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -118,7 +119,8 @@ async def record(db: Any, events: list[Event]) -> list[Event]:
             continue
         if event.account not in owners:
             owners[event.account] = await owner_of(db, event.account)
-        doc = {**event.model_dump(mode="json"), "owner": owners[event.account]}
+        doc = {**event.model_dump(mode="json"), "owner": owners[event.account],
+               "stored_at": time.time_ns() // 1_000_000}  # fmt: skip
         if isinstance(event, Fill):
             result = await db[FILLS].update_one(
                 {"_id": f"binance:{event.trade_id}"}, {"$setOnInsert": doc}, upsert=True

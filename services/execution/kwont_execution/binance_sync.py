@@ -60,7 +60,7 @@ async def reconcile(venue: BinanceVenue) -> None:
     await db[POSITIONS].delete_many({"_id": {"$nin": [p["symbol"] for p in held]}})
     open_algos = {a["clientAlgoId"]: a for a in algos}
     for claim in await claims.unsettled(db):
-        with audit_context(claim["account"], claim["_id"]):
+        with audit_context(claim["account"], claim["_id"], claim["correlation_id"]):
             if claim["kind"] == "algo" and claim["_id"] in open_algos:
                 await venue.sync_algo(claim, open_algos[claim["_id"]])
                 continue
@@ -100,7 +100,7 @@ async def _order_event(venue: BinanceVenue, msg: dict[str, Any]) -> None:
     if claim is None:
         log.info("order %s (%s) is not ours", o["i"], o["c"])
         return
-    with audit_context(claim["account"], claim["_id"]):
+    with audit_context(claim["account"], claim["_id"], claim["correlation_id"]):
         await venue.emit(reports.from_stream(claim, msg))
         if o["X"] in reports.FINAL:
             await claims.update(venue.db, claim["_id"], status=o["X"])
@@ -115,7 +115,7 @@ async def _triggered_claim(venue: BinanceVenue, symbol: str, order_id: str
     for claim in await claims.unsettled(venue.db):
         if claim["kind"] != "algo" or claim["symbol"] != symbol:
             continue
-        with audit_context(claim["account"], claim["_id"]):
+        with audit_context(claim["account"], claim["_id"], claim["correlation_id"]):
             known = await venue.lookup(claim)
         if known is not None and str(known.get("actualOrderId") or "") == order_id:
             await claims.update(venue.db, claim["_id"], actual_order_id=order_id)

@@ -71,7 +71,7 @@ class BinanceVenue:
             TransientError: Binance or MongoDB failed in a way worth retrying; handling the
                 same order again resumes where this attempt stopped.
         """
-        with audit_context(order.account, order.client_order_id):
+        with audit_context(order.account, order.client_order_id, order.correlation_id):
             if order.reduce_only:
                 await self._exit(order)
             else:
@@ -207,7 +207,7 @@ class BinanceVenue:
                                parent=order.client_order_id, order_type=kind)  # fmt: skip
         doc["trigger_price"] = _fmt(level)
         fresh, claim = await claims.claim(self.db, doc)
-        with audit_context(order.account, coid):
+        with audit_context(order.account, coid, order.correlation_id):
             if claim["status"] == "REJECTED" or claim["kind"] == "market":
                 await self._market(claim, fresh=False)
                 return
@@ -270,7 +270,7 @@ class BinanceVenue:
                 await self.cancel(doc)
 
     async def cancel(self, claim: dict[str, Any]) -> None:
-        with audit_context(claim["account"], claim["_id"]):
+        with audit_context(claim["account"], claim["_id"], claim["correlation_id"]):
             try:
                 await self.client.futures_cancel_order(symbol=claim["symbol"],
                                                        clientAlgoId=claim["_id"])  # fmt: skip

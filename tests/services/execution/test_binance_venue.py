@@ -19,6 +19,7 @@ from motor.motor_asyncio import AsyncIOMotorClient
 from kwont_common.events import Event, Fill, Order, OrderUpdate
 from kwont_common.trading import ids
 from kwont_devstack.pytest_plugin import MongoEndpoint
+from kwont_execution import binance_claims as claims
 from kwont_execution.binance_venue import BinanceVenue, open_binance_venue
 from tests.services.execution.binance_futures_server import BinanceFutures
 from tests.services.marketdata.vendors import serve
@@ -280,14 +281,28 @@ async def test_every_request_and_answer_is_audited_without_the_signature(
         await venue.handle(order)
     audit = await harness.db.execution_audit.find({}).to_list(None)
     seen = Counter((r[0], r[1]) for r in harness.exchange.requests)
-    assert Counter((a["method"], a["path"]) for a in audit) == seen
-    assert all(a["venue"] == "binance" and "signature" not in a["params"] for a in audit)
+    assert Counter((a["request"]["method"], a["request"]["path"]) for a in audit) == seen
+    assert all(a["venue"] == "binance" and "signature" not in a["request"]["params"]
+               for a in audit)  # fmt: skip
     assert all("test-secret" not in str(a) for a in audit)
-    [placed] = [a for a in audit if a["method"] == "POST" and a["path"] == ORDER_PATH]
+    [placed] = [a for a in audit if (a["request"]["method"], a["request"]["path"]) == (
+        "POST", ORDER_PATH)]  # fmt: skip
     assert placed["account"] == ACCOUNT and placed["client_order_id"] == order.client_order_id
-    assert placed["status"] == 200 and placed["body"]["status"] == "FILLED"
-    refused = [a for a in audit if a["path"] == "/fapi/v1/marginType"]
-    assert refused == [] or all(a["status"] in (200, 400) for a in refused)
+    assert placed["correlation_id"] == str(order.correlation_id) and placed["symbol"] == SYMBOL
+    assert placed["request"]["params"]["newClientOrderId"] == order.client_order_id
+    assert placed["response"]["status"] == 200
+    assert placed["response"]["body"]["status"] == "FILLED"
+    # A refusal is audited with Binance's error answer.
+    [margin] = [a for a in audit if a["request"]["path"] == "/fapi/v1/marginType"]
+    assert margin["response"]["status"] == 200
+    async with harness.venue() as venue:
+        await venue.handle(exit_of(2))
+        await venue.handle(exit_of(3))
+    audit = await harness.db.execution_audit.find({}).to_list(None)
+    [refused] = [a for a in audit if a["client_order_id"] == exit_of(3).client_order_id
+                 and a["request"]["path"] == ORDER_PATH]  # fmt: skip
+    assert refused["response"] == {"status": 400, "body": {
+        "code": -2022, "msg": "ReduceOnly Order is rejected."}}  # fmt: skip
 
 
 async def test_the_stream_reconnects_after_the_exchange_drops_it(harness: Harness) -> None:
@@ -302,3 +317,34 @@ async def test_the_stream_reconnects_after_the_exchange_drops_it(harness: Harnes
         await until(lambda: len(harness.fills(sl_id)) == 1)
     assert harness.fills(sl_id)[0].exit_reason == "stop_loss"
     assert uuid.UUID(str(harness.fills(sl_id)[0].correlation_id)) == order.correlation_id
+
+
+async def test_an_order_claimed_but_never_sent_is_placed_once_on_redelivery(
+    harness: Harness,
+) -> None:
+    order = entry()
+    # A crash between the claim and the request: the claim exists, the exchange knows nothing.
+    doc = claims.new_claim(order, order.client_order_id, "e", "market", "BUY", order.quantity,
+                           reduce_only=False)  # fmt: skip
+    assert (await claims.claim(harness.db, doc))[0]
+    async with harness.venue() as venue:
+        await venue.handle(order)
+    assert len(harness.exchange.placed(ORDER_PATH)) == 1
+    assert len(harness.exchange.placed(ALGO_PATH)) == 2
+    assert len(harness.fills(order.client_order_id)) == 1
+
+
+async def test_a_stop_the_market_is_already_through_closes_at_once(harness: Harness) -> None:
+    # Absolute levels: a long whose stop is above the fill would trigger immediately.
+    order = entry(stop_loss_pct=None, take_profit_pct=None, stop_loss=Decimal("42100"),
+                  take_profit=Decimal("44000"))  # fmt: skip
+    sl_id = ids.client_order_id(order.signal_id, "sl")
+    async with harness.venue() as venue:
+        await venue.handle(order)
+    stop, take = harness.exchange.placed(ALGO_PATH)
+    assert (stop["triggerPrice"], take["triggerPrice"]) == ("42100", "44000")
+    [closing] = harness.fills(sl_id)
+    assert closing.exit_reason == "stop_loss" and closing.price == Decimal("42000.3")
+    market_ids = [p["newClientOrderId"] for p in harness.exchange.placed(ORDER_PATH)]
+    assert market_ids == [order.client_order_id, sl_id]
+    assert harness.exchange.positions[SYMBOL][0] == 0
