@@ -154,6 +154,40 @@ class Book:
 
         await self._mutate(account, change)
 
+    async def wait_until(
+        self,
+        account: str,
+        ready: Callable[[BookState], bool],
+        stop: asyncio.Event,
+        timeout_s: float,
+        poll_s: float,
+    ) -> tuple[BookState, bool]:
+        """The book once ``ready(book)`` holds, re-read every ``poll_s`` and whenever this
+        process changes a book; ``(book, False)`` after ``timeout_s``.
+
+        Raises:
+            TransientError: shutdown asked (the signal is redelivered after the restart).
+        """
+        cash = (await self.directory.account(account)).cash
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pulse = self._pulse
+            state = await self.load(account, cash)
+            if ready(state):
+                return state, True
+            if stop.is_set():
+                raise TransientError(f"stopping while {account} waits for its book")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return state, False
+            waits = [asyncio.ensure_future(pulse.wait()), asyncio.ensure_future(stop.wait())]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait(
+                    waits, timeout=min(poll_s, remaining), return_when=asyncio.FIRST_COMPLETED
+                )
+            for waiting in waits:
+                waiting.cancel()
+
     async def wait_idle(
         self,
         account: str,
@@ -167,31 +201,20 @@ class Book:
         ``ignore_signal`` aside).
 
         Raises:
-            TransientError: still in flight after ``timeout_s``, or shutdown asked (the
-                signal is then retried, or redelivered after the restart).
+            TransientError: still in flight after ``timeout_s`` (the signal is retried), or
+                shutdown asked.
         """
-        cash = (await self.directory.account(account)).cash
-        deadline = time.monotonic() + timeout_s
-        while True:
-            pulse = self._pulse
-            state = await self.load(account, cash)
-            if not state.busy(symbol, ignore_signal):
-                return state
-            if stop.is_set():
-                raise TransientError(f"stopping while {account}:{symbol} has orders in flight")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                pending = sorted(state.in_flight.get(symbol) or {})
-                raise TransientError(
-                    f"{account}:{symbol}: orders {pending} still in flight after {timeout_s}s"
-                )
-            waits = [asyncio.ensure_future(pulse.wait()), asyncio.ensure_future(stop.wait())]
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait(
-                    waits, timeout=min(poll_s, remaining), return_when=asyncio.FIRST_COMPLETED
-                )
-            for waiting in waits:
-                waiting.cancel()
+
+        def idle(state: BookState) -> bool:
+            return not state.busy(symbol, ignore_signal)
+
+        state, done = await self.wait_until(account, idle, stop, timeout_s, poll_s)
+        if not done:
+            pending = sorted(state.in_flight.get(symbol) or {})
+            raise TransientError(
+                f"{account}:{symbol}: orders {pending} still in flight after {timeout_s}s"
+            )
+        return state
 
 
 async def reset_kill_switch(db: Database, account: str, by: str | None = None) -> bool:

@@ -78,6 +78,7 @@ class Gate:
         if closing is not None:
             await self._send(closing)
             state = await self._idle(signal)
+            state = await self._settled(signal, state, -1 if closing.side == "BUY" else 1)
         if "e" in made:
             await self._send(made["e"])
             return
@@ -98,6 +99,24 @@ class Gate:
                 )
             return
         await self._enter(signal, side, state, config)
+
+    async def _settled(self, signal: Signal, state: BookState, side: int) -> BookState:
+        """The book once the position of ``side`` is gone, when the closing order ended
+        without closing it: a stop-loss or take-profit the venue filled first makes it
+        refuse the reduce-only order, and its fill may not be booked yet. Gives up after
+        ``exit_settle_s`` (the entry is then refused with ``position_open``)."""
+
+        def closed(book: BookState) -> bool:
+            position = book.ledger.positions.get(signal.symbol)
+            return position is None or position.side != side
+
+        if closed(state):
+            return state
+        state, _ = await self.book.wait_until(
+            signal.account, closed, self.stop, self.settings.exit_settle_s,
+            self.settings.in_flight_poll_s,
+        )  # fmt: skip
+        return state
 
     async def _enter(
         self, signal: Signal, side: int, state: BookState, config: AccountConfig

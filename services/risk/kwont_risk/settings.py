@@ -25,6 +25,13 @@ class RiskSettings(Settings):
     in_flight_poll_s: float = Field(
         0.05, gt=0, description="Re-read period of the book while a signal waits."
     )
+    exit_settle_s: float = Field(
+        5.0,
+        ge=0,
+        description="After a closing order ended without closing the position (the venue "
+        "already closed it by a stop-loss or take-profit), how long to wait for that fill "
+        "before refusing the entry with `position_open`.",
+    )
     limits_cache_s: float = Field(
         5.0, ge=0, description="How long account settings and symbol filters are cached."
     )

@@ -294,3 +294,34 @@ async def test_malformed_messages_go_to_their_dead_letter_topics_and_risk_carrie
     assert stack.letters("fills")[1].error_type == "validation"
     await stack.send(signal("enter_long", 100.0, T0))
     await wait_for(lambda: len(stack.orders()) == 1)
+
+
+async def test_a_closing_order_refused_because_a_stop_got_there_first_waits_for_the_stop_fill(
+    stack: Stack,
+) -> None:
+    await prepare(stack.db)
+    first = signal("enter_long", 100.0, T0, stop_loss_pct=0.05)
+    await stack.send(first)
+    await wait_for(lambda: len(stack.orders()) == 1)
+    [entry] = stack.orders()
+    entry_fill = fill_of(entry, "100", "t-1")
+    await stack.send(entry_fill)
+
+    await stack.send(signal("enter_short", 94.0, T0 + 2 * MIN))
+    await wait_for(lambda: len(stack.orders()) == 2)
+    closing = stack.orders()[1]
+    rejected = filled(closing, "94").model_copy(
+        update={"status": "REJECTED", "filled_quantity": Decimal(0), "average_price": None}
+    )
+    await stack.send(rejected)  # the venue had no position left: its stop filled first
+    await asyncio.sleep(0.5)
+    assert len(stack.orders()) == 2 and stack.rejections() == []
+    stop_fill = fill_of(entry, "95", "t-sl").model_copy(
+        update={"client_order_id": f"ksl-{first.event_id.hex}", "side": "SELL",
+                "reduce_only": True, "exit_reason": "stop_loss"}
+    )  # fmt: skip
+    await stack.send(stop_fill)
+    await wait_for(lambda: len(stack.orders()) == 3)
+    short = stack.orders()[2]
+    cash = Decimal(10_000) - entry_fill.fee - entry.quantity * 5 - stop_fill.fee
+    assert short.side == "SELL" and short.quantity == engine_quantity(cash, 94.0)
