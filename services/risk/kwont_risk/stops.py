@@ -1,0 +1,177 @@
+"""Has the paper venue's stop already closed the position? Predicted from stored candles.
+
+A candle's close triggers both the paper venue's stop check of that candle and the
+strategy's signal from it; they reach risk in either order. The backtest engine applies the
+protective exit of bar *i* before the signal of bar *i* (which acts on bar *i+1*), so a
+signal must be judged on the book after any stop fill of its candle or earlier ones.
+
+Risk predicts it without asking execution: the position's entry order (``risk_orders``)
+gives the stops and leverage, the book gives the fill price, and
+``kwont_quant.live.protective_exit`` runs over the stored candles after the entry's candle
+up to the signal's candle, as the paper venue does. If an exit fires, its fill is on its
+way and the signal waits for it. Positions on other venues (Binance: the exchange owns the
+stops) are not predicted.
+
+Per account and symbol the levels of the open position and the last candle already found
+quiet are cached, so while a position is open a signal costs one read of the new candles.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import kwont_ohlcv as ohlcv
+from kwont_common.events import Order
+from kwont_common.mongo import Database
+from kwont_common.trading import ids
+from kwont_common.trading.ledger import PositionBook
+from kwont_quant.live import ExitReason, liquidation_price, protective_exit, stop_levels
+
+CANDLES = "candles"
+"""Candle buckets in the market-data database (kwont_marketdata.store)."""
+ORDERS = "risk_orders"
+PREDICTED_VENUES = ("paper",)
+
+
+@dataclass(frozen=True)
+class Levels:
+    """The protective levels of an open position, as the paper venue set them."""
+
+    side: int
+    stop_loss: float | None
+    take_profit: float | None
+    liquidation: float
+    interval: str
+    entry_candle: int  # open time of the entry signal's candle: checks start after it
+
+
+@dataclass(frozen=True)
+class Bar:
+    open_time: int
+    open: float
+    high: float
+    low: float
+
+
+@dataclass(frozen=True)
+class Exit:
+    """A protective exit expected at candle ``open_time``."""
+
+    open_time: int
+    price: float
+    reason: ExitReason
+
+
+def levels(entry: Order, fill_price: float, maintenance_margin: float) -> Levels | None:
+    """The levels the paper venue gave the position opened by ``entry`` at ``fill_price``:
+    percentages anchored at the fill, else the order's absolute prices; liquidation from the
+    order's leverage. None when the order does not say which candles to check."""
+    if entry.interval is None or entry.candle_open_time is None:
+        return None
+    side = 1 if entry.side == "BUY" else -1
+    sl, tp = stop_levels(side, fill_price, entry.stop_loss_pct, entry.take_profit_pct)
+    if sl is None and entry.stop_loss is not None:
+        sl = float(entry.stop_loss)
+    if tp is None and entry.take_profit is not None:
+        tp = float(entry.take_profit)
+    liq = liquidation_price(side, fill_price, entry.leverage, maintenance_margin)
+    return Levels(side, sl, tp, liq, entry.interval, entry.candle_open_time)
+
+
+def first_exit(
+    lv: Levels, bars: Iterable[Bar], slippage: float, after: int, through: int
+) -> Exit | None:
+    """The first protective exit among ``bars`` with open time in ``(after, through]`` (and
+    after the entry's candle), checked one bar at a time in time order; None if none."""
+    start = max(after, lv.entry_candle)
+    for bar in sorted(bars, key=lambda b: b.open_time):
+        if bar.open_time <= start or bar.open_time > through:
+            continue
+        hit = protective_exit(
+            lv.side, bar.open, bar.high, bar.low, lv.stop_loss, lv.take_profit,
+            lv.liquidation, slippage,
+        )  # fmt: skip
+        if hit is not None:
+            return Exit(bar.open_time, hit[0], hit[1])
+    return None
+
+
+@dataclass
+class _Watch:
+    ident: tuple[Any, ...]
+    levels: Levels | None
+    checked: int  # open time of the last candle found quiet
+
+
+def identity(position: PositionBook) -> tuple[Any, ...]:
+    """What tells one open position from the next (a fill changes one of these)."""
+    return (position.correlation_id, position.side, position.quantity, position.average_entry)
+
+
+class StopWatch:
+    """Predicts paper stop exits of open positions from the stored candles (cached)."""
+
+    def __init__(self, db: Database, market_db: Database) -> None:
+        self.db = db
+        self.market_db = market_db
+        self._watches: dict[tuple[str, str], _Watch] = {}
+
+    async def expected_exit(
+        self,
+        account: str,
+        symbol: str,
+        position: PositionBook,
+        through: int,
+        maintenance_margin: float,
+        slippage: float,
+    ) -> Exit | None:
+        """The protective exit the paper venue makes on a candle up to ``through`` (open
+        time) for ``position``, whose fill the book has not seen yet; None if none is due
+        (or the position is not the paper venue's)."""
+        key, ident = (account, symbol), identity(position)
+        watch = self._watches.get(key)
+        if watch is None or watch.ident != ident:
+            lv = await self._levels(position, maintenance_margin)
+            watch = _Watch(ident, lv, lv.entry_candle if lv else 0)
+            self._watches[key] = watch
+        lv = watch.levels
+        if lv is None or through <= watch.checked:
+            return None
+        bars = await self._bars(symbol, lv.interval, watch.checked + 1, through + 1)
+        hit = first_exit(lv, bars, slippage, watch.checked, through)
+        if hit is None and bars:
+            watch.checked = max(watch.checked, bars[-1].open_time)
+        return hit
+
+    async def _levels(self, position: PositionBook, mmr: float) -> Levels | None:
+        if position.correlation_id is None:
+            return None
+        try:
+            coid = ids.client_order_id(uuid.UUID(position.correlation_id), "e")
+        except ValueError:
+            return None
+        doc = await self.db[ORDERS].find_one({"_id": coid}, {"order": 1})
+        if doc is None:
+            return None
+        entry = Order.model_validate(doc["order"])
+        if entry.venue not in PREDICTED_VENUES:
+            return None
+        return levels(entry, float(position.average_entry), mmr)
+
+    async def _bars(self, symbol: str, interval: str, start: int, end: int) -> list[Bar]:
+        """Stored candles with open time in ``[start, end)``."""
+        docs = (
+            await self.market_db[CANDLES]
+            .find(ohlcv.range_filter(symbol, interval, start, end))
+            .to_list(None)
+        )
+        cols = ohlcv.concat(docs, start, end)
+        return [
+            Bar(int(t), float(o), float(h), float(lo))
+            for t, o, h, lo in zip(
+                cols["open_time"], cols["open"], cols["high"], cols["low"], strict=True
+            )
+        ]
