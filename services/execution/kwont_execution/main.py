@@ -19,7 +19,7 @@ from kwont_common.events import Event, Order, OrderUpdate
 from kwont_common.kafka import EventConsumer
 from kwont_common.kafka.consumer import HandlerResult
 from kwont_common.mongo import Database
-from kwont_common.service import Runtime, Wiring, run_service
+from kwont_common.service import Runtime, Task, Wiring, run_service
 from kwont_common.trading import ids
 from kwont_execution import audit, outcomes, store
 from kwont_execution.account_cache import AccountCache
@@ -81,18 +81,21 @@ async def setup(runtime: Runtime) -> Wiring:
     ticks = LastTicks(settings)
     paper = PaperVenue(db, market, accounts, ticks)
     venues: dict[str, Venue] = {"paper": paper.handle}
-    tasks = []
+    tasks: list[Task] = []
+    on_stop: list[Callable[[], Awaitable[None]]] = []
     if settings.binance_enabled:
         from kwont_execution.binance_venue import (  # type: ignore[import-not-found,unused-ignore]
             open_binance_venue,
         )
 
-        async def publish(event: Event) -> None:
-            await runtime.producer.publish(event)
+        async def publish(events: list[Event]) -> None:
+            for event in events:
+                await runtime.producer.publish(event)
 
         binance = await open_binance_venue(settings, db, publish)
         venues["binance"] = binance.handle
         tasks.append(binance.run)
+        on_stop.append(binance.close)
     stops = EventConsumer(
         settings, runtime.producer, {"candles": paper.on_candle}, group_id=settings.stops_group_id
     )
@@ -100,7 +103,9 @@ async def setup(runtime: Runtime) -> Wiring:
     tasks.append(stops.run)
     if settings.paper_ticks:
         tasks.append(ticks.run)
-    return Wiring(handlers={"orders": dispatcher(venues, db, accounts)}, tasks=tasks)
+    return Wiring(
+        handlers={"orders": dispatcher(venues, db, accounts)}, tasks=tasks, on_stop=on_stop
+    )
 
 
 def run() -> None:

@@ -6,6 +6,9 @@
 - ``fills``: one document per fill, ``_id`` = ``<venue>:<trade_id>``, the ``Fill`` as JSON
   plus ``owner``; written once.
 
+Both carry ``stored_at`` (wall clock, epoch ms): with a candle's ``produced_at`` it gives
+the pipeline latency from candle to stored fill.
+
 Events are stored before they are published, and kept in journals and claims as
 ``{"topic", "event"}`` documents so a redelivery re-publishes them unchanged.
 """
@@ -13,6 +16,7 @@ Events are stored before they are published, and kept in journals and claims as
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from pymongo import UpdateOne
@@ -51,24 +55,28 @@ async def store(
     """Write the fills and the latest order statuses of ``events`` (idempotent)."""
     fills = [e for e in events if isinstance(e, Fill)]
     updates = [e for e in events if isinstance(e, OrderUpdate)]
+    stored_at = time.time_ns() // 1_000_000  # wall clock, for latency figures
     writes = []
     if fills:
-        writes.append(_write(db[FILLS], [_fill_op(f, owner) for f in fills]))
+        writes.append(_write(db[FILLS], [_fill_op(f, owner, stored_at) for f in fills]))
     if updates:
         extra = {order.client_order_id: order_fields(order)} if order is not None else {}
-        ops = [_update_op(u, owner, extra.get(u.client_order_id, {})) for u in updates]
+        ops = [_update_op(u, owner, extra.get(u.client_order_id, {}), stored_at) for u in updates]
         writes.append(_write(db[ORDERS], ops))
     await asyncio.gather(*writes)
 
 
-def _fill_op(fill: Fill, owner: str | None) -> UpdateOne:
-    doc = {**fill.model_dump(mode="json"), "owner": owner}
+def _fill_op(fill: Fill, owner: str | None, stored_at: int) -> UpdateOne:
+    doc = {**fill.model_dump(mode="json"), "owner": owner, "stored_at": stored_at}
     return UpdateOne({"_id": f"{fill.venue}:{fill.trade_id}"}, {"$setOnInsert": doc}, upsert=True)
 
 
-def _update_op(update: OrderUpdate, owner: str | None, extra: dict[str, Any]) -> UpdateOne:
+def _update_op(
+    update: OrderUpdate, owner: str | None, extra: dict[str, Any], stored_at: int
+) -> UpdateOne:
     rank = _RANK.get(update.status, 2)
     doc = {**extra, **update.model_dump(mode="json"), "owner": owner, "rank": rank}
+    doc["stored_at"] = stored_at
     # Upsert only over a lower or equal status: a stale copy finds no match, its insert
     # hits the existing _id and is dropped (see _write).
     return UpdateOne(

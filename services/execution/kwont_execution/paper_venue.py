@@ -60,10 +60,10 @@ class PaperVenue:
         if prior is not None and prior.get("outcome") is not None:
             return [event_from_doc(d) for d in prior["outcome"]]
         account, owner = await self.accounts.get(order.account)
-        journal_key = f"order:{order.client_order_id}"
+        key = f"order:{order.client_order_id}"
         for _ in range(ATTEMPTS):
             slot = await self.store.load(order.account, order.symbol)
-            replayed = slot.replay(journal_key) if prior is not None else None
+            replayed = await self.store.replay(slot, key, later=True) if prior else None
             if replayed is not None:  # crashed after acting, before answering
                 events = replayed
                 break
@@ -72,16 +72,14 @@ class PaperVenue:
             if not done.changed:
                 events = done.events
                 break
-            if await self.store.commit(
-                slot, done.position, journal_key=journal_key, events=done.events
-            ):
+            if await self.store.commit(slot, done.position, key=key, events=done.events):
                 events = done.events
                 slot = slot.after(done.position)
                 break
         else:
             raise TransientError(f"paper position {order.account}:{order.symbol} kept changing")
         if slot.position is not None and events and not _rejected(events):
-            events = events + await self.catch_up(slot)
+            events = events + await self.catch_up(slot, key)
         await asyncio.gather(
             outcomes.store(self.db, events, owner, order),
             self.store.finish(order.client_order_id, events),
@@ -110,7 +108,7 @@ class PaperVenue:
         return [e for events in results for e in events]
 
     async def _on_slot(self, slot: Slot, key: str, bar: Bar) -> list[Event]:
-        replayed = slot.replay(key)
+        replayed = await self.store.replay(slot, key)
         if replayed is not None:
             return replayed
         position = slot.position
@@ -118,12 +116,13 @@ class PaperVenue:
             return []
         step = ohlcv.INTERVAL_MS[position.interval]
         if position.checked_through < bar.open_time - step:  # candles it has not seen
-            return await self.catch_up(slot, bar)
-        return (await self._check(slot, bar))[0]
+            return await self.catch_up(slot, key, bar)
+        return (await self._check(slot, bar, key))[0]
 
-    async def catch_up(self, slot: Slot, last: Bar | None = None) -> list[Event]:
+    async def catch_up(self, slot: Slot, key: str, last: Bar | None = None) -> list[Event]:
         """Check ``slot``'s open position against the stored candles after the last one it
-        saw (up to and including ``last``, which is used even if not stored)."""
+        saw (up to and including ``last``, which is used even if not stored); ``key`` names
+        the message being handled (an exit is journalled under it)."""
         position = slot.position
         if position is None:
             return []
@@ -132,7 +131,7 @@ class PaperVenue:
         if last is not None and (not bars or bars[-1].open_time < last.open_time):
             bars.append(last)
         for bar in bars:
-            fired, slot = await self._check(slot, bar)
+            fired, slot = await self._check(slot, bar, key)
             if fired or slot.position is None:
                 return fired
         return []
@@ -155,7 +154,7 @@ class PaperVenue:
             )
         ]
 
-    async def _check(self, slot: Slot, bar: Bar) -> tuple[list[Event], Slot]:
+    async def _check(self, slot: Slot, bar: Bar, key: str) -> tuple[list[Event], Slot]:
         """One candle against one position: exit (journalled) or advance the position's
         checked-through mark. Re-reads and retries when another writer got there first.
         Returns the exit's events and the slot after."""
@@ -170,9 +169,8 @@ class PaperVenue:
                 if await self.store.commit(slot, moved):
                     return [], slot.after(moved)
             else:
-                key = _candle_key(position.interval, bar.open_time)
                 if await self.store.commit(
-                    slot, None, checked_through=bar.open_time, journal_key=key, events=exit_.events
+                    slot, None, checked_through=bar.open_time, key=key, events=exit_.events
                 ):
                     await self._record_exit(position, bar, exit_.events, owner)
                     return exit_.events, slot.after(None)

@@ -3,11 +3,18 @@ positions (``paper_positions``).
 
 One ``paper_positions`` document per account and symbol holds the position (or ``side: 0``
 when flat), the open time of the last candle checked against its stops, a ``version`` and
-a short ``journal`` of the events each transition produced. A transition is one
-compare-and-set on the version that writes the new state and its events together, so the
-order path and the candle path never fill twice, and a message redelivered after a crash
-finds its events in the journal (by key ``order:<client id>`` or
-``candle:<interval>:<open time>``) instead of acting again.
+``applied``: the last transitions that produced events, as ``{id, key}`` (``key`` names the
+message that caused it: ``order:<client id>`` or ``candle:<interval>:<open time>``).
+
+A transition that produces events first writes them to ``paper_journal`` under
+``<position>|<new version>|<key>``, then compare-and-sets the position on its version,
+adding that id to ``applied``. So the order path and the candle path never fill twice; a
+journal document whose id is not in ``applied`` is a transition that lost its race (or
+crashed before it) and never happened; a message redelivered after a crash finds its
+transition in ``applied`` and re-publishes the journalled events instead of acting again.
+The events live outside the position document so that every candle's compare-and-set
+rewrites a small document (a position document carrying its events grew to tens of KB
+and tripled the candle path's latency).
 """
 
 from __future__ import annotations
@@ -27,8 +34,9 @@ from kwont_execution.outcomes import event_doc, event_from_doc
 from kwont_execution.paper import Position
 
 POSITIONS = "paper_positions"
+JOURNAL = "paper_journal"
 CLAIMS = "exec_orders"
-JOURNAL_KEEP = 32
+APPLIED_KEEP = 16
 """Transitions a position document remembers (redeliveries come within seconds)."""
 
 
@@ -37,6 +45,7 @@ async def ensure_indexes(db: Database) -> None:
     await db[POSITIONS].create_index(
         [("symbol", 1), ("interval", 1), ("side", 1)], name="symbol_interval_side"
     )
+    await db[JOURNAL].create_index("slot", name="slot")
 
 
 @dataclass
@@ -47,21 +56,23 @@ class Slot:
     key: str
     version: int
     position: Position | None
-    journal: list[dict[str, Any]] = field(default_factory=list)
+    applied: list[dict[str, Any]] = field(default_factory=list)
 
     def after(self, position: Position | None) -> Slot:
         """This slot as a successful :meth:`PositionStore.commit` of ``position`` left it
-        (the journal is not carried: it only matters to a fresh read)."""
+        (``applied`` is not carried: it only matters to a fresh read)."""
         return Slot(self.key, self.version + 1, position)
 
-    def replay(self, key: str) -> list[Event] | None:
-        """The events of the journal entry ``key`` and of every later entry, or None when
-        ``key`` is not in the journal. Later entries come too: they may be what a crash
-        left unpublished (re-publishing is harmless: same event ids)."""
-        keys = [e["key"] for e in self.journal]
+    def journalled(self, key: str, later: bool) -> list[str] | None:
+        """Ids of the journalled transitions caused by message ``key`` (and, with ``later``,
+        of every transition after the first of them: what a crash may have left
+        unpublished), or None when ``key`` caused none."""
+        keys = [a["key"] for a in self.applied]
         if key not in keys:
             return None
-        return [event_from_doc(d) for e in self.journal[keys.index(key) :] for d in e["events"]]
+        if later:
+            return [a["id"] for a in self.applied[keys.index(key) :]]
+        return [a["id"] for a in self.applied if a["key"] == key]
 
 
 def slot_key(account: str, symbol: str) -> str:
@@ -111,7 +122,7 @@ def _fields(position: Position) -> dict[str, Any]:
 
 
 def _slot(doc: dict[str, Any]) -> Slot:
-    return Slot(doc["_id"], int(doc.get("version", 0)), _position(doc), doc.get("journal") or [])
+    return Slot(doc["_id"], int(doc.get("version", 0)), _position(doc), doc.get("applied") or [])
 
 
 class PositionStore:
@@ -119,6 +130,7 @@ class PositionStore:
 
     def __init__(self, db: Database) -> None:
         self.positions = db[POSITIONS]
+        self.journal = db[JOURNAL]
         self.claims = db[CLAIMS]
 
     async def claim(self, order: Order) -> dict[str, Any] | None:
@@ -157,16 +169,25 @@ class PositionStore:
 
     async def watching(self, symbol: str, interval: str, open_time: int, key: str) -> list[Slot]:
         """Positions on ``symbol`` whose stops have not seen the candle at ``open_time``
-        yet, and documents whose journal already holds that candle (a redelivery)."""
+        yet, and documents a transition of that candle was applied to (a redelivery)."""
         query = {
             "symbol": symbol,
             "interval": interval,
             "$or": [
                 {"side": {"$ne": 0}, "checked_through": {"$lt": open_time}},
-                {"journal.key": key},
+                {"applied.key": key},
             ],
         }
         return [_slot(d) async for d in self.positions.find(query)]
+
+    async def replay(self, slot: Slot, key: str, later: bool = False) -> list[Event] | None:
+        """The journalled events of the transitions message ``key`` caused on ``slot`` (see
+        :meth:`Slot.journalled`), in order; None when it caused none."""
+        wanted = slot.journalled(key, later)
+        if wanted is None:
+            return None
+        docs = {d["_id"]: d async for d in self.journal.find({"_id": {"$in": wanted}})}
+        return [event_from_doc(e) for i in wanted if i in docs for e in docs[i]["events"]]
 
     async def commit(
         self,
@@ -174,31 +195,39 @@ class PositionStore:
         position: Position | None,
         *,
         checked_through: int | None = None,
-        journal_key: str | None = None,
+        key: str | None = None,
         events: list[Event] | None = None,
     ) -> bool:
         """Compare-and-set ``slot``'s document to ``position`` (None: flat, with
-        ``checked_through`` kept for the candle path), journalling ``events`` under
-        ``journal_key``. False when another writer changed the document first."""
+        ``checked_through`` kept for the candle path); ``events`` (caused by message
+        ``key``) are journalled first. False when another writer changed the document
+        first."""
         fields: dict[str, Any] = (
             _fields(position) if position is not None else {"side": 0, "quantity": "0"}
         )
         if checked_through is not None:
             fields["checked_through"] = checked_through
-        fields["version"] = slot.version + 1
+        version = slot.version + 1
+        fields["version"] = version
         fields["updated_at"] = _now()
-        entry = {"key": journal_key, "events": [event_doc(e) for e in events or []]}
+        applied: list[dict[str, Any]] = []
+        if events:
+            if key is None:
+                raise ValueError("events need the key of the message that caused them")
+            entry_id = f"{slot.key}|{version}|{key}"
+            applied = [{"id": entry_id, "key": key}]
+            doc = {"slot": slot.key, "version": version, "key": key, "at": fields["updated_at"]}
+            doc["events"] = [event_doc(e) for e in events]
+            await self.journal.replace_one({"_id": entry_id}, doc, upsert=True)
         if slot.version == 0:
-            doc = {"_id": slot.key, **fields}
-            doc["journal"] = [entry] if journal_key else []
             try:
-                await self.positions.insert_one(doc)
+                await self.positions.insert_one({"_id": slot.key, **fields, "applied": applied})
             except DuplicateKeyError:
                 return False
             return True
         update: dict[str, Any] = {"$set": fields}
-        if journal_key:
-            update["$push"] = {"journal": {"$each": [entry], "$slice": -JOURNAL_KEEP}}
+        if applied:
+            update["$push"] = {"applied": {"$each": applied, "$slice": -APPLIED_KEEP}}
         result = await self.positions.update_one({"_id": slot.key, "version": slot.version}, update)
         return result.matched_count == 1
 

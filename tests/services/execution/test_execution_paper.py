@@ -236,22 +236,25 @@ async def test_entry_fills_at_the_engine_price_and_a_later_candle_hits_the_stop(
         await send(settings, quiet, falling)
         sl_leg = ids.client_order_id(order.signal_id, "sl")
         out = await until(lambda: db.fills.find_one({"client_order_id": sl_leg}))
-        fills = await fills_on_topic(settings, 2)
-        updates = await updates_on_topic(settings, 5)
+        await send(settings, falling)  # a redelivered candle re-publishes, fills nothing new
+        fills = await fills_on_topic(settings, 3)
+        updates = await updates_on_topic(settings, 7)
     assert out["exit_reason"] == "stop_loss" and Decimal(out["price"]) == dec(hit[0])
     assert out["side"] == "SELL" and out["reduce_only"] is True
     assert out["event_time"] == falling.close_time and out["correlation_id"] == str(order.signal_id)
     assert [(f.client_order_id, f.exit_reason) for f in fills] == [
         (order.client_order_id, None),
         (sl_leg, "stop_loss"),
+        (sl_leg, "stop_loss"),
     ]
+    assert fills[1] == fills[2] and await db.fills.count_documents({}) == 2
     assert all(
         f.key() == "acct-1:BTCUSDT" and f.correlation_id == order.correlation_id for f in fills
     )
     tp_leg = ids.client_order_id(order.signal_id, "tp")
     assert [(u.client_order_id, u.status) for u in updates] == [
         (order.client_order_id, "FILLED"), (sl_leg, "NEW"), (tp_leg, "NEW"),
-        (sl_leg, "FILLED"), (tp_leg, "CANCELED"),
+        (sl_leg, "FILLED"), (tp_leg, "CANCELED"), (sl_leg, "FILLED"), (tp_leg, "CANCELED"),
     ]  # fmt: skip
     statuses = {d["_id"]: (d["status"], d["owner"]) async for d in db.orders.find()}
     assert statuses == {
