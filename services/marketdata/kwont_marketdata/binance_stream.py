@@ -25,6 +25,7 @@ from binance.exceptions import (  # type: ignore[import-untyped]
     BinanceWebsocketUnableToConnect,
     ReadLoopClosed,
 )
+from binance.ws.constants import WSListenerState  # type: ignore[import-untyped]
 from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from websockets.exceptions import WebSocketException
@@ -210,14 +211,26 @@ class BinanceFeed:
         """
         socket = socket_manager(self.settings, self.client).multiplex_socket(self.streams())
         async with socket:
-            self.connected.set()
-            if self._lost:
-                self._lost = False
-                await self._after_reconnect()
-            while not stop.is_set():
-                message = await _until_stop(socket.recv(), stop)
-                if message is not None:
-                    await self.handle(message)
+            try:
+                self.connected.set()
+                if self._lost:
+                    self._lost = False
+                    await self._after_reconnect()
+                while not stop.is_set():
+                    message = await _until_stop(socket.recv(), stop)
+                    if message is not None:
+                        await self.handle(message)
+            finally:
+                await _hang_up(socket)
+
+
+async def _hang_up(socket: Any) -> None:
+    # python-binance's read loop only notices it should exit after its 10 s receive timeout;
+    # saying so and closing the connection ends it at once.
+    socket.ws_state = WSListenerState.EXITING
+    if socket.ws is not None:
+        with contextlib.suppress(Exception):
+            await socket.ws.close()
 
 
 async def _until_stop(call: Any, stop: asyncio.Event) -> Any:

@@ -93,6 +93,9 @@ class TickCandles:
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
             client_id=f"kwont-{self.settings.service_name}-tick-candles",
             group_id=self.group_id, enable_auto_commit=False, auto_offset_reset="earliest",
+            # A restarted consumer waits for its killed predecessor's session to expire
+            # before it gets the partitions back: keep that wait short.
+            session_timeout_ms=6000, heartbeat_interval_ms=1000,
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
         )  # fmt: skip
         consumer.subscribe([self.topic], listener=_Rebalance(self))

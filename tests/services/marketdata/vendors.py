@@ -187,3 +187,63 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         yield f"http://{host}:{port}"
     finally:
         await runner.cleanup()
+
+
+# --- Binance websocket streams (the same server as the REST stand-in) -----------------
+
+
+def kline_event(symbol: str, interval: str, row: list[Any], closed: bool = True) -> dict[str, Any]:
+    """A ``<symbol>@kline_<interval>`` stream payload for a REST kline row."""
+    return {
+        "e": "kline", "E": int(row[6]) + 1, "s": symbol,
+        "k": {"t": row[0], "T": row[6], "s": symbol, "i": interval, "f": 1, "L": 2,
+              "o": row[1], "c": row[4], "h": row[2], "l": row[3], "v": row[5], "n": row[8],
+              "x": closed, "q": row[7], "V": row[9], "Q": row[10], "B": "0"},
+    }  # fmt: skip
+
+
+def agg_trade_event(symbol: str, trade_id: int, price: str, qty: str, time_ms: int,
+                    maker: bool = False) -> dict[str, Any]:  # fmt: skip
+    """A ``<symbol>@aggTrade`` stream payload."""
+    return {
+        "e": "aggTrade", "E": time_ms + 1, "s": symbol, "a": trade_id, "p": price, "q": qty,
+        "f": trade_id * 10, "l": trade_id * 10 + 1, "T": time_ms, "m": maker, "M": True,
+    }  # fmt: skip
+
+
+@dataclass
+class BinanceStreams:
+    """Combined streams at ``/stream?streams=a/b`` as Binance serves them: each message is
+    ``{"stream": name, "data": payload}``. Tests push payloads and drop connections."""
+
+    sockets: dict[web.WebSocketResponse, list[str]] = field(default_factory=dict)
+    connections: int = 0  # accepted so far
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_get("/stream", self._stream)
+
+    async def _stream(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets[ws] = request.query.get("streams", "").split("/")
+        self.connections += 1
+        try:
+            async for _ in ws:  # market streams ignore what the client sends
+                pass
+        finally:
+            self.sockets.pop(ws, None)
+        return ws
+
+    async def push(self, stream: str, data: dict[str, Any]) -> int:
+        """Send ``data`` on every connection subscribed to ``stream``; returns how many."""
+        sent = 0
+        for ws, names in list(self.sockets.items()):
+            if stream in names and not ws.closed:
+                await ws.send_json({"stream": stream, "data": data})
+                sent += 1
+        return sent
+
+    async def drop(self) -> None:
+        """Close every connection (the exchange going away)."""
+        for ws in list(self.sockets):
+            await ws.close(code=1001, message=b"going away")
