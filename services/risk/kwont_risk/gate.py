@@ -2,7 +2,9 @@
 rejection, exactly once.
 
 For ``account:SYMBOL`` it first waits until no order of that pair is in flight, so the book
-it judges with includes the previous trade's fills. A signal that closes the open position
+it judges with includes the previous trade's fills, and, when the stored candles up to the
+signal's say the paper venue's stop-loss, take-profit or liquidation closed the open position
+(:mod:`kwont_risk.stops`), until that fill is booked too. A signal that closes the open position
 gets a reduce-only closing order (leg ``x``; exits always pass); the entry (leg ``e``) is
 judged and sized only once that order completed, on the cash after it, as the backtest
 engine does. Decisions are stored before they are published (``risk_orders``,
@@ -15,6 +17,7 @@ import asyncio
 import logging
 from decimal import Decimal
 
+from kwont_common.errors import TransientError
 from kwont_common.events import Order, RiskRejection, Signal
 from kwont_common.kafka import EventProducer
 from kwont_common.mongo import Database
@@ -27,6 +30,7 @@ from kwont_risk.book import Book
 from kwont_risk.metrics import DECISIONS
 from kwont_risk.settings import RiskSettings
 from kwont_risk.state import BookState
+from kwont_risk.stops import StopWatch, identity
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,7 @@ class Gate:
         producer: EventProducer,
         settings: RiskSettings,
         stop: asyncio.Event,
+        stops: StopWatch,
     ) -> None:
         self.db = db
         self.book = book
@@ -52,6 +57,7 @@ class Gate:
         self.producer = producer
         self.settings = settings
         self.stop = stop
+        self.stops = stops
 
     async def _idle(self, signal: Signal, ignore_own: bool = False) -> BookState:
         return await self.book.wait_idle(
@@ -63,14 +69,17 @@ class Gate:
         """Handle one signal (publishes its orders or rejection itself, in order).
 
         Raises:
-            TransientError: an order of the pair stayed in flight too long, or shutdown.
+            TransientError: an order of the pair stayed in flight too long, an expected stop
+                fill did not come in time, or shutdown.
         """
         state = await self._idle(signal, ignore_own=True)
         made, rejected = await self._decided(signal, state)
         config = await self.directory.account(signal.account)
-        position = state.ledger.positions.get(signal.symbol)
         closing = made.get("x")
         fresh = not made and rejected is None
+        if fresh:
+            state = await self._stopped(signal, state, config)
+        position = state.ledger.positions.get(signal.symbol)
         if fresh and position and closes(signal.action, signal.exit_side, position.side):
             lev = config.leverage
             closing = orders.closing_order(signal, position.side, position.quantity, lev)
@@ -99,6 +108,45 @@ class Gate:
                 )
             return
         await self._enter(signal, side, state, config)
+
+    async def _stopped(self, signal: Signal, state: BookState, config: AccountConfig) -> BookState:
+        """The book after the protective exit the paper venue makes on a candle up to the
+        signal's, when the stored candles say one fires and its fill is not booked yet (the
+        engine applies it before this signal). Waits like an order in flight.
+
+        Raises:
+            TransientError: the fill did not come within ``in_flight_wait_s``, or shutdown.
+        """
+        position = state.ledger.positions.get(signal.symbol)
+        if position is None:
+            return state
+        hit = await self.stops.expected_exit(
+            signal.account, signal.symbol, position, signal.candle_open_time,
+            config.maintenance_margin, config.slippage_rate,
+        )  # fmt: skip
+        if hit is None:
+            return state
+        held = identity(position)
+        log.info(
+            "%s %s expected at candle %d (%s); waiting for its fill",
+            signal.symbol, hit.reason, hit.open_time, hit.price,
+            extra={"correlation_id": str(signal.correlation_id), "account": signal.account},
+        )  # fmt: skip
+
+        def changed(book: BookState) -> bool:
+            now = book.ledger.positions.get(signal.symbol)
+            return now is None or identity(now) != held
+
+        wait = self.settings.in_flight_wait_s
+        state, done = await self.book.wait_until(
+            signal.account, changed, self.stop, wait, self.settings.in_flight_poll_s
+        )
+        if not done:
+            raise TransientError(
+                f"{signal.account}:{signal.symbol}: the {hit.reason} expected at candle "
+                f"{hit.open_time} was not booked after {wait}s"
+            )
+        return state
 
     async def _settled(self, signal: Signal, state: BookState, side: int) -> BookState:
         """The book once the position of ``side`` is gone, when the closing order ended

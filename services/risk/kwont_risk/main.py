@@ -14,6 +14,7 @@ from kwont_risk.accounts import Directory
 from kwont_risk.book import Book
 from kwont_risk.gate import REJECTIONS, Gate
 from kwont_risk.settings import RiskSettings
+from kwont_risk.stops import StopWatch
 
 
 async def ensure_indexes(db: Database) -> None:
@@ -27,11 +28,14 @@ async def setup(runtime: Runtime) -> Wiring:
     """The gate on ``signals``, and the book's consumer group as a task."""
     settings = runtime.settings
     assert isinstance(settings, RiskSettings)
-    db = (await runtime.mongo()).write
+    mongo = await runtime.mongo()
+    db = mongo.write
     await ensure_indexes(db)
     directory = Directory(db, settings.limits_cache_s)
     book = Book(db, directory)
-    gate = Gate(db, book, directory, runtime.producer, settings, runtime.stop)
+    # Primary reads of candles: the one marketdata stored just before the signal's candle.
+    stops = StopWatch(db, mongo.market_write)
+    gate = Gate(db, book, directory, runtime.producer, settings, runtime.stop, stops)
     book_consumer = EventConsumer(
         settings,
         runtime.producer,

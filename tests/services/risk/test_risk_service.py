@@ -17,18 +17,21 @@ from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from aiokafka import AIOKafkaConsumer
 from motor.motor_asyncio import AsyncIOMotorClient
 from prometheus_client import REGISTRY
 
+import kwont_ohlcv as ohlcv
 from kwont_common import events as ev
 from kwont_common.kafka import EventProducer
 from kwont_common.kafka.admin import ensure_topics
 from kwont_common.service import serve
 from kwont_common.trading.accounts import AccountConfig, RiskLimits, save_account
 from kwont_devstack.mongo_users import MongoEndpoint
-from kwont_quant.live import entry_quantity
+from kwont_marketdata import store as candle_store
+from kwont_quant.live import entry_quantity, protective_exit
 from kwont_risk.main import setup
 from kwont_risk.settings import RiskSettings
 from tests.libs.common.kafka_helpers import wait_for
@@ -93,8 +96,9 @@ async def stack(
     settings = RiskSettings(
         service_name="risk", kafka_bootstrap_servers=kafka_bootstrap, kafka_idempotence=False,
         topic_prefix=f"{unique_name}.", topic_partitions=1, mongo_uri=mongo.app_uri,
-        mongo_database=mongo_db, metrics_port=0, consumer_group=f"risk-{unique_name}",
-        retry_backoff_max_s=0.2, in_flight_wait_s=10, limits_cache_s=0,
+        mongo_database=mongo_db, mongo_market_database=mongo_db, metrics_port=0,
+        consumer_group=f"risk-{unique_name}", retry_backoff_max_s=0.2, in_flight_wait_s=10,
+        limits_cache_s=0,
     )  # fmt: skip
     await ensure_topics(settings)
     client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo.app_uri)
@@ -325,3 +329,70 @@ async def test_a_closing_order_refused_because_a_stop_got_there_first_waits_for_
     short = stack.orders()[2]
     cash = Decimal(10_000) - entry_fill.fee - entry.quantity * 5 - stop_fill.fee
     assert short.side == "SELL" and short.quantity == engine_quantity(cash, 94.0)
+
+
+async def store_candle(db: Any, open_time: int, o: float, h: float, lo: float, c: float) -> None:
+    """A closed 1m candle in the market-data store (marketdata stores before publishing)."""
+    values = (open_time, o, h, lo, c, 1.0, c, 1.0)
+    cols = {n: np.array([v], dtype=np.float64) for n, v in zip(ohlcv.COLUMNS, values, strict=True)}
+    await candle_store.upsert(db, "BTCUSDT", "1m", cols, feed="synthetic")
+
+
+async def open_long(stack: Stack, venue: str = "paper") -> tuple[ev.Signal, ev.Order, ev.Fill]:
+    """A long entered from candle T0 - 1m at 100 with a 5 % stop (95), filled and booked."""
+    await prepare(stack.db)
+    first = signal("enter_long", 100.0, T0, stop_loss_pct=0.05, venue=venue)
+    await stack.send(first)
+    await wait_for(lambda: len(stack.orders()) == 1)
+    [entry] = stack.orders()
+    entry_fill = fill_of(entry, "100", "t-1")
+    await stack.send(entry_fill)
+
+    async def booked() -> bool:
+        book = await stack.db["risk_books"].find_one({"_id": "acct"})
+        return "BTCUSDT" in ((book or {}).get("ledger") or {}).get("positions", {})
+
+    await wait_for(booked)
+    return first, entry, entry_fill
+
+
+async def test_a_signal_whose_candle_hit_the_stop_waits_for_the_stop_fill_then_enters_again(
+    stack: Stack,
+) -> None:
+    first, entry, entry_fill = await open_long(stack)
+    await store_candle(stack.db, T0, 99.0, 100.0, 94.0, 96.0)  # candle i: low crosses 95
+    again = signal("enter_long", 96.0, T0 + MIN, stop_loss_pct=0.05)  # signal of candle i
+    await stack.send(again)  # before the venue's stop fill of candle i
+    await asyncio.sleep(1.0)
+    assert stack.rejections() == [], "judged on the position the stop already closed"
+    assert len(stack.orders()) == 1
+
+    hit = protective_exit(1, 99.0, 100.0, 94.0, 100.0 * 0.95, None, 0.0, 0.0)
+    assert hit is not None and hit[1] == "stop_loss"
+    stop_fill = fill_of(entry, repr(hit[0]), "t-sl").model_copy(
+        update={"client_order_id": f"ksl-{first.event_id.hex}", "side": "SELL",
+                "reduce_only": True, "exit_reason": "stop_loss", "event_time": T0 + MIN - 1}
+    )  # fmt: skip
+    await stack.send(stop_fill)
+    await wait_for(lambda: len(stack.orders()) == 2)
+    re_entry = stack.orders()[1]
+    cash = Decimal(10_000) - entry_fill.fee - entry.quantity * (100 - stop_fill.price)
+    cash -= stop_fill.fee
+    assert re_entry.client_order_id == f"ke-{again.event_id.hex}" and re_entry.side == "BUY"
+    assert re_entry.quantity == engine_quantity(cash, 96.0) != entry.quantity
+    assert stack.rejections() == []
+
+
+@pytest.mark.parametrize(
+    ("venue", "low"), [("paper", 96.0), ("binance", 94.0)], ids=["stop-not-hit", "binance"]
+)
+async def test_no_wait_when_no_paper_stop_fired(stack: Stack, venue: str, low: float) -> None:
+    await open_long(stack, venue)
+    await store_candle(stack.db, T0, 99.0, 100.0, low, 97.0)
+    started = asyncio.get_running_loop().time()
+    await stack.send(signal("enter_long", 97.0, T0 + MIN, venue=venue))
+    await wait_for(lambda: len(stack.rejections()) == 1)
+    waited = asyncio.get_running_loop().time() - started
+    assert stack.rejections()[0].code == "already_in_position"
+    assert waited < stack.settings.in_flight_wait_s / 4, waited
+    assert len(stack.orders()) == 1
