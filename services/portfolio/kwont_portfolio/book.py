@@ -8,7 +8,7 @@ The document holds, all written together by a compare-and-set on ``version``:
   newest event time seen), which the gateway serves, and the account's ``owner``;
 - ``marks`` of the symbols held and ``symbols`` (held; indexed, so a candle finds its
   accounts), ``snapshot_time`` (event time of the last published snapshot);
-- the equity curve (see :mod:`kwont_portfolio.curve`).
+- the equity curve, packed (see :mod:`kwont_portfolio.curve`).
 
 A fill is booked once (BookStore); a mark changes a document only when it is newer than
 the one it holds, so a redelivered fill or candle changes nothing and a replay ends in the
@@ -18,7 +18,6 @@ same state.
 from __future__ import annotations
 
 import time
-from decimal import Decimal
 from typing import Any
 
 from kwont_common.errors import InvalidMessage, TransientError
@@ -41,18 +40,6 @@ from kwont_portfolio.snapshot import (
 )
 
 COLLECTION = "portfolios"
-LEAN = {"equity_curve": 0, "seen": 0}
-"""Projection for reading a portfolio without its two long arrays."""
-
-
-class Books(BookStore):
-    """BookStore that reads a portfolio without its equity curve (it can be long)."""
-
-    async def load(self, account: str, cash: Decimal) -> tuple[Ledger, dict[str, Any]]:
-        doc = await self.collection.find_one({"_id": account}, {"equity_curve": 0})
-        if doc is None or "ledger" not in doc:
-            return Ledger(cash=cash), doc or {"_id": account}
-        return Ledger.from_doc(doc["ledger"]), doc
 
 
 class Accounts:
@@ -87,7 +74,7 @@ class Portfolios:
 
     def __init__(self, db: Any, settings: PortfolioSettings, attempts: int = 20) -> None:
         self.collection = db[COLLECTION]
-        self.books = Books(self.collection, attempts)
+        self.books = BookStore(self.collection, attempts)
         self.marks = MarkStore(db[MARKS], attempts)
         self.accounts = Accounts(db, settings.account_cache_s)
         self.curve_max = settings.equity_curve_max
@@ -150,7 +137,7 @@ class Portfolios:
             TransientError: the compare-and-set lost ``attempts`` races in a row.
         """
         for _ in range(self.attempts):
-            doc = await self.collection.find_one({"_id": account}, LEAN)
+            doc = await self.collection.find_one({"_id": account}, {"seen": 0})
             if doc is None or "ledger" not in doc:
                 return []
             ledger = Ledger.from_doc(doc["ledger"])

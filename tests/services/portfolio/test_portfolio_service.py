@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from kwont_common.events import DeadLetter, Fill, PortfolioSnapshot
+from kwont_common.events import DeadLetter, Fill, PortfolioSnapshot, Tick
 from kwont_common.kafka import EventProducer
 from kwont_common.testing import candle
 from kwont_common.trading.accounts import AccountConfig, save_account
@@ -170,35 +170,44 @@ async def test_marks_revalue_the_holders_and_publish_at_most_once_per_interval(
     assert values[-1] == float(final["equity"])
 
 
-async def test_malformed_fills_and_candles_go_to_their_dead_letter_topics(
+async def test_malformed_fills_candles_and_ticks_go_to_their_dead_letter_topics(
     settings: PortfolioSettings, db: Any
 ) -> None:
+    settings = settings.model_copy(update={"marks_from_ticks": True})
     account = "acct-dlq"
     good = fill(account, "BTCUSDT", "BUY", "1", "100", T0)
     bnb_fee = fill(account, "BTCUSDT", "BUY", "1", "100", T0 + 1, fee_asset="BNB")
     bad_candle = {**json.loads(candle().model_dump_json()), "low": 500.0}
+    tick = Tick(event_time=T0 + MIN + 5, source="t", symbol="BTCUSDT", price=102.5,
+                quantity=0.1, trade_id=9)  # fmt: skip
     async with running(settings):
         await publish(
             settings,
             ("fills", b"\x00not json"),
             bnb_fee,
             ("candles", json.dumps(bad_candle).encode()),
+            ("ticks", b'{"symbol": "BTCUSDT"}'),
             good,
-            candle("BTCUSDT", T0, 101.0, close=101.0),
         )
-        doc = await until(lambda: db.portfolios.find_one({"_id": account, "version": 2}))
+        await until(lambda: db.portfolios.find_one({"_id": account}))
+        await publish(settings, candle("BTCUSDT", T0, 101.0, close=101.0), tick)
+        # the tick is newer: whichever of the two comes first, the tick's price stays
+        doc = await until(
+            lambda: db.portfolios.find_one({"_id": account, "marks.BTCUSDT.price": "102.5"})
+        )
     bootstrap, prefix = settings.kafka_bootstrap_servers, settings.topic_prefix
     letters = [
         DeadLetter.model_validate_json(v)
-        for topic in ("fills", "candles")
+        for topic in ("fills", "candles", "ticks")
         for v in await read_topic(bootstrap, f"{prefix}{topic}.dlq", 1)
     ]
     assert [(d.original_topic.removeprefix(prefix), d.error_type) for d in letters] == [
-        ("fills", "decode"), ("fills", "handler"), ("candles", "validation")
+        ("fills", "decode"), ("fills", "handler"), ("candles", "validation"),
+        ("ticks", "validation"),
     ]  # fmt: skip
     assert "fee in BNB" in letters[1].error
-    assert doc["positions"][0]["quantity"] == "1" and doc["unrealized_pnl"] == "1.0"
-    assert doc["seen"] == [f"paper:{good.trade_id}"]
+    assert doc["seen"] == [f"paper:{good.trade_id}"] and doc["positions"][0]["quantity"] == "1"
+    assert Decimal(doc["unrealized_pnl"]) == Decimal("2.5") and doc["version"] in (2, 3)
 
 
 async def test_replicas_of_either_consumer_share_the_documents(

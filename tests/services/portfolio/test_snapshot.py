@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from kwont_common.events import Fill
@@ -72,33 +73,22 @@ def test_marks_newest_wins_in_a_total_order_and_closed_positions_forget_theirs()
     assert merge(one, {}, ledger) == {}
 
 
-def test_curve_is_a_ring_of_the_newest_points_whose_last_point_is_the_latest_equity() -> None:
+def test_curve_keeps_the_newest_points_and_its_last_point_is_the_latest_equity() -> None:
     doc: dict[str, object] = {}
-    curve: list[list[float]] = []
 
-    def put(t: int, equity: int, max_points: int = 4, step_ms: int = 0) -> None:
-        fields = curve_fields(doc, t, Decimal(equity), max_points, step_ms)
-        for key, value in fields.items():  # what Mongo's $set does with these paths
-            if key == "equity_curve":
-                curve[:] = value  # type: ignore[assignment]
-            elif key.startswith("equity_curve."):
-                i = int(key.split(".")[1])
-                curve[i : i + 1] = [value]
-            else:
-                doc[key] = value
-        doc["equity_curve"] = curve
+    def put(t: int, equity: int, max_points: int = 4, step_ms: int = 0) -> list[list[float]]:
+        doc.update(curve_fields(doc, t, Decimal(equity), max_points, step_ms))
+        times, values = curve_of(doc)  # the gateway's reader
+        return np.column_stack([times, values]).tolist()
 
     put(10, 100)
-    put(10, 101)  # same time: the last point is rewritten
+    assert put(10, 101) == [[10, 101]]  # same time: the last point is rewritten
     put(20, 102)
-    put(15, 103)  # an older event: the account's "as of" stays 20, the equity is new
-    assert curve == [[10, 101.0], [20, 103.0]]
-    for t in (30, 40, 50, 60):
+    # an older event: the account's "as of" stays 20 and the equity is the newest
+    assert put(15, 103) == [[10, 101], [20, 103]]
+    for t in (30, 40, 50):
         put(t, t)
-    times, values = curve_of(doc)
-    assert times.tolist() == [30, 40, 50, 60] and values.tolist() == [30, 40, 50, 60]
-    assert len(curve) == 4 and doc["curve_n"] == 6
+    assert put(60, 60) == [[30, 30], [40, 40], [50, 50], [60, 60]]  # the newest 4
     put(65, 1, step_ms=10)  # within the step of the point opened at 60: carried forward
-    put(69, 2, step_ms=10)
-    put(70, 3, step_ms=10)
-    assert curve_of(doc)[0].tolist() == [40, 50, 69, 70] and curve_of(doc)[1][-1] == 3.0
+    assert put(69, 2, step_ms=10)[-1] == [69, 2]
+    assert put(70, 3, step_ms=10) == [[40, 40], [50, 50], [69, 2], [70, 3]]
