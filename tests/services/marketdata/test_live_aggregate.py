@@ -100,8 +100,7 @@ def test_resume_skips_what_was_emitted_and_fills_from_its_close() -> None:
     assert b.add("BTCUSDT", T0 + MIN + 30_000, 1.0, 1.0) == []  # replayed trade of that window
     assert b.oldest_offset("BTCUSDT") is None
     (filler,) = b.add("BTCUSDT", T0 + 3 * MIN, 106.0, 1.0)  # the gap is known to be empty
-    assert (filler.open_time, filler.open, filler.close, filler.trades) == (
-        T0 + 2 * MIN, 105.0, 105.0, 0)
+    assert (filler.open_time, filler.close, filler.trades) == (T0 + 2 * MIN, 105.0, 0)
     (bar,) = b.add("BTCUSDT", T0 + 4 * MIN, 107.0, 1.0)
     assert (bar.open_time, bar.open, bar.trades) == (T0 + 3 * MIN, 106.0, 1)
 
