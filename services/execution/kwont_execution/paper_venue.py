@@ -8,7 +8,9 @@ the claim) before the handler returns them for publishing. A redelivered message
 re-publishes what is stored and changes nothing.
 
 Arrival order: when an entry opens a position, candles of its interval already stored
-after the signal's candle are checked at once, in order (marketdata stores a candle
+after the signal's candle, up to the newest the stop consumers have started on
+(``paper_candles_passed``; never beyond: a replay from the store holds candles not yet
+published), are checked at once, in order (marketdata stores a candle
 before publishing it); the candle path first checks any stored candles a position has
 not seen before the one in hand. So whether the entry or the next candles arrive first,
 each candle after the signal's is checked once, in time order.
@@ -34,7 +36,6 @@ from kwont_execution.ticks import LastTicks
 log = logging.getLogger(__name__)
 ATTEMPTS = 20
 """Compare-and-set retries before the message is retried as a transient failure."""
-FAR_FUTURE_MS = 2**53
 
 
 class PaperVenue:
@@ -79,7 +80,11 @@ class PaperVenue:
         else:
             raise TransientError(f"paper position {order.account}:{order.symbol} kept changing")
         if slot.position is not None and events and not _rejected(events):
-            events = events + await self.catch_up(slot, key)
+            # Candles the stop consumers passed while the order was on its way; never
+            # beyond them (a replay from the store holds candles not published yet).
+            seen = await self.passed(order.symbol, slot.position.interval)
+            if seen is not None:
+                events = events + await self.catch_up(slot, key, through=seen)
         await asyncio.gather(
             outcomes.store(self.db, events, owner, order),
             self.store.finish(order.client_order_id, events),
@@ -99,6 +104,13 @@ class PaperVenue:
     async def on_candle(self, candle: Candle) -> list[Event]:
         """Check every paper position on the candle's symbol and interval that has not
         seen it; returns the protective exits' events (a redelivery: the same)."""
+        # First say this candle is being checked, then look for positions: an entry that
+        # commits meanwhile reads the mark afterwards and checks the candle itself.
+        await self.db[PASSED].update_one(
+            {"_id": f"{candle.symbol}:{candle.interval}"},
+            {"$max": {"open_time": candle.open_time}},
+            upsert=True,
+        )
         key = _candle_key(candle.interval, candle.open_time)
         slots = await self.store.watching(candle.symbol, candle.interval, candle.open_time, key)
         if not slots:
@@ -119,14 +131,23 @@ class PaperVenue:
             return await self.catch_up(slot, key, bar)
         return (await self._check(slot, bar, key))[0]
 
-    async def catch_up(self, slot: Slot, key: str, last: Bar | None = None) -> list[Event]:
+    async def passed(self, symbol: str, interval: str) -> int | None:
+        """Open time of the newest candle of ``symbol``/``interval`` the stop consumers have
+        started checking (None before the first)."""
+        doc = await self.db[PASSED].find_one({"_id": f"{symbol}:{interval}"})
+        return None if doc is None else int(doc["open_time"])
+
+    async def catch_up(
+        self, slot: Slot, key: str, last: Bar | None = None, through: int = -1
+    ) -> list[Event]:
         """Check ``slot``'s open position against the stored candles after the last one it
-        saw (up to and including ``last``, which is used even if not stored); ``key`` names
-        the message being handled (an exit is journalled under it)."""
+        saw, up to and including ``last`` (used even if not stored) or else the candle
+        opening at ``through``; ``key`` names the message being handled (an exit is
+        journalled under it)."""
         position = slot.position
         if position is None:
             return []
-        end = FAR_FUTURE_MS if last is None else last.open_time
+        end = through if last is None else last.open_time
         bars = await self._stored(position, end)
         if last is not None and (not bars or bars[-1].open_time < last.open_time):
             bars.append(last)
@@ -196,6 +217,8 @@ class PaperVenue:
         )
 
 
+PASSED = "paper_candles_passed"
+"""Per ``SYMBOL:interval``, the newest candle the stop consumers have started checking."""
 STORED_CANDLES = "candles"
 """Collection of candle buckets in the market-data database (kwont_marketdata.store)."""
 
