@@ -56,9 +56,13 @@ def feed_task(settings: MarketdataSettings, outlet: Outlet) -> Task | None:
 
     async def replay_once(stop: asyncio.Event) -> None:
         csv = Path(settings.feed_replay_csv) if settings.feed_replay_csv else None
+        # One name per configured replay: a restarted service resumes where it stopped.
+        what = f"{settings.feed_replay_csv or ','.join(settings.symbols)}:{settings.feed_interval}"
+        progress = f"{settings.topic_prefix}{what}:{start}:{end}"
         n = await replay.replay(settings, outlet.producer, outlet.db, settings.symbols,
                                 settings.feed_interval, start, end or replay.FOREVER,
-                                settings.feed_replay_speed, csv, stop)  # fmt: skip
+                                settings.feed_replay_speed, csv, stop,
+                                progress=progress)  # fmt: skip
         log.info("replay finished: %d candles published", n)
         await stop.wait()  # the service stays up (metrics, other tasks) until stopped
 

@@ -35,6 +35,8 @@ from kwont_marketdata.settings import MarketdataSettings
 log = logging.getLogger(__name__)
 FEED = "replay"
 FOREVER = 2**62
+PROGRESS = "replay_progress"
+"""Where a named replay records how far it got (see :func:`replay`)."""
 
 
 def parse_time(text: str) -> int:
@@ -87,8 +89,14 @@ async def replay(
     speed: float = 0.0,
     csv: Path | None = None,
     stop: asyncio.Event | None = None,
+    progress: str | None = None,
 ) -> int:
     """Publish the candles of ``[start_ms, end_ms)`` in order; returns how many.
+
+    With ``progress`` (a name), the open time of each published candle is recorded in the
+    store's ``replay_progress`` collection and a later call with the same name resumes
+    there: the last recorded candle is published again (same event id), the ones before it
+    are not. That is how the service's replay feed survives being killed.
 
     Raises:
         binance_csv.CsvError: a CSV file is invalid (nothing of it stored or published).
@@ -109,6 +117,10 @@ async def replay(
         heapq.merge(*(bars(s, interval, c) for s, c in sorted(data.items())),
                     key=lambda b: (b.open_time, b.symbol))
     )  # fmt: skip
+    if progress is not None:
+        done = await store_db[PROGRESS].find_one({"_id": progress})
+        if done is not None:
+            merged = [b for b in merged if b.open_time >= done["open_time"]]
     outlet = Outlet(producer, store_db)
     stop = stop or asyncio.Event()
     started = time.monotonic()
@@ -126,6 +138,10 @@ async def replay(
                     break
         # Replayed candles are in the store already (or were just stored from the CSV).
         await outlet.candle(candle(bar, FEED, settings.service_name), stored=True)
+        if progress is not None:
+            await store_db[PROGRESS].update_one(
+                {"_id": progress}, {"$max": {"open_time": bar.open_time}}, upsert=True
+            )
         sent += 1
     return sent
 

@@ -61,6 +61,25 @@ async def test_stored_candles_replay_in_time_then_symbol_order_with_repeatable_i
         assert time.monotonic() - started >= 0.45
     again = (await read_candles(settings, 15))[12:]
     assert [c.event_id for c in again] == [c.event_id for c in first if c.symbol == "BTCUSDT"][:3]
+    async with outlet(settings) as out:
+        # A named replay resumes: stopped after 2 of 6, it goes on from the second.
+        halt = asyncio.Event()
+        sent = 0
+
+        async def stop_after_two() -> None:
+            nonlocal sent
+            while await db[replay.PROGRESS].count_documents({"_id": "job"}) == 0:
+                await asyncio.sleep(0.01)
+            halt.set()
+
+        stopper = asyncio.create_task(stop_after_two())
+        sent = await replay.replay(settings, out.producer, db, ["BTCUSDT"], "1m",
+                                   start, end, speed=60, stop=halt, progress="job")  # fmt: skip
+        await stopper
+        assert 1 <= sent < 6
+        rest = await replay.replay(settings, out.producer, db, ["BTCUSDT"], "1m",
+                                   start, end, speed=0, progress="job")  # fmt: skip
+        assert rest == 6 - sent + 1  # the last one recorded is published again
     conn.close()
 
 
