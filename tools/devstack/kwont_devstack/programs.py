@@ -71,9 +71,22 @@ def base_env(config: StackConfig, mongo: MongoEndpoint) -> dict[str, str]:
     }
 
 
+EMBEDDED_SERVICE_ENV: dict[str, dict[str, str]] = {
+    # The demo's market: the synthetic feed continues the seeded demo year, one 1-minute
+    # candle per second of wall time (clearly labelled `feed: synthetic`).
+    "marketdata": {
+        "KWONT_FEED": "synthetic",
+        "KWONT_FEED_SYMBOLS": "BTCUSDT,ETHUSDT",
+        "KWONT_FEED_INTERVAL": "1m",
+        "KWONT_FEED_PACE_S": "1.0",
+    },
+}
+"""Settings of single services in the embedded stack (on top of :func:`base_env`)."""
+
+
 def service_env(config: StackConfig, mongo: MongoEndpoint, spec: ServiceSpec) -> dict[str, str]:
-    """:func:`base_env` plus the service's own metrics (and API) address."""
-    env = base_env(config, mongo)
+    """:func:`base_env` plus the service's own metrics (and API) address and settings."""
+    env = base_env(config, mongo) | EMBEDDED_SERVICE_ENV.get(spec.name, {})
     env["KWONT_METRICS_HOST"] = config.host
     env["KWONT_METRICS_PORT"] = str(spec.metrics_port)
     if spec.http_port is not None:
