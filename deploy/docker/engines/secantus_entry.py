@@ -1,0 +1,56 @@
+"""Entry point of the SecantusDB image: Kwont's three users, then the server with auth on.
+
+Reuses the embedded stack's own code (kwont_devstack, installed without its dependencies):
+on every start, :func:`provision_offline` runs the server with auth OFF on a loopback-only
+port and upserts admin / kwont_app / backtest_readonly with the passwords from
+``KWONT_MONGO_ADMIN_PASSWORD`` / ``KWONT_MONGO_APP_PASSWORD`` /
+``KWONT_MONGO_READONLY_PASSWORD`` (so changed passwords take effect at the next start), then
+this process becomes the real server (``--auth``, all interfaces, port ``SECANTUS_PORT``)
+through the signal-safe wrapper ``kwont_devstack.secantus_main``.
+
+``--ping``: the image's health check (exit 0 if the server answers ``ping``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from kwont_devstack.mongo_users import MongoCredentials, mongo_answers
+from kwont_devstack.process import EngineError
+from kwont_devstack.secantusdb import provision_offline, secantus_command
+
+DATA_DIR = Path(os.environ.get("SECANTUS_DATA_DIR", "/data/db"))
+PORT = int(os.environ.get("SECANTUS_PORT", "27017"))
+PROVISION_PORT = int(os.environ.get("SECANTUS_PROVISION_PORT", "27018"))
+_PASSWORDS = ("KWONT_MONGO_ADMIN_PASSWORD", "KWONT_MONGO_APP_PASSWORD", "KWONT_MONGO_READONLY_PASSWORD")
+
+
+def credentials() -> MongoCredentials:
+    """The three passwords from the environment; exit 2 naming any that is missing."""
+    missing = [name for name in _PASSWORDS if not os.environ.get(name)]
+    if missing:
+        sys.exit(f"secantusdb: set {', '.join(missing)}")
+    return MongoCredentials(*(os.environ[name] for name in _PASSWORDS))
+
+
+def main(argv: list[str]) -> int:
+    if "--ping" in argv:
+        return 0 if mongo_answers("127.0.0.1", PORT) else 1
+    creds = credentials()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    log = DATA_DIR.parent / "provision.log"
+    try:
+        provision_offline("127.0.0.1", PROVISION_PORT, DATA_DIR, log, creds)
+    except EngineError as exc:
+        print(f"secantusdb: {exc}\n{log.read_text() if log.exists() else ''}", file=sys.stderr)
+        return 1
+    print("secantusdb: users admin, kwont_app, backtest_readonly provisioned", flush=True)
+    argv = secantus_command("0.0.0.0", PORT, DATA_DIR, auth=True)
+    os.execv(argv[0], argv)
+    return 1  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
