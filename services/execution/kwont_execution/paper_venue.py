@@ -194,7 +194,11 @@ class PaperVenue:
                     slot, None, checked_through=bar.open_time, key=key, events=exit_.events
                 ):
                     await self._record_exit(position, bar, exit_.events, owner)
-                    return exit_.events, slot.after(None)
+                    # The entry fill goes out again first (same id: consumers drop the
+                    # copy): the order path may not have published them yet, and a book
+                    # must never see an exit before the entry it closes.
+                    opening = await self.store.opening(slot.key, position.entry_order)
+                    return opening + exit_.events, slot.after(None)
             slot = await self.store.load(position.account, position.symbol)
         raise TransientError(f"paper position {slot.key} kept changing")
 

@@ -28,7 +28,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from kwont_common.events import Event, Order
+from kwont_common.events import Event, Fill, Order
 from kwont_common.mongo import Database
 from kwont_execution.outcomes import event_doc, event_from_doc
 from kwont_execution.paper import Position
@@ -188,6 +188,14 @@ class PositionStore:
             return None
         docs = {d["_id"]: d async for d in self.journal.find({"_id": {"$in": wanted}})}
         return [event_from_doc(e) for i in wanted if i in docs for e in docs[i]["events"]]
+
+    async def opening(self, slot_key: str, entry_order: str | None) -> list[Event]:
+        """The fills of the order that opened a position, as journalled."""
+        if entry_order is None:
+            return []
+        doc = await self.journal.find_one({"slot": slot_key, "key": f"order:{entry_order}"})
+        events = [] if doc is None else [event_from_doc(e) for e in doc["events"]]
+        return [e for e in events if isinstance(e, Fill)]
 
     async def commit(
         self,
