@@ -9,6 +9,8 @@ this process becomes the real server (``--auth``, all interfaces, port ``SECANTU
 through the signal-safe wrapper ``kwont_devstack.secantus_main``.
 
 ``--ping``: the image's health check (exit 0 if the server answers ``ping``).
+``--check-users HOST``: exit 0 if the three users log in on HOST:SECANTUS_PORT (the compose
+``mongo-init`` job of the offline override).
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import os
 import sys
 from pathlib import Path
 
-from kwont_devstack.mongo_users import MongoCredentials, mongo_answers
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+from kwont_devstack.mongo_users import USER_ROLES, MongoCredentials, mongo_answers, mongo_uri
 from kwont_devstack.process import EngineError
 from kwont_devstack.secantusdb import provision_offline, secantus_command
 
@@ -35,9 +40,26 @@ def credentials() -> MongoCredentials:
     return MongoCredentials(*(os.environ[name] for name in _PASSWORDS))
 
 
+def check_users(host: str, creds: MongoCredentials) -> bool:
+    """True if every user logs in. Direct connection: the server names itself by its bind
+    address (0.0.0.0), which replica-set discovery would then try to reach."""
+    for user in USER_ROLES:
+        uri = mongo_uri(host, PORT, user, creds.password_of(user)) + "&directConnection=true"
+        try:
+            with MongoClient(uri, serverSelectionTimeoutMS=5000) as client:
+                client.admin.command("ping")
+        except PyMongoError as exc:
+            print(f"secantusdb: {user} cannot log in on {host}:{PORT}: {exc}", file=sys.stderr)
+            return False
+    print(f"secantusdb: users {', '.join(USER_ROLES)} log in on {host}:{PORT}")
+    return True
+
+
 def main(argv: list[str]) -> int:
     if "--ping" in argv:
         return 0 if mongo_answers("127.0.0.1", PORT) else 1
+    if "--check-users" in argv:
+        return 0 if check_users(argv[argv.index("--check-users") + 1], credentials()) else 1
     creds = credentials()
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     log = DATA_DIR.parent / "provision.log"
