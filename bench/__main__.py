@@ -10,7 +10,7 @@ import importlib
 import sys
 import time
 
-MODULES = ["quant", "backtests", "gateway"]  # more areas join as their issues land
+MODULES = ["quant", "backtests", "gateway", "marketdata", "pipeline"]
 
 
 def run(names: list[str]) -> None:
