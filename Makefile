@@ -9,7 +9,8 @@ PACKAGES := -p kwont_common -p kwont_quant -p kwont_ohlcv -p kwont_sandbox -p kw
 
 
 .PHONY: help bootstrap sandbox-image up down status logs test lint typecheck schemas schemas-check \
-	test-unit test-integration test-contract bench clean
+	test-unit test-integration test-contract bench clean \
+	images compose-up compose-down compose-ps compose-logs compose-test helm-check test-deploy
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -29,7 +30,7 @@ status: ## Show what runs and whether it is healthy
 logs: ## Tail the logs of the stack (make logs NAME=risk for one)
 	@$(BIN)/kwont-stack logs $(NAME)
 
-test: bootstrap lint typecheck schemas-check ## Every test: lint, types, unit, integration, contract
+test: bootstrap lint typecheck schemas-check helm-check ## Every test: lint, types, unit, integration, contract
 	@$(PY) -m pytest -q
 
 test-unit: bootstrap ## Unit tests only
@@ -56,6 +57,33 @@ schemas-check: bootstrap ## Fail when schemas/topics drift from the models
 sandbox-image: bootstrap ## Build the backtest sandbox image locally (no registry) when missing or stale
 	@$(BIN)/kwont-stack docker-up
 	@scripts/build-sandbox-image.sh
+
+images: bootstrap ## Build every image locally (services, sandbox, engines; no registry; skips unchanged)
+	@$(BIN)/kwont-stack docker-up
+	@scripts/build-images.sh
+
+compose-up: bootstrap ## Run the compose stack here (offline engines); returns when healthy
+	@scripts/compose.sh up
+
+compose-down: ## Remove the compose stack, its volumes and its sandbox network
+	@scripts/compose.sh down
+
+compose-ps: ## Containers of the compose stack
+	@scripts/compose.sh ps
+
+compose-logs: ## Logs of the compose stack (make compose-logs NAME=gateway for one)
+	@scripts/compose.sh logs $(NAME)
+
+compose-test: bootstrap ## Compose stack scaled (strategy=2, backtest-runner=2) + gateway smoke + per-replica work
+	@scripts/compose.sh test
+
+helm-check: bootstrap ## helm lint + template (default and all-on values) + Kubernetes schema validation
+	@scripts/helm-check.sh
+
+test-deploy: bootstrap ## Image tests: every service image starts and answers its health check (builds images)
+	@$(BIN)/kwont-stack docker-up
+	@scripts/build-images.sh
+	@$(PY) -m pytest -q tests/deploy -m e2e
 
 bench: bootstrap ## Benchmarks against peers, printed as tables
 	@$(PY) -m bench

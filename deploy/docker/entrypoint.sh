@@ -12,6 +12,12 @@ if [ "${KWONT_METRICS_PORT:-}" = auto ]; then
   export KWONT_METRICS_PORT
 fi
 mkdir -p /tmp/kwont 2>/dev/null && echo "${KWONT_METRICS_PORT:-9100}" > /tmp/kwont/metrics-port 2>/dev/null || true
+# Runner replicas on the host network share its hostname (and often PID 1): the default
+# runner id (hostname-pid) would collide, so give each process a random suffix.
+if [ "$SERVICE_COMMAND" = kwont-backtest-runner ] && [ -z "${KWONT_RUNNER_ID:-}" ]; then
+  KWONT_RUNNER_ID="$(hostname)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+  export KWONT_RUNNER_ID
+fi
 case "${1:-}" in
   kwont-*|python|python3|sh) exec "$@" ;;
 esac
