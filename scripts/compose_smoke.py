@@ -31,8 +31,10 @@ def token(client: httpx.Client, username: str, password: str) -> str:
 
 def check(answer: httpx.Response, *expected: int) -> dict:  # type: ignore[type-arg]
     if answer.status_code not in expected:
-        raise SystemExit(f"smoke: {answer.request.method} {answer.request.url} -> "
-                         f"{answer.status_code} {answer.text[:500]}")  # fmt: skip
+        raise SystemExit(
+            f"smoke: {answer.request.method} {answer.request.url} -> "
+            f"{answer.status_code} {answer.text[:500]}"
+        )
     return answer.json() if answer.content else {}
 
 
@@ -43,8 +45,14 @@ def main() -> int:
     with httpx.Client(base_url=url, timeout=30) as client:
         client.headers["Authorization"] = f"Bearer {token(client, user, password)}"
         name, trader_password = f"smoke-{secrets.token_hex(4)}", secrets.token_hex(12)
-        check(client.post("/api/v1/users", json={"username": name, "password": trader_password,
-                                                  "role": "trader"}), 200, 201)  # fmt: skip
+        check(
+            client.post(
+                "/api/v1/users",
+                json={"username": name, "password": trader_password, "role": "trader"},
+            ),
+            200,
+            201,
+        )
         client.headers["Authorization"] = f"Bearer {token(client, name, trader_password)}"
         print(f"smoke: user {name} created and logged in")
 
@@ -52,9 +60,16 @@ def main() -> int:
         start, end = today - dt.timedelta(days=40), today - dt.timedelta(days=10)
         jobs = []
         for fast in range(5, 5 + BACKTESTS):
-            body = {"strategy": "sma_cross", "params": {"fast": fast, "slow": 40},
-                    "symbols": ["BTCUSDT"], "interval": "1m", "start": start.isoformat(),
-                    "end": end.isoformat(), "cash": 10000, "fee_bps": 10}  # fmt: skip
+            body = {
+                "strategy": "sma_cross",
+                "params": {"fast": fast, "slow": 40},
+                "symbols": ["BTCUSDT"],
+                "interval": "1m",
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "cash": 10000,
+                "fee_bps": 10,
+            }
             jobs.append(check(client.post("/api/v1/backtests", json=body), 202)["job_id"])
         pending = set(jobs)
         deadline = time.monotonic() + TIMEOUT_S
@@ -62,19 +77,30 @@ def main() -> int:
             for job in list(pending):
                 status = check(client.get(f"/api/v1/backtests/{job}"), 200)
                 if status["status"] in ("failed", "cancelled"):
-                    raise SystemExit(f"smoke: backtest {job} {status['status']}: {status.get('error')}")
+                    raise SystemExit(
+                        f"smoke: backtest {job} {status['status']}: {status.get('error')}"
+                    )
                 if status["status"] == "succeeded":
                     result = check(client.get(f"/api/v1/backtests/{job}/result?points=10"), 200)
-                    print(f"smoke: backtest {job} succeeded on {status.get('runner')}: "
-                          f"final equity {result.get('final_equity')}")  # fmt: skip
+                    print(
+                        f"smoke: backtest {job} succeeded on {status.get('runner')}: "
+                        f"final equity {result.get('final_equity')}"
+                    )
                     pending.discard(job)
             time.sleep(0.5)
         if pending:
-            raise SystemExit(f"smoke: backtests not finished after {TIMEOUT_S:.0f}s: {sorted(pending)}")
+            raise SystemExit(
+                f"smoke: backtests not finished after {TIMEOUT_S:.0f}s: {sorted(pending)}"
+            )
 
-        body = {"account": f"paper-{name}", "strategy": "sma_cross",
-                "params": {"fast": 5, "slow": 20}, "symbols": ["BTCUSDT"], "interval": "1m",
-                "venue": "paper"}  # fmt: skip
+        body = {
+            "account": f"paper-{name}",
+            "strategy": "sma_cross",
+            "params": {"fast": 5, "slow": 20},
+            "symbols": ["BTCUSDT"],
+            "interval": "1m",
+            "venue": "paper",
+        }
         deployment = check(client.post("/api/v1/deployments", json=body), 200, 201)
         listed = check(client.get("/api/v1/deployments"), 200)
         items = listed.get("items", listed) if isinstance(listed, dict) else listed

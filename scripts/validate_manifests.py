@@ -30,8 +30,12 @@ SERVICE_MONITOR = {
             "properties": {
                 "selector": {
                     "type": "object",
-                    "properties": {"matchLabels": {"type": "object",
-                                                   "additionalProperties": {"type": "string"}}},
+                    "properties": {
+                        "matchLabels": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string"},
+                        }
+                    },
                 },
                 "endpoints": {
                     "type": "array",
@@ -50,7 +54,7 @@ SERVICE_MONITOR = {
             },
         },
     },
-}  # fmt: skip
+}
 CRD_SCHEMAS = {("monitoring.coreos.com/v1", "ServiceMonitor"): SERVICE_MONITOR}
 
 
@@ -89,8 +93,10 @@ def main(argv: list[str]) -> int:
                 except ValueError as exc:
                     print(f"{path}: {name} is invalid: {exc}", file=sys.stderr)
                     return 1
-    print(f"validated {counts['core']} manifests against Kubernetes "
-          f"{args.kubernetes_version} schemas, {counts['crd']} CRs structurally")  # fmt: skip
+    print(
+        f"validated {counts['core']} manifests against Kubernetes "
+        f"{args.kubernetes_version} schemas, {counts['crd']} CRs structurally"
+    )
     return 0
 
 

@@ -29,7 +29,11 @@ from kwont_devstack.secantusdb import provision_offline, secantus_command
 DATA_DIR = Path(os.environ.get("SECANTUS_DATA_DIR", "/data/db"))
 PORT = int(os.environ.get("SECANTUS_PORT", "27017"))
 PROVISION_PORT = int(os.environ.get("SECANTUS_PROVISION_PORT", "27018"))
-_PASSWORDS = ("KWONT_MONGO_ADMIN_PASSWORD", "KWONT_MONGO_APP_PASSWORD", "KWONT_MONGO_READONLY_PASSWORD")
+_PASSWORDS = (
+    "KWONT_MONGO_ADMIN_PASSWORD",
+    "KWONT_MONGO_APP_PASSWORD",
+    "KWONT_MONGO_READONLY_PASSWORD",
+)
 
 
 def credentials() -> MongoCredentials:
