@@ -5,7 +5,7 @@
 #   scripts/compose.sh down                   remove containers, volumes, sandbox network
 #   scripts/compose.sh ps | logs [service]    status / logs
 #   scripts/compose.sh test                   up scaled (strategy=2, backtest-runner=2),
-#                                             demo candles, smoke through the gateway, then
+#                                             smoke through the gateway (scripts/compose_smoke.py), then
 #                                             check that every replica handled messages
 #   scripts/compose.sh config | exec ...      anything else goes to docker compose as is
 #
@@ -127,8 +127,6 @@ print(int(total))' "$topic")
 
 test_stack() {
   up --scale strategy=2 --scale backtest-runner=2
-  log "demo candles (kwont-marketdata seed-demo)"
-  compose run --rm --no-deps marketdata seed-demo >&2
   local admin_password
   admin_password=$(grep '^KWONT_ADMIN_PASSWORD=' "$SECRETS" | cut -d= -f2)
   KWONT_SMOKE_URL=http://127.0.0.1:${KWONT_GATEWAY_PORT:-8000} KWONT_SMOKE_USER=admin \
