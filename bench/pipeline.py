@@ -21,7 +21,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from motor.motor_asyncio import AsyncIOMotorClient
 
 from kwont_common.events import Candle
@@ -36,6 +35,7 @@ from kwont_devstack.secantusdb import start_secantus
 from kwont_devstack.servicerun import Pipeline
 from kwont_devstack.tansu import start_tansu
 from kwont_marketdata import store
+from kwont_marketdata.load import columns_of
 from kwont_quant.synthetic import gbm_ohlcv
 
 HOST = "127.0.0.1"
@@ -44,16 +44,6 @@ RATES = (100.0, 20.0)
 SECONDS = float(os.environ.get("BENCH_PIPELINE_S", "20"))
 WARM = 60
 MINUTE = 60_000
-
-
-def _columns(c: Any, lo: int, hi: int) -> dict[str, np.ndarray]:
-    return {
-        "open_time": c.open_time_ms[lo:hi].astype(np.float64),
-        "open": np.asarray(c.open[lo:hi]), "high": np.asarray(c.high[lo:hi]),
-        "low": np.asarray(c.low[lo:hi]), "close": np.asarray(c.close[lo:hi]),
-        "volume": np.asarray(c.volume[lo:hi]), "quote_volume": np.zeros(hi - lo),
-        "trades": np.zeros(hi - lo),
-    }  # fmt: skip
 
 
 async def _run(
@@ -75,7 +65,7 @@ async def _run(
     for i, s in enumerate(SYMBOLS):
         # the whole history up front (consumers never read past the candle in hand), so the
         # publisher's pace is the broker's, not the store's
-        await store.upsert(md, s, "1m", _columns(history[s], 0, steps), feed="synthetic")
+        await store.upsert(md, s, "1m", columns_of(history[s][:steps]), feed="synthetic")
         await save_account(db, AccountConfig(account=f"bench-{i}"))
         await db.deployments.insert_one({
             "_id": f"dep-{i}", "owner": "bench", "account": f"bench-{i}",

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from motor.motor_asyncio import AsyncIOMotorClient
 
@@ -31,6 +30,7 @@ from kwont_common.trading.ledger import Ledger
 from kwont_devstack.mongo_users import APP_USER, READONLY_USER, MongoEndpoint, client
 from kwont_devstack.servicerun import TRADING, Pipeline
 from kwont_marketdata import store
+from kwont_marketdata.load import columns_of
 from kwont_quant import BacktestConfig, Candles, run_backtest
 from kwont_quant.strategies.trend import SmaCross
 from kwont_quant.synthetic import gbm_ohlcv
@@ -75,16 +75,6 @@ def history() -> Candles:
     return gbm_ohlcv(WARM + LIVE, seed=21, annual_vol=2.5, price=100.0)
 
 
-def columns(c: Candles, lo: int, hi: int) -> dict[str, np.ndarray]:
-    return {
-        "open_time": c.open_time_ms[lo:hi].astype(np.float64),
-        "open": np.asarray(c.open[lo:hi]), "high": np.asarray(c.high[lo:hi]),
-        "low": np.asarray(c.low[lo:hi]), "close": np.asarray(c.close[lo:hi]),
-        "volume": np.asarray(c.volume[lo:hi]), "quote_volume": np.zeros(hi - lo),
-        "trades": np.zeros(hi - lo),
-    }  # fmt: skip
-
-
 async def prepare(mongo: MongoEndpoint, name: str, kafka: str) -> None:
     """Topics, a database for the platform and one for market data, the candles (all in the
     store: consumers must never look past the candle in hand), accounts and deployments."""
@@ -100,7 +90,7 @@ async def prepare(mongo: MongoEndpoint, name: str, kafka: str) -> None:
     db, md = conn[name], conn[f"{name}_md"]
     c = history()
     await store.ensure_indexes(md)
-    await store.upsert(md, SYMBOL, "1m", columns(c, 0, len(c)), feed="synthetic")
+    await store.upsert(md, SYMBOL, "1m", columns_of(c), feed="synthetic")
     digest = hashlib.sha256(STOPPED_CODE.encode()).hexdigest()
     await db.strategies.insert_one({
         "_id": "stopped_cross", "owner": "u1", "latest_version": 1,

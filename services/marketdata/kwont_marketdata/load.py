@@ -30,10 +30,21 @@ import kwont_ohlcv as ohlcv
 from kwont_common.mongo import Database, Mongo
 from kwont_marketdata import binance_csv, binance_history, binance_rest, replay, store, symbols
 from kwont_marketdata.settings import MarketdataSettings
+from kwont_quant import Candles
 from kwont_quant.synthetic import gbm_ohlcv
 
 DEMO_SYMBOLS = {"BTCUSDT": 42_000.0, "ETHUSDT": 2_300.0}
 DAY_MS = 86_400_000
+
+
+def columns_of(c: Candles) -> ohlcv.Columns:
+    """Store columns of kwont_quant candles (quote volume close x volume, no trade count)."""
+    return {
+        "open_time": c.open_time_ms.astype(np.float64),
+        "open": np.array(c.open), "high": np.array(c.high), "low": np.array(c.low),
+        "close": np.array(c.close), "volume": np.array(c.volume),
+        "quote_volume": c.close * c.volume, "trades": np.zeros(len(c)),
+    }  # fmt: skip
 
 
 def synthetic_columns(
@@ -44,12 +55,7 @@ def synthetic_columns(
     n = days * DAY_MS // step
     c = gbm_ohlcv(n, seed=seed ^ zlib.crc32(symbol.encode()), start_ms=start_ms,
                   interval_ms=step, price=price)  # fmt: skip
-    return {
-        "open_time": c.open_time_ms.astype(np.float64),
-        "open": np.array(c.open), "high": np.array(c.high), "low": np.array(c.low),
-        "close": np.array(c.close), "volume": np.array(c.volume),
-        "quote_volume": c.close * c.volume, "trades": np.zeros(n),
-    }  # fmt: skip
+    return columns_of(c)
 
 
 async def load_csv(db: Database, target: Path, symbol: str | None, interval: str | None) -> int:
