@@ -107,6 +107,27 @@ def main() -> int:
         if not any(d.get("id") == deployment.get("id") for d in items):
             raise SystemExit(f"smoke: deployment {deployment} not listed: {listed}")
         print(f"smoke: paper deployment {deployment.get('id')} {deployment.get('status')}")
+        # It must trade: signals, orders, fills and a position or PnL through the API.
+        account = body["account"]
+        deadline = time.monotonic() + TIMEOUT_S
+        while True:
+            seen = {
+                what: check(client.get(f"/api/v1/{what}", params={"account": account}), 200)
+                for what in ("signals", "orders", "fills")
+            }
+            if all(seen.values()):
+                break
+            if time.monotonic() > deadline:
+                counts = {k: len(v) for k, v in seen.items()}
+                raise SystemExit(f"smoke: paper deployment did not trade in time: {counts}")
+            time.sleep(1.0)
+        book = check(client.get(f"/api/v1/portfolio/{account}"), 200)
+        fill = seen["fills"][0]
+        print(
+            f"smoke: paper trading: {len(seen['signals'])} signals, {len(seen['fills'])} fills "
+            f"(last {fill['side']} {fill['quantity']} @ {fill['price']}, correlation "
+            f"{fill.get('correlation_id')}); equity {book.get('equity')}"
+        )
     print(f"smoke: passed in {time.monotonic() - started:.1f}s")
     return 0
 
