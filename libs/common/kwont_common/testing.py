@@ -1,4 +1,5 @@
-"""Test data factories for events: one valid instance per topic, built from a seed.
+"""Test data factories for events (one valid instance per topic, built from a seed), and
+the way a test runs one service in its own event loop.
 
 Used by the contract tests, the services' tests and the benchmarks, so every test speaks of
 the same well-formed messages.
@@ -6,12 +7,20 @@ the same well-formed messages.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from kwont_common import events as ev
+from kwont_common.service import Setup, serve
+from kwont_common.settings import Settings
 from kwont_common.topics import TOPICS
+
+S = TypeVar("S", bound=Settings)
 
 MINUTE_MS = 60_000
 
@@ -136,3 +145,46 @@ def sample_events(seed: int = 7) -> dict[str, ev.Event]:
     if missing:  # a new topic must get a sample here
         raise AssertionError(f"no sample event for {sorted(missing)}")
     return out
+
+
+def service_settings(
+    cls: type[S], service: str, bootstrap: str, mongo_uri: str, database: str, **kw: Any
+) -> S:
+    """One service's settings for a test: a fresh topic prefix and consumer group (tests never
+    see each other's messages), one partition, fast retries, metrics on a free port, plain
+    logs, ``database`` for platform data; ``kw`` overrides any of it."""
+    fields: dict[str, Any] = {
+        "service_name": service,
+        "kafka_bootstrap_servers": bootstrap,
+        "kafka_idempotence": False,
+        "topic_prefix": f"{service[0]}{uuid.uuid4().hex[:10]}.",
+        "topic_partitions": 1,
+        "consumer_group": f"g-{uuid.uuid4().hex[:10]}",
+        "mongo_uri": mongo_uri,
+        "mongo_database": database,
+        "metrics_port": 0,
+        "log_json": False,
+        "retry_backoff_max_s": 0.05,
+        "handler_max_attempts": 2,
+        "startup_timeout_s": 20,
+    }
+    fields.update(kw)
+    return cls.model_validate(fields)
+
+
+@asynccontextmanager
+async def serving(settings: Settings, setup: Setup) -> AsyncIterator[None]:
+    """The service of ``setup``, served in this event loop until the block ends.
+
+    Raises:
+        AssertionError: it did not stop with exit code 0 within 30 s.
+    """
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, setup, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        code = await asyncio.wait_for(task, 30)
+        if code != 0:
+            raise AssertionError(f"{settings.service_name} exited with {code}")

@@ -9,9 +9,8 @@ import asyncio
 import base64
 import inspect
 import json
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any
 
@@ -23,8 +22,7 @@ from motor.motor_asyncio import AsyncIOMotorClient
 from kwont_common.events import Candle, DeadLetter, Event, Fill, Order, OrderUpdate, Tick
 from kwont_common.kafka import EventProducer
 from kwont_common.kafka.admin import ensure_topics
-from kwont_common.service import serve
-from kwont_common.testing import candle
+from kwont_common.testing import candle, service_settings, serving
 from kwont_common.trading import ids
 from kwont_common.trading.accounts import AccountConfig, save_account
 from kwont_devstack.mongo_users import MongoEndpoint
@@ -42,24 +40,10 @@ SLIP, FEE = SLIP_BPS / 10_000, FEE_BPS / 10_000
 
 
 def make_settings(bootstrap: str, mongo_uri: str, database: str, **kw: Any) -> ExecutionSettings:
-    fields: dict[str, Any] = {
-        "service_name": "execution",
-        "kafka_bootstrap_servers": bootstrap,
-        "kafka_idempotence": False,
-        "topic_prefix": f"x{uuid.uuid4().hex[:10]}.",
-        "topic_partitions": 1,
-        "consumer_group": f"g-{uuid.uuid4().hex[:10]}",
-        "mongo_uri": mongo_uri,
-        "mongo_database": database,
-        "mongo_market_database": database,
-        "metrics_port": 0,
-        "log_json": False,
-        "retry_backoff_max_s": 0.05,
-        "handler_max_attempts": 2,
-        "startup_timeout_s": 20,
-    }
-    fields.update(kw)
-    return ExecutionSettings.model_validate(fields)
+    fields: dict[str, Any] = {"mongo_market_database": database} | kw
+    return service_settings(
+        ExecutionSettings, "execution", bootstrap, mongo_uri, database, **fields
+    )
 
 
 @pytest.fixture
@@ -84,16 +68,9 @@ async def prepare(settings: ExecutionSettings, db: Any, account: str = "acct-1")
     await db.deployments.insert_one({"_id": f"dep-{account}", "account": account, "owner": "alice"})
 
 
-@asynccontextmanager
-async def running(settings: ExecutionSettings) -> AsyncIterator[None]:
+def running(settings: ExecutionSettings) -> AbstractAsyncContextManager[None]:
     """The service, served in this event loop until the block ends (then exit code 0)."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, setup, stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        assert await asyncio.wait_for(task, 30) == 0
+    return serving(settings, setup)
 
 
 async def send(

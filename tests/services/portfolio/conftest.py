@@ -17,7 +17,7 @@ from motor.motor_asyncio import AsyncIOMotorClient
 
 from kwont_common.events import Fill, PortfolioSnapshot
 from kwont_common.kafka.admin import ensure_topics
-from kwont_common.service import serve
+from kwont_common.testing import service_settings, serving
 from kwont_devstack.mongo_users import MongoEndpoint
 from kwont_portfolio.main import setup
 from kwont_portfolio.settings import PortfolioSettings
@@ -29,23 +29,7 @@ T0 = 1_700_000_000_000
 
 
 def make_settings(bootstrap: str, mongo_uri: str, database: str, **kw: Any) -> PortfolioSettings:
-    fields: dict[str, Any] = {
-        "service_name": "portfolio",
-        "kafka_bootstrap_servers": bootstrap,
-        "kafka_idempotence": False,
-        "topic_prefix": f"p{uuid.uuid4().hex[:10]}.",
-        "topic_partitions": 1,
-        "consumer_group": f"g-{uuid.uuid4().hex[:10]}",
-        "mongo_uri": mongo_uri,
-        "mongo_database": database,
-        "metrics_port": 0,
-        "log_json": False,
-        "retry_backoff_max_s": 0.05,
-        "handler_max_attempts": 2,
-        "startup_timeout_s": 20,
-    }
-    fields.update(kw)
-    return PortfolioSettings.model_validate(fields)
+    return service_settings(PortfolioSettings, "portfolio", bootstrap, mongo_uri, database, **kw)
 
 
 @pytest.fixture
@@ -66,13 +50,8 @@ def db(mongo: MongoEndpoint, mongo_db: str) -> Iterator[Any]:
 async def running(settings: PortfolioSettings) -> AsyncIterator[None]:
     """The service, served in this event loop until the block ends (then exit code 0)."""
     await ensure_topics(settings)
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, setup, stop))
-    try:
+    async with serving(settings, setup):
         yield
-    finally:
-        stop.set()
-        assert await asyncio.wait_for(task, 30) == 0
 
 
 def fill(
