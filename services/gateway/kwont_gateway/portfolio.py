@@ -131,11 +131,23 @@ def ledger_public(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def ledger(
-    gw: Gateway, collection: str, q: dict[str, Any], limit: int, offset: int
+    gw: Gateway,
+    collection: str,
+    q: dict[str, Any],
+    limit: int,
+    offset: int,
+    id_as: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Orders or fills, newest first."""
-    cursor = gw.read[collection].find(q).sort("event_time", -1).skip(offset).limit(limit)
-    return [ledger_public(d) async for d in cursor]
+    """Orders, fills, signals or rejections, newest first; ties (one candle, several
+    documents) in a fixed order so pages never overlap. ``id_as`` names the field the stored
+    ``_id`` is shown as (none: not shown)."""
+    cursor = (
+        gw.read[collection].find(q).sort([("event_time", -1), ("_id", -1)])
+        .skip(offset).limit(limit)
+    )  # fmt: skip
+    if id_as is None:
+        return [ledger_public(d) async for d in cursor]
+    return [{id_as: str(d["_id"]), **ledger_public(d)} async for d in cursor]
 
 
 async def equity_between(

@@ -10,22 +10,9 @@ from kwont_gateway import portfolio
 from kwont_gateway.deps import GatewayDep, Reader
 from kwont_gateway.models.signals import RiskRejectionPublic, SignalPublic
 from kwont_gateway.routes.ledger import Account, Limit, Offset, Since, SymbolQ
-from kwont_gateway.state import Gateway
 
 router = APIRouter(tags=["signals"])
 Ident = Annotated[str | None, Query(max_length=64)]
-
-
-async def newest_first(
-    gw: Gateway, collection: str, q: dict[str, Any], limit: int, offset: int
-) -> list[dict[str, Any]]:
-    """Documents of ``q``, newest first; ties (one candle, several deployments) in a fixed
-    order so pages never overlap. ``event_id`` is the stored ``_id``."""
-    cursor = (
-        gw.read[collection].find(q).sort([("event_time", -1), ("_id", -1)])
-        .skip(offset).limit(limit)
-    )  # fmt: skip
-    return [{"event_id": str(d["_id"]), **portfolio.ledger_public(d)} async for d in cursor]
 
 
 @router.get("/signals", response_model=list[SignalPublic])
@@ -43,7 +30,7 @@ async def list_signals(
     q = portfolio.ledger_query(principal, account, symbol, since)
     if deployment:
         q["deployment_id"] = deployment
-    return await newest_first(gw, "signals", q, limit, offset)
+    return await portfolio.ledger(gw, "signals", q, limit, offset, id_as="event_id")
 
 
 @router.get("/risk-rejections", response_model=list[RiskRejectionPublic], tags=["risk"])
@@ -64,4 +51,4 @@ async def list_risk_rejections(
         q["deployment_id"] = deployment
     if signal:
         q["signal_id"] = signal
-    return await newest_first(gw, "risk_rejections", q, limit, offset)
+    return await portfolio.ledger(gw, "risk_rejections", q, limit, offset, id_as="event_id")
