@@ -31,7 +31,7 @@ from kwont_devstack.mongo_users import APP_USER, READONLY_USER, MongoEndpoint, c
 from kwont_devstack.servicerun import TRADING, Pipeline
 from kwont_marketdata import store
 from kwont_marketdata.load import columns_of
-from kwont_quant import BacktestConfig, Candles, run_backtest
+from kwont_quant import BacktestConfig, Candles, Stop, run_backtest
 from kwont_quant.strategies.trend import SmaCross
 from kwont_quant.synthetic import gbm_ohlcv
 
@@ -55,8 +55,6 @@ class StoppedCross(SmaCross):
 
 class StoppedCross(SmaCross):
     """The oracle twin of STOPPED_CODE."""
-
-    from kwont_quant import Stop
 
     stop_loss = Stop.percent(0.004)
     take_profit = Stop.percent(0.006)
