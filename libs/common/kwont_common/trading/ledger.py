@@ -20,7 +20,9 @@ ZERO = Decimal(0)
 
 @dataclass
 class PositionBook:
-    """One open position. ``side`` is 1 (long) or -1 (short)."""
+    """One open position. ``side`` is 1 (long) or -1 (short). ``cost`` is the sum of
+    price x quantity of the fills that built it (exact), so the average entry, and the PnL
+    of closing it all, do not depend on the order its fills were booked in."""
 
     side: int
     quantity: Decimal
@@ -29,6 +31,30 @@ class PositionBook:
     opened_at: int = 0
     correlation_id: str | None = None
     realized_pnl: Decimal = ZERO
+    cost: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if self.cost is None:
+            self.cost = self.average_entry * self.quantity
+
+    def close(self, price: Decimal, quantity: Decimal) -> Decimal:
+        """Take ``quantity`` off at ``price``; the realised PnL."""
+        assert self.cost is not None
+        if quantity >= self.quantity:
+            realized = self.side * (price * self.quantity - self.cost)
+            self.quantity, self.cost = ZERO, ZERO
+        else:
+            realized = self.side * (price - self.average_entry) * quantity
+            self.quantity -= quantity
+            self.cost = self.average_entry * self.quantity
+        self.realized_pnl += realized
+        return realized
+
+    def add(self, price: Decimal, quantity: Decimal) -> None:
+        assert self.cost is not None
+        self.cost += price * quantity
+        self.quantity += quantity
+        self.average_entry = self.cost / self.quantity
 
     def unrealized(self, mark: Decimal) -> Decimal:
         return self.side * (mark - self.average_entry) * self.quantity
@@ -66,9 +92,7 @@ class Ledger:
         opened = closed = False
         if pos is not None and pos.side != side:
             closing = min(qty, pos.quantity)
-            realized = pos.side * (price - pos.average_entry) * closing
-            pos.quantity -= closing
-            pos.realized_pnl += realized
+            realized = pos.close(price, closing)
             pos.correlation_id = str(fill.correlation_id)
             qty -= closing
             if pos.quantity == 0:
@@ -84,9 +108,7 @@ class Ledger:
                 )
                 opened = True
             else:
-                total = pos.quantity + qty
-                pos.average_entry = (pos.average_entry * pos.quantity + price * qty) / total
-                pos.quantity = total
+                pos.add(price, qty)
                 pos.correlation_id = str(fill.correlation_id)
         self.cash += realized - fill.fee
         self.realized_pnl += realized
@@ -115,6 +137,7 @@ class Ledger:
                     "opened_at": p.opened_at,
                     "correlation_id": p.correlation_id,
                     "realized_pnl": str(p.realized_pnl),
+                    "cost": str(p.cost),
                 }
                 for s, p in self.positions.items()
             },
@@ -135,6 +158,7 @@ class Ledger:
                     int(p.get("opened_at", 0)),
                     p.get("correlation_id"),
                     Decimal(p.get("realized_pnl", "0")),
+                    Decimal(p["cost"]) if "cost" in p else None,
                 )
                 for s, p in (doc.get("positions") or {}).items()
             },
