@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from kwont_common.errors import ConfigurationError
-from kwont_common.kafka import EventConsumer, EventProducer, Handler
+from kwont_common.kafka import EventConsumer, EventProducer, Handler, Ordering
 from kwont_common.logs import configure_logging
 from kwont_common.metrics import HealthServer
 from kwont_common.mongo import Mongo
@@ -57,11 +57,16 @@ STOP_GRACE_S = 10.0
 
 @dataclass
 class Wiring:
-    """What a service runs: handlers per base topic, long-running tasks, stop hooks."""
+    """What a service runs: handlers per base topic, long-running tasks, stop hooks, and how
+    its consumer orders messages (see :class:`EventConsumer`: ``concurrency`` messages of
+    different keys at once, ``ordering`` per topic, ``latest_only`` state topics)."""
 
     handlers: dict[str, Handler] = field(default_factory=dict)
     tasks: list[Task] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    concurrency: int = 1
+    ordering: dict[str, Ordering] = field(default_factory=dict)
+    latest_only: tuple[str, ...] = ()
 
 
 Setup = Callable[[Runtime], Awaitable[Wiring]]
@@ -100,7 +105,10 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
         wiring = setting_up.result()
         ready["setup"] = True
         if wiring.handlers:
-            consumer = EventConsumer(settings, producer, wiring.handlers)
+            consumer = EventConsumer(
+                settings, producer, wiring.handlers, concurrency=wiring.concurrency,
+                ordering=wiring.ordering, latest_only=wiring.latest_only,
+            )  # fmt: skip
             health.add_check("consumer", lambda: consumer.running)
             running.append(asyncio.create_task(consumer.run(stop), name="consumer"))
         for task in wiring.tasks:

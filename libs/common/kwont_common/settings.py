@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     consumer_group: str | None = Field(
         None, description="Consumer group id (default: `kwont-<service>`)."
     )
+    consumer_concurrency: int = Field(
+        16,
+        ge=1,
+        description="Trading services (strategy, risk, execution, portfolio): how many messages "
+        "of different keys one consumer handles at once. Messages of one key (one account's "
+        "signals, one symbol's candles) stay in order; 1 handles everything one by one.",
+    )
     handler_max_attempts: int = Field(
         5,
         ge=1,

@@ -1,8 +1,14 @@
 """The typed consumer loop every service runs.
 
 For each message: decode into the topic's model, call the handler, publish what it returns,
-and only then count the offset as done; offsets are committed after each fetched batch and at
-shutdown. Failures:
+and only then count the offset as done. Messages are handled in key order: two messages with
+the same ordering key (by default the topic and the record key, i.e. Kafka's own order) never
+overlap and run in offset order; with ``concurrency`` above 1, messages of different keys run
+at once, up to that many. A partition's committed offset is its lowest unfinished one, so a
+restart re-delivers every message not yet handled (and possibly some handled after it: handlers
+are idempotent). Offsets are committed after each fetch round, when partitions are revoked,
+and at shutdown. ``latest_only`` topics carry state (marks, snapshots): a queued message that
+a newer one of the same key overtakes before it started is skipped. Failures:
 
 - undecodable or invalid bytes, or a handler raising ``InvalidMessage``: the original bytes
   and the error go to ``<topic>.dlq`` and the loop moves on;
@@ -26,7 +32,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
 from kwont_common.errors import InvalidMessage, is_transient
 from kwont_common.events import DeadLetter, Event
@@ -49,6 +55,57 @@ class _Abort(Exception):
     """Shutdown asked while a message was still failing transiently: leave it uncommitted."""
 
 
+Ordering = Callable[[bytes | None], bytes | None]
+"""From a record's key to the key its messages are ordered by (``None``: the record key)."""
+
+
+def account_of_key(key: bytes | None) -> bytes | None:
+    """``account`` of an ``account:SYMBOL`` key: one account's messages in order across its
+    symbols (symbols never contain ``:``)."""
+    return None if key is None else key.rsplit(b":", 1)[0]
+
+
+class _Offsets:
+    """Offsets of one assigned partition in hand, in fetch order; the commit point is the
+    lowest one not finished. ``revoked`` once the partition went to another member."""
+
+    def __init__(self) -> None:
+        self.pending: dict[int, bool] = {}
+        self.committable: int | None = None
+        self.committed: int | None = None
+        self.revoked = False
+
+    def add(self, offset: int) -> None:
+        self.pending[offset] = False
+
+    def finish(self, offset: int) -> None:
+        if offset not in self.pending:
+            return
+        self.pending[offset] = True
+        while self.pending:
+            first = next(iter(self.pending))
+            if not self.pending[first]:
+                break
+            del self.pending[first]
+            self.committable = first + 1
+
+
+class _Job:
+    """One fetched message on its way through the handler."""
+
+    __slots__ = ("offsets", "record", "skip", "started", "task", "tp")
+
+    def __init__(
+        self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes], offsets: _Offsets
+    ) -> None:
+        self.tp = tp
+        self.record = record
+        self.offsets = offsets
+        self.started = False
+        self.skip = False
+        self.task: asyncio.Task[None] | None = None
+
+
 class EventConsumer:
     """Consumes base topic names (prefix applied) in the service's consumer group."""
 
@@ -60,26 +117,42 @@ class EventConsumer:
         *,
         group_id: str | None = None,
         max_records: int = 100,
+        concurrency: int = 1,
+        ordering: Mapping[str, Ordering] | None = None,
+        latest_only: Sequence[str] = (),
+        revoke_wait_s: float = 30.0,
     ) -> None:
         if not handlers:
             raise ValueError("EventConsumer needs at least one handler")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         self.settings = settings
         self.producer = producer
         self.group_id = group_id or settings.group_id
         self.max_records = max_records
+        self.concurrency = concurrency
+        self.max_pending = max(max_records, 10 * concurrency)
+        self.revoke_wait_s = revoke_wait_s
         prefix = settings.topic_prefix
         self._routes: dict[str, tuple[Topic, Handler]] = {
             topic(name).full_name(prefix): (topic(name), handler)
             for name, handler in handlers.items()
         }
+        self._ordering = {topic(n).full_name(prefix): f for n, f in (ordering or {}).items()}
+        self._latest_only = {topic(name).full_name(prefix) for name in latest_only}
         self._consumer: AIOKafkaConsumer | None = None
         self.running = False
         self.handled = 0
+        self.skipped = 0
         self._positions: dict[TopicPartition, int] = {}
+        self._offsets: dict[TopicPartition, _Offsets] = {}
+        self._tails: dict[tuple[str, bytes | None], _Job] = {}
+        self._jobs: set[_Job] = set()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._error: BaseException | None = None
 
     async def _start_once(self) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(
-            *self._routes,
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
             client_id=self.settings.kafka_client_id or f"kwont-{self.settings.service_name}",
             group_id=self.group_id,
@@ -87,6 +160,7 @@ class EventConsumer:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
         )
+        consumer.subscribe(list(self._routes), listener=_Revocations(self))
         try:
             await consumer.start()
         except BaseException:
@@ -95,7 +169,8 @@ class EventConsumer:
         return consumer
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set; then commit what was handled and close.
+        """Consume until ``stop`` is set; then finish or abandon what is in hand, commit what
+        was handled and close.
 
         Raises:
             TransientError: the broker was not reachable within ``startup_timeout_s``.
@@ -105,36 +180,119 @@ class EventConsumer:
         )
         self._consumer = consumer
         self.running = True
-        done: dict[TopicPartition, int] = {}
         try:
-            while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
-                try:
+            while not stop.is_set() and self._error is None:
+                if len(self._jobs) >= self.max_pending:
+                    await asyncio.wait(
+                        {j.task for j in self._jobs if j.task}, timeout=0.2,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )  # fmt: skip
+                else:
+                    batch = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
                     for tp, records in batch.items():
                         for record in records:
-                            if stop.is_set():
-                                raise _Abort
-                            await self._handle(record, stop)
-                            done[tp] = self._positions[tp] = record.offset + 1
-                except _Abort:
-                    break
-                finally:
-                    await self._commit(consumer, done)
+                            self._schedule(tp, record, stop)
+                    if self.concurrency == 1 and self._jobs:
+                        # one at a time: finish the batch before fetching (the old loop)
+                        await asyncio.wait({j.task for j in self._jobs if j.task})
+                await self._commit(consumer)
                 self._update_lag(consumer)
+            if self._error is not None:
+                raise self._error
         finally:
             self.running = False
-            await self._commit(consumer, done)
+            await self._drain()
+            await self._commit(consumer)
             await consumer.stop()
             log.info("consumer stopped after %d messages", self.handled)
 
-    async def _commit(self, consumer: AIOKafkaConsumer, done: dict[TopicPartition, int]) -> None:
-        if not done:
+    def _schedule(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes],
+                  stop: asyncio.Event) -> None:  # fmt: skip
+        order = self._ordering.get(record.topic)
+        key = (record.topic, order(record.key) if order else record.key)
+        offsets = self._offsets.setdefault(tp, _Offsets())
+        offsets.add(record.offset)
+        job = _Job(tp, record, offsets)
+        before = self._tails.get(key)
+        if before is not None and not before.started and record.topic in self._latest_only:
+            before.skip = True
+        self._tails[key] = job
+        self._jobs.add(job)
+        job.task = asyncio.create_task(self._run_job(job, before, key, stop))
+
+    async def _run_job(
+        self, job: _Job, before: _Job | None, key: tuple[str, bytes | None], stop: asyncio.Event
+    ) -> None:
+        """Handle ``job`` once the key's previous message is through. Nothing is marked
+        finished when shutdown, an error elsewhere or a revocation intervenes (the message
+        comes back to whoever owns the partition next)."""
+        try:
+            if before is not None and before.task is not None:
+                await asyncio.wait({before.task})
+            if job.skip:
+                self.skipped += 1
+            else:
+                async with self._slots:
+                    if stop.is_set() or self._error is not None or job.offsets.revoked:
+                        return
+                    job.started = True
+                    await self._handle(job.record, stop)
+            job.offsets.finish(job.record.offset)
+        except _Abort:
+            return
+        except Exception as exc:  # the loop stops; what is not committed comes back
+            if self._error is None:
+                self._error = exc
+        finally:
+            self._jobs.discard(job)
+            if self._tails.get(key) is job:
+                del self._tails[key]
+
+    async def _drain(self) -> None:
+        """Wait for the jobs in hand: the running ones finish (or abort, ``stop`` being set),
+        the queued ones then abort."""
+        tasks = {j.task for j in self._jobs if j.task}
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _commit(self, consumer: AIOKafkaConsumer,
+                      partitions: set[TopicPartition] | None = None) -> None:  # fmt: skip
+        due = {
+            tp: o.committable
+            for tp, o in self._offsets.items()
+            if o.committable is not None and o.committable != o.committed
+            and (partitions is None or tp in partitions)
+        }  # fmt: skip
+        if not due:
             return
         try:
-            await consumer.commit(dict(done))
+            await consumer.commit(dict(due))
         except Exception as exc:  # rebalance or broker loss: the batch will be redelivered
             log.warning("offset commit failed, messages will be redelivered: %s", exc)
-        done.clear()
+            return
+        for tp, offset in due.items():
+            if tp in self._offsets:
+                self._offsets[tp].committed = offset
+            self._positions[tp] = offset
+
+    async def revoked(self, partitions: set[TopicPartition]) -> None:
+        """Before partitions go to another member: finish what is in hand for them (bounded
+        by ``revoke_wait_s``), commit it, and forget them (their queued messages abort)."""
+        consumer = self._consumer
+        ours = partitions & set(self._offsets)
+        if not ours:
+            return
+        waiting = {j.task for j in self._jobs if j.task and j.tp in ours and j.started}
+        if waiting:
+            _, late = await asyncio.wait(waiting, timeout=self.revoke_wait_s)
+            if late:
+                log.warning("%d messages still in hand %.0fs into a rebalance; they may be "
+                            "handled twice", len(late), self.revoke_wait_s)  # fmt: skip
+        if consumer is not None:
+            await self._commit(consumer, ours)
+        for tp in ours:
+            self._offsets.pop(tp).revoked = True
+            self._positions.pop(tp, None)
 
     def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
         for tp in consumer.assignment():
@@ -216,6 +374,17 @@ class EventConsumer:
             error.splitlines()[0] if error else "",
             extra={"topic": record.topic, "partition": record.partition, "offset": record.offset},
         )
+
+
+class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: EventConsumer) -> None:
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self.owner.revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        return None
 
 
 def _as_list(result: HandlerResult) -> Sequence[Event]:
