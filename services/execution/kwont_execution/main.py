@@ -97,15 +97,17 @@ async def setup(runtime: Runtime) -> Wiring:
         tasks.append(binance.run)
         on_stop.append(binance.close)
     stops = EventConsumer(
-        settings, runtime.producer, {"candles": paper.on_candle}, group_id=settings.stops_group_id
-    )
+        settings, runtime.producer, {"candles": paper.on_candle},
+        group_id=settings.stops_group_id, concurrency=settings.consumer_concurrency,
+    )  # fmt: skip
     runtime.health.add_check("stops-consumer", lambda: stops.running)
     tasks.append(stops.run)
     if settings.paper_ticks:
         tasks.append(ticks.run)
     return Wiring(
-        handlers={"orders": dispatcher(venues, db, accounts)}, tasks=tasks, on_stop=on_stop
-    )
+        handlers={"orders": dispatcher(venues, db, accounts)}, tasks=tasks, on_stop=on_stop,
+        concurrency=settings.consumer_concurrency,
+    )  # fmt: skip
 
 
 def run() -> None:

@@ -48,6 +48,8 @@ async def setup(runtime: Runtime) -> Wiring:
         runtime.producer,
         marks_handlers(portfolios, settings.marks_from_ticks),
         group_id=settings.marks_group_id,
+        concurrency=settings.consumer_concurrency,
+        latest_only=("candles", "ticks") if settings.marks_from_ticks else ("candles",),
     )
     runtime.health.add_check("marks consumer", lambda: marks.running)
 
@@ -57,7 +59,10 @@ async def setup(runtime: Runtime) -> Wiring:
     async def consume_marks(stop: asyncio.Event) -> None:
         await marks.run(stop)
 
-    return Wiring(handlers={"fills": on_fill}, tasks=[consume_marks])
+    return Wiring(
+        handlers={"fills": on_fill}, tasks=[consume_marks],
+        concurrency=settings.consumer_concurrency,
+    )  # fmt: skip
 
 
 def run() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from kwont_common.kafka import EventConsumer
+from kwont_common.kafka import EventConsumer, account_of_key
 from kwont_common.mongo import Database
 from kwont_common.service import Runtime, Wiring, run_service
 from kwont_risk import cli
@@ -45,9 +45,15 @@ async def setup(runtime: Runtime) -> Wiring:
             "portfolio-snapshots": book.on_snapshot,
         },
         group_id=settings.book_group,
+        concurrency=settings.consumer_concurrency,
+        latest_only=("portfolio-snapshots",),
     )
     runtime.health.add_check("book_consumer", lambda: book_consumer.running)
-    return Wiring(handlers={"signals": gate.on_signal}, tasks=[book_consumer.run])
+    # one account's signals in order (its book decides them), other accounts' at once
+    return Wiring(
+        handlers={"signals": gate.on_signal}, tasks=[book_consumer.run],
+        concurrency=settings.consumer_concurrency, ordering={"signals": account_of_key},
+    )  # fmt: skip
 
 
 def run() -> None:

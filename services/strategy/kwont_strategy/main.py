@@ -55,6 +55,7 @@ async def wire(runtime: Runtime) -> tuple[Wiring, SignalEngine]:
         handlers={"candles": engine.on_candle},
         tasks=[refresh_deployments],
         on_stop=[cleanup],
+        concurrency=settings.consumer_concurrency,
     )
     return wiring, engine
 
