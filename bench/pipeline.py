@@ -113,16 +113,49 @@ async def _run(
                 break
         rate = k / (time.perf_counter() - started)
         await asyncio.sleep(5.0)  # let the last ones through
+        spent = []
+        for svc, base in (("strategy", "candles"), ("risk", "signals"), ("risk", "fills"),
+                          ("risk", "portfolio-snapshots"), ("execution", "orders"),
+                          ("execution", "candles"), ("portfolio", "fills"),
+                          ("portfolio", "candles")):  # fmt: skip
+            label = f'topic="{name}.{base}"'
+            count = p.metric(svc, "kwont_handler_seconds_count", label)
+            total = p.metric(svc, "kwont_handler_seconds_sum", label)
+            if count:
+                spent.append(f"{svc}/{base} {count:.0f}x{1000 * total / count:.1f}")
+        print("  handlers (count x mean ms): " + "  ".join(spent))
         latencies = []
+        stages: dict[str, list[float]] = {"strategy": [], "risk": [], "execution": []}
+        signal_at = {d["_id"]: d["produced_at"] async for d in db.signals.find({}, ["produced_at"])}
+        order_at = {d["_id"]: d["order"]["produced_at"]
+                    async for d in db.risk_orders.find({}, ["order.produced_at"])}  # fmt: skip
         async for f in db.fills.find({"exit_reason": {"$in": [None, "signal"]}}):
-            sent = published.get(str(f.get("correlation_id")))
-            if sent is not None and f.get("stored_at"):
-                latencies.append(float(f["stored_at"]) - sent)
+            sid = str(f.get("correlation_id"))
+            sent = published.get(sid)
+            if sent is None or not f.get("stored_at"):
+                continue
+            latencies.append(float(f["stored_at"]) - sent)
+            s_at, o_at = signal_at.get(sid), order_at.get(f.get("client_order_id"))
+            if s_at is not None and o_at is not None:
+                stages["strategy"].append(s_at - sent)
+                stages["risk"].append(o_at - s_at)
+                stages["execution"].append(float(f["stored_at"]) - o_at)
+        print(
+            "  stage p50/p99 ms: "
+            + "  ".join(
+                f"{k} {_pct(v, 0.5):.0f}/{_pct(v, 0.99):.0f}" for k, v in stages.items() if v
+            )
+        )
         return latencies, k, rate
     finally:
         await producer.stop()
         p.stop_all()
         conn.close()
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> None:
