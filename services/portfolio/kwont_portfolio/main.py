@@ -49,7 +49,6 @@ async def setup(runtime: Runtime) -> Wiring:
         marks_handlers(portfolios, settings.marks_from_ticks),
         group_id=settings.marks_group_id,
         concurrency=settings.consumer_concurrency,
-        latest_only=("candles", "ticks") if settings.marks_from_ticks else ("candles",),
     )
     runtime.health.add_check("marks consumer", lambda: marks.running)
 
