@@ -79,7 +79,7 @@ async def setup(runtime: Runtime) -> Wiring:
     await asyncio.gather(store.ensure_indexes(db), audit.ensure_indexes(db))
     accounts = AccountCache(db, settings.account_cache_ttl_s)
     ticks = LastTicks(settings)
-    paper = PaperVenue(db, market, accounts, ticks)
+    paper = PaperVenue(db, market, accounts, ticks, settings.stop_gate_wait_s)
     venues: dict[str, Venue] = {"paper": paper.handle}
     tasks: list[Task] = []
     on_stop: list[Callable[[], Awaitable[None]]] = []

@@ -14,11 +14,16 @@ published), are checked at once, in order (marketdata stores a candle
 before publishing it); the candle path first checks any stored candles a position has
 not seen before the one in hand. So whether the entry or the next candles arrive first,
 each candle after the signal's is checked once, in time order.
+
+A protective exit acts on a candle only once the signals of the candles before it are in
+(:mod:`kwont_execution.stop_gate`): the candle path retries until then; an order's
+catch-up leaves that candle to the stop consumers' next candle.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import replace
 
@@ -30,6 +35,7 @@ from kwont_execution import audit, outcomes, paper
 from kwont_execution.account_cache import AccountCache
 from kwont_execution.outcomes import event_doc, event_from_doc
 from kwont_execution.paper import Bar, Position
+from kwont_execution.stop_gate import StopGate, StopHeld
 from kwont_execution.store import PositionStore, Slot
 from kwont_execution.ticks import LastTicks
 
@@ -42,13 +48,19 @@ class PaperVenue:
     """Handles paper orders and checks paper positions' stops on closed candles."""
 
     def __init__(
-        self, db: Database, market_db: Database, accounts: AccountCache, ticks: LastTicks
+        self,
+        db: Database,
+        market_db: Database,
+        accounts: AccountCache,
+        ticks: LastTicks,
+        stop_wait_s: float = 30.0,
     ) -> None:
         self.db = db
         self.market_db = market_db
         self.accounts = accounts
         self.ticks = ticks
         self.store = PositionStore(db)
+        self.gate = StopGate(db, stop_wait_s)
 
     async def handle(self, order: Order) -> list[Event]:
         """Fill or reject ``order``; returns the events to publish (a redelivery: the same
@@ -84,7 +96,10 @@ class PaperVenue:
             # beyond them (a replay from the store holds candles not published yet).
             seen = await self.passed(order.symbol, slot.position.interval)
             if seen is not None:
-                events = events + await self.catch_up(slot, key, through=seen)
+                # a held stop is not waited for here (this order's key may carry the signal
+                # it waits for): the stop consumers check that candle with their next one
+                with contextlib.suppress(StopHeld):
+                    events = events + await self.catch_up(slot, key, through=seen)
         await asyncio.gather(
             outcomes.store(self.db, events, owner, order),
             self.store.finish(order.client_order_id, events),
@@ -190,6 +205,7 @@ class PaperVenue:
                 if await self.store.commit(slot, moved):
                     return [], slot.after(moved)
             else:
+                await self.gate.check(position, bar)
                 if await self.store.commit(
                     slot, None, checked_through=bar.open_time, key=key, events=exit_.events
                 ):

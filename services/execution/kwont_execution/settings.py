@@ -22,6 +22,14 @@ class ExecutionSettings(Settings):
         description="Seconds an account's settings and owner are cached (a change to fees "
         "or slippage takes effect within this time).",
     )
+    stop_gate_wait_s: float = Field(
+        30.0,
+        ge=0,
+        description="Longest a paper stop-loss, take-profit or liquidation on a candle waits "
+        "for the strategy to evaluate the candles before it and for an earlier signal that "
+        "closes the position to be applied (so a lagging pipeline trades like the backtest); "
+        "then it acts anyway. 0: never wait.",
+    )
     paper_ticks: bool = Field(
         True,
         description="Follow `ticks` (latest price per symbol, not in a consumer group) so the "

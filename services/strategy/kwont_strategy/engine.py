@@ -2,8 +2,9 @@
 
 Per candle: the cached deployments on its (symbol, interval), the rolling window from
 memory, ``latest_signal`` and ``kwont_quant.live.intent`` per deployment (the engine's
-reading of the bar), then one ``signals`` write per signal. A strategy that raises is
-recorded on its deployment (``last_error``) and counted; the other deployments go on.
+reading of the bar), then one ``signals`` write per signal and one progress write for the
+candle (``strategy_progress``). A strategy that raises is recorded on its deployment
+(``last_error``) and counted; the other deployments go on.
 """
 
 from __future__ import annotations
@@ -52,14 +53,13 @@ class SignalEngine:
             return []
         window = await self.windows.window(candle, max(d.need for d in deps))
         out = [s for d in deps if (s := await self._evaluate(d, candle, window)) is not None]
-        if not out:
-            return []
         owners = {d.id: d.owner for d in deps}
         stored = await asyncio.gather(
             *(signals.record(self.db, s, owners[s.deployment_id]) for s in out)
         )
         for s in stored:
             SIGNALS.labels(self.source, s.action).inc()
+        await signals.record_progress(self.db, [d.id for d in deps], candle)
         return list(stored)
 
     async def _evaluate(self, dep: Deployment, candle: Candle, window: Candles) -> Signal | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from kwont_common.events import Candle, Signal
@@ -31,6 +31,10 @@ from kwont_quant.live import Intent
 from kwont_strategy.deployments import Deployment
 
 COLLECTION = "signals"
+PROGRESS = "strategy_progress"
+"""Per ``deployment:SYMBOL:interval``, ``open_time`` of the newest candle evaluated (its
+signal, if any, stored). The paper venue holds a stop until the candles before it are
+evaluated (kwont_execution.stop_gate)."""
 
 
 async def ensure_indexes(db: Database) -> None:
@@ -115,3 +119,29 @@ async def record(db: Database, signal: Signal, owner: str) -> Signal:
     if stored is None or stored.get("produced_at") == doc["produced_at"]:
         return signal
     return Signal.model_validate(stored)
+
+
+def progress_id(deployment_id: str, symbol: str, interval: str) -> str:
+    """``_id`` of a deployment's progress on one symbol and interval."""
+    return f"{deployment_id}:{symbol}:{interval}"
+
+
+async def record_progress(db: Database, deployment_ids: list[str], candle: Candle) -> None:
+    """Say ``candle`` was evaluated for these deployments (after their signals are stored).
+
+    Raises:
+        pymongo.errors.PyMongoError: the write failed.
+    """
+    if not deployment_ids:
+        return
+    await db[PROGRESS].bulk_write(
+        [
+            UpdateOne(
+                {"_id": progress_id(d, candle.symbol, candle.interval)},
+                {"$max": {"open_time": candle.open_time}},
+                upsert=True,
+            )
+            for d in deployment_ids
+        ],
+        ordered=False,
+    )

@@ -251,6 +251,83 @@ async def test_entry_fills_at_the_engine_price_and_a_later_candle_hits_the_stop(
     assert audits[0]["venue"] == "paper" and audits[1]["request"]["candle"]["low"] == falling.low
 
 
+async def store_signal(db: Any, t: int, action: str) -> None:
+    """What the strategy stores for deployment dep-1's signal on the candle opening at ``t``."""
+    await db.signals.insert_one({
+        "_id": str(ids.signal_id("dep-1", "BTCUSDT", "1m", t)), "deployment_id": "dep-1",
+        "account": "acct-1", "symbol": "BTCUSDT", "interval": "1m", "action": action,
+        "candle_open_time": t, "event_time": t + MIN - 1,
+    })  # fmt: skip
+
+
+async def evaluated(db: Any, t: int) -> None:
+    """The strategy's word that dep-1 has evaluated BTCUSDT 1m up to the candle at ``t``."""
+    await db.strategy_progress.update_one(
+        {"_id": "dep-1:BTCUSDT:1m"}, {"$max": {"open_time": t}}, upsert=True
+    )
+
+
+async def test_a_stop_waits_for_the_signals_of_the_candles_before_it(
+    kafka_bootstrap: str, mongo: MongoEndpoint, mongo_db: str, db: Any
+) -> None:
+    settings = make_settings(kafka_bootstrap, mongo.app_uri, mongo_db, stop_gate_wait_s=60)
+    await prepare(settings, db)
+    order = entry("BUY")
+    _, sl, _, _ = expected_entry(1)
+    quiet = bar(T0 + MIN, 100.1, 100.6, 99.4, 100.0)
+    falling = bar(T0 + 2 * MIN, 99.0, 99.2, 96.0, 97.0)  # would hit the stop
+    sl_leg = ids.client_order_id(order.signal_id, "sl")
+    await store_signal(db, T0, "enter_long")
+    await evaluated(db, T0)
+    async with running(settings):
+        await send(settings, order)
+        await until(lambda: db.fills.find_one({"client_order_id": order.client_order_id}))
+        await store_candles(db, quiet, falling)
+        await send(settings, quiet, falling)
+        await asyncio.sleep(2.0)
+        # the strategy has not evaluated `quiet` yet: its signal might close the position
+        assert await db.fills.find_one({"client_order_id": sl_leg}) is None
+        await store_signal(db, quiet.open_time, "exit")
+        await evaluated(db, quiet.open_time)
+        await asyncio.sleep(1.0)
+        # evaluated, and its signal closes the position: the stop waits for that exit
+        assert await db.fills.find_one({"client_order_id": sl_leg}) is None
+        exit_order = entry("SELL", t=quiet.open_time, reduce_only=True, quantity=Decimal("0.5"),
+                           stop_loss_pct=None, take_profit_pct=None)  # fmt: skip
+        await send(settings, exit_order)
+        done = await until(
+            lambda: db.fills.find_one({"client_order_id": exit_order.client_order_id})
+        )
+        await until(lambda: stops_consumed(settings, 2))
+    # as the engine: the exit at the signal candle's close, the stop never acted
+    assert sl is not None and falling.low < sl
+    assert done["exit_reason"] in (None, "signal") and Decimal(done["price"]) == dec(
+        live.market_price(-1, 100.0, SLIP)
+    )
+    assert await db.fills.count_documents({}) == 2
+    assert await db.fills.find_one({"client_order_id": sl_leg}) is None
+
+
+async def test_a_held_stop_acts_after_stop_gate_wait_s(
+    kafka_bootstrap: str, mongo: MongoEndpoint, mongo_db: str, db: Any
+) -> None:
+    settings = make_settings(kafka_bootstrap, mongo.app_uri, mongo_db, stop_gate_wait_s=1.0)
+    await prepare(settings, db)
+    order = entry("BUY")
+    falling = bar(T0 + MIN, 99.0, 99.2, 96.0, 97.0)
+    sl_leg = ids.client_order_id(order.signal_id, "sl")
+    await store_signal(db, T0, "enter_long")  # and the strategy never says it went on
+    async with running(settings):
+        await send(settings, order)
+        await until(lambda: db.fills.find_one({"client_order_id": order.client_order_id}))
+        await store_candles(db, falling)
+        await send(settings, falling)
+        started = asyncio.get_running_loop().time()
+        out = await until(lambda: db.fills.find_one({"client_order_id": sl_leg}))
+    assert asyncio.get_running_loop().time() - started >= 1.0
+    assert out["exit_reason"] == "stop_loss"
+
+
 async def test_candles_consumed_before_the_entry_are_checked_when_it_opens(
     settings: ExecutionSettings, db: Any
 ) -> None:
