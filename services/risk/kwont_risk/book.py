@@ -80,11 +80,15 @@ class Book:
         self.collection = db[COLLECTION]
         self.store = BookStore(self.collection)
         self.directory = directory
-        self._pulse = asyncio.Event()
+        self._pulses: dict[str, asyncio.Event] = {}
 
-    def _changed(self) -> None:
-        pulse, self._pulse = self._pulse, asyncio.Event()
-        pulse.set()
+    def _pulse(self, account: str) -> asyncio.Event:
+        return self._pulses.setdefault(account, asyncio.Event())
+
+    def _changed(self, account: str) -> None:
+        pulse = self._pulses.pop(account, None)
+        if pulse is not None:
+            pulse.set()
 
     async def load(self, account: str, cash: Decimal) -> BookState:
         return BookState.from_doc(await self.collection.find_one({"_id": account}), cash)
@@ -92,7 +96,7 @@ class Book:
     async def _mutate(self, account: str, change: Change) -> BookState:
         cash = (await self.directory.account(account)).cash
         state = await mutate(self.collection, account, cash, change)
-        self._changed()
+        self._changed(account)
         return state
 
     # -- the book consumer group ---------------------------------------------------------
@@ -110,7 +114,7 @@ class Book:
             return fields | equity_fields(before, after, fill.event_time)
 
         await self.store.book(fill, config.cash, config.leverage, extra)
-        self._changed()
+        self._changed(fill.account)
 
     async def on_order_update(self, update: OrderUpdate) -> None:
         """A terminal status ends the order's flight once its fills are booked."""
@@ -162,8 +166,9 @@ class Book:
         timeout_s: float,
         poll_s: float,
     ) -> tuple[BookState, bool]:
-        """The book once ``ready(book)`` holds, re-read every ``poll_s`` and whenever this
-        process changes a book; ``(book, False)`` after ``timeout_s``.
+        """The book once ``ready(book)`` holds, re-read whenever this process changes the
+        account's book and every ``poll_s`` (another replica's changes); ``(book, False)``
+        after ``timeout_s``.
 
         Raises:
             TransientError: shutdown asked (the signal is redelivered after the restart).
@@ -171,7 +176,7 @@ class Book:
         cash = (await self.directory.account(account)).cash
         deadline = time.monotonic() + timeout_s
         while True:
-            pulse = self._pulse
+            pulse = self._pulse(account)
             state = await self.load(account, cash)
             if ready(state):
                 return state, True

@@ -45,7 +45,6 @@ async def setup(runtime: Runtime) -> Wiring:
             "portfolio-snapshots": book.on_snapshot,
         },
         group_id=settings.book_group,
-        concurrency=settings.consumer_concurrency,
         latest_only=("portfolio-snapshots",),
     )
     runtime.health.add_check("book_consumer", lambda: book_consumer.running)

@@ -23,7 +23,10 @@ class RiskSettings(Settings):
         "before the attempt fails as transient (and the signal is retried).",
     )
     in_flight_poll_s: float = Field(
-        0.05, gt=0, description="Re-read period of the book while a signal waits."
+        0.2,
+        gt=0,
+        description="Re-read period of the book while a signal waits, for changes booked by "
+        "another risk replica (this replica's own bookings wake the signal at once).",
     )
     exit_settle_s: float = Field(
         5.0,
