@@ -98,7 +98,7 @@ async def setup(runtime: Runtime) -> Wiring:
         on_stop.append(binance.close)
     stops = EventConsumer(
         settings, runtime.producer, {"candles": paper.on_candle},
-        group_id=settings.stops_group_id, concurrency=settings.consumer_concurrency,
+        group_id=settings.stops_group_id,  # one at a time: 16 at once starved the orders
     )  # fmt: skip
     runtime.health.add_check("stops-consumer", lambda: stops.running)
     tasks.append(stops.run)

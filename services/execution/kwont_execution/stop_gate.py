@@ -12,10 +12,11 @@ So before a stop, take-profit or liquidation of a position acts on candle ``k``:
    the position (such a signal is on its way through risk; once its closing order is
    applied the position is gone and the stop has nothing to do).
 
-A position without a stored entry signal (an order not made by the pipeline) is never
-held. Neither is one held longer than ``wait_s``: a deployment that was stopped, or a
-pipeline down for good, must not keep a protective stop from acting; it then acts,
-with a warning.
+A position without a stored entry signal (an order not made by the pipeline), or whose
+deployment is no longer running, is never held. Nor is any held longer than ``wait_s``:
+a pipeline down for good must not keep a protective stop from acting; it then acts, with
+a warning. The stop consumer handles one candle at a time, so a held stop also delays the
+stops of other symbols behind it (never their order, which the same rule keeps).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from kwont_quant.live import closes
 log = logging.getLogger(__name__)
 
 SIGNALS = "signals"
+DEPLOYMENTS = "deployments"
 PROGRESS = "strategy_progress"
 """Written by the strategy service (kwont_strategy.signals); read here."""
 
@@ -79,6 +81,11 @@ class StopGate:
         if entry is None:
             return None
         deployment = entry["deployment_id"]
+        running = await self.db[DEPLOYMENTS].find_one(
+            {"_id": deployment, "status": "running"}, {"_id": 1}
+        )
+        if running is None:  # stopped or deleted: no signal is coming
+            return None
         step = ohlcv.INTERVAL_MS[position.interval]
         progress = await self.db[PROGRESS].find_one(
             {"_id": f"{deployment}:{position.symbol}:{position.interval}"}

@@ -48,7 +48,6 @@ async def setup(runtime: Runtime) -> Wiring:
         runtime.producer,
         marks_handlers(portfolios, settings.marks_from_ticks),
         group_id=settings.marks_group_id,
-        concurrency=settings.consumer_concurrency,
     )
     runtime.health.add_check("marks consumer", lambda: marks.running)
 
@@ -58,10 +57,7 @@ async def setup(runtime: Runtime) -> Wiring:
     async def consume_marks(stop: asyncio.Event) -> None:
         await marks.run(stop)
 
-    return Wiring(
-        handlers={"fills": on_fill}, tasks=[consume_marks],
-        concurrency=settings.consumer_concurrency,
-    )  # fmt: skip
+    return Wiring(handlers={"fills": on_fill}, tasks=[consume_marks])
 
 
 def run() -> None:

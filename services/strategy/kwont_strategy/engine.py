@@ -2,9 +2,9 @@
 
 Per candle: the cached deployments on its (symbol, interval), the rolling window from
 memory, ``latest_signal`` and ``kwont_quant.live.intent`` per deployment (the engine's
-reading of the bar), then one ``signals`` write per signal and one progress write for the
-candle (``strategy_progress``). A strategy that raises is recorded on its deployment
-(``last_error``) and counted; the other deployments go on.
+reading of the bar), then one ``signals`` write per signal, and the candle marked as
+evaluated (``strategy_progress``, written behind). A strategy that raises is recorded on
+its deployment (``last_error``) and counted; the other deployments go on.
 """
 
 from __future__ import annotations
@@ -35,11 +35,19 @@ STRATEGY_ERRORS = Counter(
 class SignalEngine:
     """Turns candles into signals for the cached running deployments."""
 
-    def __init__(self, registry: Registry, windows: Windows, db: Database, source: str) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        windows: Windows,
+        db: Database,
+        source: str,
+        progress: signals.Progress | None = None,
+    ) -> None:
         self.registry = registry
         self.windows = windows
         self.db = db
         self.source = source
+        self.progress = progress
 
     async def on_candle(self, candle: Candle) -> list[Signal]:
         """Handler of ``candles``: the signals to publish (already stored).
@@ -59,7 +67,8 @@ class SignalEngine:
         )
         for s in stored:
             SIGNALS.labels(self.source, s.action).inc()
-        await signals.record_progress(self.db, [d.id for d in deps], candle)
+        if self.progress is not None:
+            self.progress.mark([d.id for d in deps], candle)
         return list(stored)
 
     async def _evaluate(self, dep: Deployment, candle: Candle, window: Candles) -> Signal | None:

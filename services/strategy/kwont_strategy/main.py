@@ -35,7 +35,10 @@ async def wire(runtime: Runtime) -> tuple[Wiring, SignalEngine]:
     registry = Registry(mongo.write, code_dir, settings.window_max_candles)
     await registry.refresh()  # deployments known before the first candle
     # Primary reads: a candle marketdata just stored must be there when a gap is reloaded.
-    engine = SignalEngine(registry, Windows(mongo.market_write), mongo.write, settings.service_name)
+    progress = signals.Progress(mongo.write, settings.progress_flush_s)
+    engine = SignalEngine(
+        registry, Windows(mongo.market_write), mongo.write, settings.service_name, progress
+    )
 
     async def refresh_deployments(stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -53,9 +56,8 @@ async def wire(runtime: Runtime) -> tuple[Wiring, SignalEngine]:
 
     wiring = Wiring(
         handlers={"candles": engine.on_candle},
-        tasks=[refresh_deployments],
-        on_stop=[cleanup],
-        concurrency=settings.consumer_concurrency,
+        tasks=[refresh_deployments, progress.run],
+        on_stop=[progress.flush, cleanup],  # the consumer has finished: its last marks
     )
     return wiring, engine
 

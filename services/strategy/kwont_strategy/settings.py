@@ -17,6 +17,12 @@ class StrategySettings(Settings):
         description="Seconds between re-reads of the running deployments: how soon a start, "
         "stop or change made through the gateway takes effect.",
     )
+    progress_flush_s: float = Field(
+        0.1,
+        gt=0,
+        description="Seconds between writes of which candles each deployment has evaluated "
+        "(`strategy_progress`; a paper stop waits for the candle before it).",
+    )
     window_max_candles: int = Field(
         5000,
         ge=2,

@@ -18,6 +18,9 @@ a price only.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import Any, Literal
 
 from pymongo import ReturnDocument, UpdateOne
@@ -29,6 +32,8 @@ from kwont_common.trading.ids import signal_id
 from kwont_quant import BarSignal
 from kwont_quant.live import Intent
 from kwont_strategy.deployments import Deployment
+
+log = logging.getLogger(__name__)
 
 COLLECTION = "signals"
 PROGRESS = "strategy_progress"
@@ -126,22 +131,50 @@ def progress_id(deployment_id: str, symbol: str, interval: str) -> str:
     return f"{deployment_id}:{symbol}:{interval}"
 
 
-async def record_progress(db: Database, deployment_ids: list[str], candle: Candle) -> None:
-    """Say ``candle`` was evaluated for these deployments (after their signals are stored).
+class Progress:
+    """Which candle each deployment evaluated last, written behind: ``mark`` after a
+    candle's signals are stored, one ``bulk_write`` per ``flush_s`` for everything marked
+    (progress only ever lags the truth, so a reader waits a little longer, never less).
+    A crash loses unwritten marks; the redelivered candles mark them again."""
 
-    Raises:
-        pymongo.errors.PyMongoError: the write failed.
-    """
-    if not deployment_ids:
-        return
-    await db[PROGRESS].bulk_write(
-        [
-            UpdateOne(
-                {"_id": progress_id(d, candle.symbol, candle.interval)},
-                {"$max": {"open_time": candle.open_time}},
-                upsert=True,
+    def __init__(self, db: Database, flush_s: float) -> None:
+        self.db = db
+        self.flush_s = flush_s
+        self._due: dict[str, int] = {}
+
+    def mark(self, deployment_ids: list[str], candle: Candle) -> None:
+        for d in deployment_ids:
+            key = progress_id(d, candle.symbol, candle.interval)
+            self._due[key] = max(self._due.get(key, candle.open_time), candle.open_time)
+
+    async def flush(self) -> None:
+        """Write what was marked since the last flush.
+
+        Raises:
+            pymongo.errors.PyMongoError: the write failed (the marks are kept for the next).
+        """
+        due, self._due = self._due, {}
+        if not due:
+            return
+        try:
+            await self.db[PROGRESS].bulk_write(
+                [
+                    UpdateOne({"_id": k}, {"$max": {"open_time": t}}, upsert=True)
+                    for k, t in due.items()
+                ],
+                ordered=False,
             )
-            for d in deployment_ids
-        ],
-        ordered=False,
-    )
+        except Exception:
+            for k, t in due.items():
+                self._due[k] = max(self._due.get(k, t), t)
+            raise
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Flush every ``flush_s`` until ``stop``, then once more."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.flush_s)
+            try:
+                await self.flush()
+            except Exception as exc:  # kept; the next flush tries again
+                log.warning("strategy progress not written yet: %s", exc)

@@ -251,8 +251,14 @@ async def test_entry_fills_at_the_engine_price_and_a_later_candle_hits_the_stop(
     assert audits[0]["venue"] == "paper" and audits[1]["request"]["candle"]["low"] == falling.low
 
 
-async def store_signal(db: Any, t: int, action: str) -> None:
-    """What the strategy stores for deployment dep-1's signal on the candle opening at ``t``."""
+async def store_signal(db: Any, t: int, action: str, status: str = "running") -> None:
+    """What the strategy stores for deployment dep-1's signal on the candle opening at ``t``
+    (and the deployment, with ``status``, on its first signal)."""
+    await db.deployments.update_one(
+        {"_id": "dep-1"},
+        {"$setOnInsert": {"account": "acct-1", "owner": "alice", "status": status}},
+        upsert=True,
+    )
     await db.signals.insert_one({
         "_id": str(ids.signal_id("dep-1", "BTCUSDT", "1m", t)), "deployment_id": "dep-1",
         "account": "acct-1", "symbol": "BTCUSDT", "interval": "1m", "action": action,
@@ -308,15 +314,19 @@ async def test_a_stop_waits_for_the_signals_of_the_candles_before_it(
     assert await db.fills.find_one({"client_order_id": sl_leg}) is None
 
 
-async def test_a_held_stop_acts_after_stop_gate_wait_s(
-    kafka_bootstrap: str, mongo: MongoEndpoint, mongo_db: str, db: Any
-) -> None:
-    settings = make_settings(kafka_bootstrap, mongo.app_uri, mongo_db, stop_gate_wait_s=1.0)
+@pytest.mark.parametrize(("status", "wait_s", "held"), [("running", 1.0, True),
+                                                        ("stopped", 60.0, False)])  # fmt: skip
+async def test_a_stop_is_held_at_most_stop_gate_wait_s_and_never_for_a_stopped_deployment(
+    kafka_bootstrap: str, mongo: MongoEndpoint, mongo_db: str, db: Any,
+    status: str, wait_s: float, held: bool,
+) -> None:  # fmt: skip
+    settings = make_settings(kafka_bootstrap, mongo.app_uri, mongo_db, stop_gate_wait_s=wait_s)
     await prepare(settings, db)
     order = entry("BUY")
     falling = bar(T0 + MIN, 99.0, 99.2, 96.0, 97.0)
     sl_leg = ids.client_order_id(order.signal_id, "sl")
-    await store_signal(db, T0, "enter_long")  # and the strategy never says it went on
+    # the strategy never says it evaluated the entry's candle
+    await store_signal(db, T0, "enter_long", status=status)
     async with running(settings):
         await send(settings, order)
         await until(lambda: db.fills.find_one({"client_order_id": order.client_order_id}))
@@ -324,7 +334,8 @@ async def test_a_held_stop_acts_after_stop_gate_wait_s(
         await send(settings, falling)
         started = asyncio.get_running_loop().time()
         out = await until(lambda: db.fills.find_one({"client_order_id": sl_leg}))
-    assert asyncio.get_running_loop().time() - started >= 1.0
+    waited = asyncio.get_running_loop().time() - started
+    assert (waited >= wait_s) if held else (waited < 10)
     assert out["exit_reason"] == "stop_loss"
 
 
