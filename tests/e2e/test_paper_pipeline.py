@@ -136,9 +136,15 @@ async def state(mongo: MongoEndpoint, name: str) -> dict[str, Any]:
     orders = await db.exec_orders.count_documents({})
     signals = await db.signals.count_documents({})
     replayed = await conn[f"{name}_md"].replay_progress.find_one({})
+    progress = [d["open_time"] async for d in db.strategy_progress.find({})]
+    approved = {d["_id"] async for d in db.risk_orders.find({}, {"_id": 1})}
+    answered = {d["_id"] async for d in db.exec_orders.find({"outcome": {"$ne": None}}, {"_id": 1})}
     conn.close()
     return {"fills": fills, "portfolios": portfolios, "orders": orders, "signals": signals,
-            "replayed": (replayed or {}).get("open_time", 0)}  # fmt: skip
+            "replayed": (replayed or {}).get("open_time", 0),
+            # every deployment evaluated up to this candle; orders risk sent, not answered
+            "evaluated": min(progress) if len(progress) == len(ACCOUNTS) else 0,
+            "unanswered": len(approved - answered)}  # fmt: skip
 
 
 Kills = list[tuple[float, str]]
@@ -172,8 +178,9 @@ async def run_until_done(
                 tuple(d.get("version") for d in snap["portfolios"].values()))  # fmt: skip
         if seen != last:
             last, quiet_since = seen, time.monotonic()
-        done_publishing = not pending and snap["replayed"] == int(history().open_time_ms[-1])
-        if done_publishing and p.lag() == 0 and time.monotonic() - quiet_since > 4:
+        last_candle = int(history().open_time_ms[-1])
+        done = not pending and snap["replayed"] == last_candle == snap["evaluated"]
+        if done and not snap["unanswered"] and p.lag() == 0 and time.monotonic() - quiet_since > 4:
             return snap
         await asyncio.sleep(0.5)
     raise AssertionError(

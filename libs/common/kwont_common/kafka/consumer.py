@@ -212,6 +212,7 @@ class EventConsumer:
         key = (record.topic, order(record.key) if order else record.key)
         offsets = self._offsets.setdefault(tp, _Offsets())
         offsets.add(record.offset)
+        self._positions.setdefault(tp, record.offset)  # lag counts from here until a commit
         job = _Job(tp, record, offsets)
         before = self._tails.get(key)
         if before is not None and not before.started and record.topic in self._latest_only:
