@@ -43,9 +43,9 @@ class Settings(BaseSettings):
     consumer_concurrency: int = Field(
         16,
         ge=1,
-        description="Trading services (strategy, risk, execution, portfolio): how many messages "
-        "of different keys one consumer handles at once. Messages of one key (one account's "
-        "signals, one symbol's candles) stay in order; 1 handles everything one by one.",
+        description="Risk: how many accounts' signals it judges at once (one account's stay in "
+        "order), so an account waiting for its previous order's fill holds up no other; 1 "
+        "judges every signal one by one.",
     )
     handler_max_attempts: int = Field(
         5,

@@ -104,10 +104,11 @@ async def setup(runtime: Runtime) -> Wiring:
     tasks.append(stops.run)
     if settings.paper_ticks:
         tasks.append(ticks.run)
+    # Orders one at a time: with 16 at once, a restart after kill -9 stalled now and then
+    # (tests/services/execution/test_execution_crash.py, ~1 run in 4; cause not found yet).
     return Wiring(
-        handlers={"orders": dispatcher(venues, db, accounts)}, tasks=tasks, on_stop=on_stop,
-        concurrency=settings.consumer_concurrency,
-    )  # fmt: skip
+        handlers={"orders": dispatcher(venues, db, accounts)}, tasks=tasks, on_stop=on_stop
+    )
 
 
 def run() -> None:
