@@ -20,14 +20,11 @@ from pathlib import Path
 import numpy as np
 from aiokafka import AIOKafkaProducer
 
+from bench.engines import kafka_and_mongo
 from kwont_common.events import Tick
 from kwont_common.kafka import EventProducer
 from kwont_common.kafka.admin import ensure_topics
 from kwont_common.mongo import Mongo
-from kwont_devstack.mongo_users import MongoCredentials
-from kwont_devstack.process import free_port
-from kwont_devstack.secantusdb import start_secantus
-from kwont_devstack.tansu import start_tansu
 from kwont_marketdata import store
 from kwont_marketdata.aggregate import CandleBuilder, aggregate
 from kwont_marketdata.settings import MarketdataSettings
@@ -125,15 +122,9 @@ def main() -> None:
     for name, closed, seconds in pure_rows():
         print(f"  {name:<38} {N_PURE:>10,} {closed:>8,} {seconds:>8.2f} {N_PURE / seconds:>11,.0f}")
     work = Path(tempfile.mkdtemp(prefix="kwont-bench-md-"))
-    engines = []
     try:
-        kafka_port = free_port(HOST)
-        engines.append(start_tansu(HOST, kafka_port, work / "tansu.log"))
-        mongo, endpoint = start_secantus(HOST, free_port(HOST), work / "mongo", work / "mongo.log",
-                                         MongoCredentials.generate())  # fmt: skip
-        engines.append(mongo)
-        name, candles, seconds, join = asyncio.run(kafka_row(f"{HOST}:{kafka_port}",
-                                                             endpoint.app_uri))  # fmt: skip
+        with kafka_and_mongo(work) as (kafka, endpoint):
+            name, candles, seconds, join = asyncio.run(kafka_row(kafka, endpoint.app_uri))
         rate = N_TICKS / seconds
         verdict = "meets" if rate >= TARGET else "misses"
         print(
@@ -141,8 +132,6 @@ def main() -> None:
             f"  ({verdict} the target; group join before the first trade {join:.1f} s)"
         )
     finally:
-        for engine in reversed(engines):
-            engine.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -24,17 +24,15 @@ from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorClient
 
+from bench.engines import kafka_and_mongo
 from kwont_common.events import Candle
 from kwont_common.kafka import EventProducer
 from kwont_common.kafka.admin import ensure_topics
 from kwont_common.settings import Settings
 from kwont_common.trading.accounts import AccountConfig, save_account
 from kwont_common.trading.ids import signal_id
-from kwont_devstack.mongo_users import APP_USER, MongoCredentials, client
-from kwont_devstack.process import free_port
-from kwont_devstack.secantusdb import start_secantus
+from kwont_devstack.mongo_users import APP_USER, client
 from kwont_devstack.servicerun import Pipeline
-from kwont_devstack.tansu import start_tansu
 from kwont_marketdata import store
 from kwont_marketdata.load import columns_of
 from kwont_quant.synthetic import gbm_ohlcv
@@ -130,12 +128,12 @@ async def _run(
         order_at = {d["_id"]: d["order"]["produced_at"]
                     async for d in db.risk_orders.find({}, ["order.produced_at"])}  # fmt: skip
         async for f in db.fills.find({"exit_reason": {"$in": [None, "signal"]}}):
-            sid = str(f.get("correlation_id"))
-            sent = published.get(sid)
+            signal = str(f.get("correlation_id"))
+            sent = published.get(signal)
             if sent is None or not f.get("stored_at"):
                 continue
             latencies.append(float(f["stored_at"]) - sent)
-            s_at, o_at = signal_at.get(sid), order_at.get(f.get("client_order_id"))
+            s_at, o_at = signal_at.get(signal), order_at.get(f.get("client_order_id"))
             if s_at is not None and o_at is not None:
                 stages["strategy"].append(s_at - sent)
                 stages["risk"].append(o_at - s_at)
@@ -160,25 +158,14 @@ def _pct(values: list[float], q: float) -> float:
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="kwont-bench-pipe-"))
-    engines = []
-    try:
-        kafka_port = free_port(HOST)
-        engines.append(start_tansu(HOST, kafka_port, work / "tansu.log"))
-        mongo, endpoint = start_secantus(HOST, free_port(HOST), work / "mongo", work / "mongo.log",
-                                         MongoCredentials.generate())  # fmt: skip
-        engines.append(mongo)
+    with kafka_and_mongo(work) as (kafka, endpoint):
         for wanted in RATES:
-            lat, n, rate = asyncio.run(_run(f"{HOST}:{kafka_port}", endpoint, work, wanted))
+            lat, n, rate = asyncio.run(_run(kafka, endpoint, work, wanted))
             if not lat:
                 print("bench.pipeline: no fills measured; see the logs in", work)
                 continue
-            lat.sort()
-            p50 = statistics.median(lat)
-            p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))]
+            p50, p90, p99 = statistics.median(lat), _pct(lat, 0.9), _pct(lat, 0.99)
             print(f"candle published -> paper fill stored; {n} candles at {rate:.0f}/s over "
                   f"{len(SYMBOLS)} symbols, {len(lat)} signal fills:")  # fmt: skip
-            print(f"  p50 {p50:.1f} ms  p90 {lat[int(0.9 * len(lat))]:.1f} ms  p99 {p99:.1f} ms"
-                  f"  max {lat[-1]:.1f} ms  (p99/50 ms target: {p99 / 50:.2f})")  # fmt: skip
-    finally:
-        for engine in reversed(engines):
-            engine.stop()
+            print(f"  p50 {p50:.1f} ms  p90 {p90:.1f} ms  p99 {p99:.1f} ms"
+                  f"  max {max(lat):.1f} ms  (p99/50 ms target: {p99 / 50:.2f})")  # fmt: skip

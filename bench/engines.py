@@ -1,0 +1,31 @@
+"""The broker and the database a benchmark runs against, started for it and stopped after."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kwont_devstack.mongo_users import MongoCredentials, MongoEndpoint
+from kwont_devstack.process import free_port
+from kwont_devstack.secantusdb import start_secantus
+from kwont_devstack.tansu import start_tansu
+
+HOST = "127.0.0.1"
+
+
+@contextmanager
+def kafka_and_mongo(work: Path) -> Iterator[tuple[str, MongoEndpoint]]:
+    """tansu and SecantusDB on free ports, logs and data under ``work``: yields the Kafka
+    bootstrap address and the Mongo endpoint; stops both on the way out."""
+    engines = []
+    try:
+        kafka_port = free_port(HOST)
+        engines.append(start_tansu(HOST, kafka_port, work / "tansu.log"))
+        mongo, endpoint = start_secantus(HOST, free_port(HOST), work / "mongo", work / "mongo.log",
+                                         MongoCredentials.generate())  # fmt: skip
+        engines.append(mongo)
+        yield f"{HOST}:{kafka_port}", endpoint
+    finally:
+        for engine in reversed(engines):
+            engine.stop()
