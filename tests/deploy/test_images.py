@@ -18,19 +18,12 @@ from pathlib import Path
 import docker
 import pytest
 
+from kwont_devstack import config
 from kwont_devstack.mongo_users import MongoEndpoint
 from kwont_devstack.process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = (
-    "gateway",
-    "marketdata",
-    "strategy",
-    "risk",
-    "execution",
-    "portfolio",
-    "backtest-runner",
-)
+SERVICES = tuple(s.name for s in config.SERVICES)  # the devstack's service table
 TIMEOUT_S = 90.0
 
 pytestmark = [
