@@ -61,8 +61,12 @@ class StopGate:
         if why is None:
             self._since.pop(key, None)
             return
-        first = self._since.setdefault(key, time.monotonic())
-        if time.monotonic() - first >= self.wait_s:
+        now = time.monotonic()
+        # holds whose position closed meanwhile are never checked again: forget them
+        for old in [k for k, t in self._since.items() if now - t > 2 * self.wait_s + 60]:
+            del self._since[old]
+        first = self._since.setdefault(key, now)
+        if now - first >= self.wait_s:
             self._since.pop(key, None)
             log.warning(
                 "%s:%s stop on candle %d acts although %s (held %.0fs)",
