@@ -28,11 +28,13 @@ class Settings(BaseSettings):
     )
     kafka_client_id: str | None = Field(None, description="Kafka client id (default: service).")
     kafka_fetch_max_wait_ms: int = Field(
-        20,
+        5,
         ge=1,
         description="Longest a fetch waits on the broker for data. tansu holds a fetch for the "
-        "whole wait even when data arrives, so this bounds event latency there; Apache Kafka "
-        "answers as soon as data arrives.",
+        "whole wait even when data arrives, so each hop between services costs up to this "
+        "much (measured per hop, p50/p99: 20 ms -> about 10/20 ms, 5 ms -> 2.3/5.1 ms); "
+        "Apache Kafka answers as soon as data arrives, so there a longer wait (e.g. 100) only "
+        "saves idle fetches.",
     )
     topic_prefix: str = Field("", description="Prefix for every topic name, e.g. `prod.`.")
     topic_partitions: int = Field(3, ge=1, description="Partitions when creating topics.")
