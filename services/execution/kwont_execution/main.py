@@ -101,7 +101,7 @@ async def setup(runtime: Runtime) -> Wiring:
         group_id=settings.stops_group_id,  # one at a time: 16 at once starved the orders
     )  # fmt: skip
     runtime.health.add_check("stops-consumer", lambda: stops.running)
-    tasks.append(stops.run)
+    tasks += [stops.run, paper.flush_checks]
     if settings.paper_ticks:
         tasks.append(ticks.run)
     # Orders one at a time: with 16 at once, a restart after kill -9 stalled now and then

@@ -18,6 +18,14 @@ each candle after the signal's is checked once, in time order.
 A protective exit acts on a candle only once the signals of the candles before it are in
 (:mod:`kwont_execution.stop_gate`): the candle path retries until then; an order's
 catch-up leaves that candle to the stop consumers' next candle.
+
+A candle that fires nothing only advances the position's ``checked_through`` in memory
+(:class:`Checked`), written to Mongo every ``flush_s`` by :meth:`PaperVenue.flush_checks`
+without a version change (so it never fails another writer's compare-and-set). A write
+per candle and position cost a third of the candle path's database work. After a crash
+the stored mark is at most ``flush_s`` old: the next candle checks the candles since then
+again from the store, with the same outcome (nothing fired on them; a firing candle is
+committed at once).
 """
 
 from __future__ import annotations
@@ -61,6 +69,7 @@ class PaperVenue:
         self.ticks = ticks
         self.store = PositionStore(db)
         self.gate = StopGate(db, stop_wait_s)
+        self.checked = Checked()
 
     async def handle(self, order: Order) -> list[Event]:
         """Fill or reject ``order``; returns the events to publish (a redelivery: the same
@@ -69,13 +78,17 @@ class PaperVenue:
         Raises:
             TransientError: lost the compare-and-set ``ATTEMPTS`` times in a row.
         """
-        prior = await self.store.claim(order)
+        # the position is read with the claim (a compare-and-set catches any change since)
+        prior, slot = await asyncio.gather(
+            self.store.claim(order), self.store.load(order.account, order.symbol)
+        )
         if prior is not None and prior.get("outcome") is not None:
             return [event_from_doc(d) for d in prior["outcome"]]
         account, owner = await self.accounts.get(order.account)
         key = f"order:{order.client_order_id}"
-        for _ in range(ATTEMPTS):
-            slot = await self.store.load(order.account, order.symbol)
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                slot = await self.store.load(order.account, order.symbol)
             replayed = await self.store.replay(slot, key, later=True) if prior else None
             if replayed is not None:  # crashed after acting, before answering
                 events = replayed
@@ -91,17 +104,25 @@ class PaperVenue:
                 break
         else:
             raise TransientError(f"paper position {order.account}:{order.symbol} kept changing")
-        if slot.position is not None and events and not _rejected(events):
-            # Candles the stop consumers passed while the order was on its way; never
-            # beyond them (a replay from the store holds candles not published yet).
-            seen = await self.passed(order.symbol, slot.position.interval)
-            if seen is not None:
-                # a held stop is not waited for here (this order's key may carry the signal
-                # it waits for): the stop consumers check that candle with their next one
-                with contextlib.suppress(StopHeld):
-                    events = events + await self.catch_up(slot, key, through=seen)
+        # the order's own fills and status are final: stored while the catch-up runs
+        stored = asyncio.ensure_future(outcomes.store(self.db, events, owner, order))
+        later: list[Event] = []
+        try:
+            if slot.position is not None and events and not _rejected(events):
+                # Candles the stop consumers passed while the order was on its way; never
+                # beyond them (a replay from the store holds candles not published yet).
+                seen = await self.passed(order.symbol, slot.position.interval)
+                if seen is not None:
+                    # a held stop is not waited for here (this order's key may carry the
+                    # signal it waits for): the stop consumers check that candle next time
+                    with contextlib.suppress(StopHeld):
+                        later = await self.catch_up(slot, key, through=seen)
+        finally:
+            await asyncio.wait({stored})
+        stored.result()
+        events = events + later
         await asyncio.gather(
-            outcomes.store(self.db, events, owner, order),
+            outcomes.store(self.db, later, owner, order),
             self.store.finish(order.client_order_id, events),
             audit.record(
                 self.db,
@@ -138,6 +159,7 @@ class PaperVenue:
         replayed = await self.store.replay(slot, key)
         if replayed is not None:
             return replayed
+        slot = self.checked.apply(slot)
         position = slot.position
         if position is None:
             return []
@@ -201,9 +223,9 @@ class PaperVenue:
             account, owner = await self.accounts.get(position.account)
             exit_ = paper.protect(position, bar, account)
             if exit_ is None:
+                self.checked.see(slot, bar.open_time)
                 moved = replace(position, checked_through=bar.open_time)
-                if await self.store.commit(slot, moved):
-                    return [], slot.after(moved)
+                return [], Slot(slot.key, slot.version, moved, slot.applied)
             else:
                 await self.gate.check(position, bar)
                 if await self.store.commit(
@@ -215,8 +237,19 @@ class PaperVenue:
                     # must never see an exit before the entry it closes.
                     opening = await self.store.opening(slot.key, position.entry_order)
                     return opening + exit_.events, slot.after(None)
-            slot = await self.store.load(position.account, position.symbol)
+            slot = self.checked.apply(await self.store.load(position.account, position.symbol))
         raise TransientError(f"paper position {slot.key} kept changing")
+
+    async def flush_checks(self, stop: asyncio.Event) -> None:
+        """Service task: write the in-memory checked-through marks every ``flush_s``, and
+        once more on the way out."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.checked.flush_s)
+            try:
+                await self.store.advance(self.checked.take())
+            except Exception:  # the marks are only a head start after a restart
+                log.warning("writing checked-through marks failed", exc_info=True)
 
     async def _record_exit(
         self, position: Position, bar: Bar, events: list[Event], owner: str | None
@@ -235,6 +268,39 @@ class PaperVenue:
                 response=[event_doc(e) for e in events],
             ),
         )
+
+
+class Checked:
+    """Per position document, the newest candle checked without effect since the version
+    read: ``{slot key: (version, open time)}``."""
+
+    def __init__(self, flush_s: float = 1.0) -> None:
+        self.flush_s = flush_s
+        self._marks: dict[str, tuple[int, int]] = {}
+        self._dirty: set[str] = set()
+
+    def see(self, slot: Slot, open_time: int) -> None:
+        known = self._marks.get(slot.key)
+        if known is None or known[0] != slot.version or known[1] < open_time:
+            self._marks[slot.key] = (slot.version, open_time)
+            self._dirty.add(slot.key)
+
+    def apply(self, slot: Slot) -> Slot:
+        """``slot`` with its position's ``checked_through`` from memory when it is newer
+        and was seen at the same version (another version: a different position state)."""
+        known = self._marks.get(slot.key)
+        position = slot.position
+        if known is None or position is None or known[0] != slot.version:
+            return slot
+        if known[1] <= position.checked_through:
+            return slot
+        return Slot(slot.key, slot.version, replace(position, checked_through=known[1]),
+                    slot.applied)  # fmt: skip
+
+    def take(self) -> dict[str, tuple[int, int]]:
+        """The marks changed since the last call."""
+        dirty, self._dirty = self._dirty, set()
+        return {k: self._marks[k] for k in dirty if k in self._marks}
 
 
 PASSED = "paper_candles_passed"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from kwont_common.events import Event, Fill, Order
@@ -196,6 +196,20 @@ class PositionStore:
         doc = await self.journal.find_one({"slot": slot_key, "key": f"order:{entry_order}"})
         events = [] if doc is None else [event_from_doc(e) for e in doc["events"]]
         return [e for e in events if isinstance(e, Fill)]
+
+    async def advance(self, marks: dict[str, tuple[int, int]]) -> None:
+        """Raise the documents' ``checked_through`` to ``{key: (version, open time)}``, each
+        only while at that version (no version change: a mark is no transition)."""
+        if not marks:
+            return
+        ops = [
+            UpdateOne(
+                {"_id": key, "version": version, "checked_through": {"$lt": open_time}},
+                {"$set": {"checked_through": open_time}},
+            )
+            for key, (version, open_time) in marks.items()
+        ]
+        await self.positions.bulk_write(ops, ordered=False)
 
     async def commit(
         self,
