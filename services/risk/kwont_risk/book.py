@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -42,35 +43,75 @@ Change = Callable[[BookState, dict[str, Any]], dict[str, Any]]
 """Given the parsed and the raw document, the fields to ``$set`` (empty: no write)."""
 
 
-async def mutate(collection: Any, account: str, cash: Decimal, change: Change) -> BookState:
+NO_SEEN = {"seen": 0}
+"""Projection of a book without the booked fill ids (only BookStore needs them)."""
+
+
+async def mutate(
+    collection: Any,
+    account: str,
+    cash: Decimal,
+    change: Change,
+    docs: dict[str, dict[str, Any]] | None = None,
+) -> BookState:
     """Apply ``change`` to the account's document by compare-and-set on ``version``.
+
+    ``docs`` (account -> document without ``seen``) is what this process last read or
+    wrote: the first attempt starts from it instead of reading, and it is kept up to date.
+    A stale copy costs one failed compare-and-set; a change that finds nothing to do on a
+    copy is decided again on a fresh read.
 
     Raises:
         TransientError: lost ``ATTEMPTS`` races in a row.
     """
-    for _ in range(ATTEMPTS):
-        doc = await collection.find_one({"_id": account}) or {"_id": account}
+    docs = {} if docs is None else docs
+    for attempt in range(ATTEMPTS):
+        cached = docs.get(account) if attempt == 0 else None
+        doc = cached or await collection.find_one({"_id": account}, NO_SEEN) or {"_id": account}
         state = BookState.from_doc(doc, cash)
         fields = change(state, doc)
         if not fields:
+            if cached is not None:
+                continue
+            docs[account] = doc
             return state
-        update = {"$set": {**fields, "version": int(doc.get("version", 0)) + 1}}
-        if "version" in doc:
-            result = await collection.update_one(
-                {"_id": account, "version": doc["version"]}, update
-            )
-            if result.matched_count == 1:
-                return state
-            continue
+        version = int(doc.get("version", 0)) + 1
+        update = {"$set": {**fields, "version": version}}
         try:
-            await collection.update_one(
-                {"_id": account, "version": {"$exists": False}}, update, upsert=True
-            )
-            return state
+            if "version" in doc:
+                result = await collection.update_one(
+                    {"_id": account, "version": doc["version"]}, update
+                )
+                written = result.matched_count == 1
+            else:
+                await collection.update_one(
+                    {"_id": account, "version": {"$exists": False}}, update, upsert=True
+                )
+                written = True
         except Exception as exc:  # duplicate key: another writer created it first
             if "duplicate key" not in str(exc).lower() and "E11000" not in str(exc):
                 raise
+            written = False
+        if written:
+            docs[account] = with_fields(doc, {**fields, "version": version})
+            return state
+        docs.pop(account, None)
     raise TransientError(f"risk book of {account}: too many concurrent writes")
+
+
+def with_fields(doc: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` after ``{"$set": fields}`` (dotted paths into sub-documents), as a copy."""
+    out = copy.deepcopy(doc)
+    for path, value in fields.items():
+        *parents, last = path.split(".")
+        node = out
+        for part in parents:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[last] = copy.deepcopy(value)
+    return out
 
 
 class Book:
@@ -81,6 +122,7 @@ class Book:
         self.store = BookStore(self.collection)
         self.directory = directory
         self._pulses: dict[str, asyncio.Event] = {}
+        self._docs: dict[str, dict[str, Any]] = {}  # see mutate()
 
     def _pulse(self, account: str) -> asyncio.Event:
         return self._pulses.setdefault(account, asyncio.Event())
@@ -91,11 +133,14 @@ class Book:
             pulse.set()
 
     async def load(self, account: str, cash: Decimal) -> BookState:
-        return BookState.from_doc(await self.collection.find_one({"_id": account}), cash)
+        doc = await self.collection.find_one({"_id": account}, NO_SEEN)
+        if doc is not None:
+            self._docs[account] = doc
+        return BookState.from_doc(doc, cash)
 
     async def _mutate(self, account: str, change: Change) -> BookState:
         cash = (await self.directory.account(account)).cash
-        state = await mutate(self.collection, account, cash, change)
+        state = await mutate(self.collection, account, cash, change, self._docs)
         self._changed(account)
         return state
 
@@ -113,6 +158,7 @@ class Book:
             fields |= after_fill(after, fill)
             return fields | equity_fields(before, after, fill.event_time)
 
+        self._docs.pop(fill.account, None)  # BookStore writes it on its own
         await self.store.book(fill, config.cash, config.leverage, extra)
         self._changed(fill.account)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from decimal import Decimal
+from typing import Any
 
 from kwont_common.errors import TransientError
 from kwont_common.events import Order, RiskRejection, Signal
@@ -72,8 +73,11 @@ class Gate:
             TransientError: an order of the pair stayed in flight too long, an expected stop
                 fill did not come in time, or shutdown.
         """
-        state = await self._idle(signal, ignore_own=True)
-        made, rejected = await self._decided(signal, state)
+        # what was decided for this signal before is read while waiting for the book
+        state, before = await asyncio.gather(
+            self._idle(signal, ignore_own=True), self._stored(signal)
+        )
+        made, rejected = self._decided(signal, state, *before)
         config = await self.directory.account(signal.account)
         closing = made.get("x")
         fresh = not made and rejected is None
@@ -191,17 +195,26 @@ class Gate:
         DECISIONS.labels("approved", "entry").inc()
         await self._send(order)
 
-    async def _decided(
-        self, signal: Signal, state: BookState
-    ) -> tuple[dict[str, Order], RiskRejection | None]:
-        """What was decided for this signal before (a re-delivery): stored orders by leg,
-        orders in flight that a crash kept from being stored, and a stored rejection."""
-        made: dict[str, Order] = {}
+    async def _stored(self, signal: Signal) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """The stored orders and rejection of ``signal`` (a re-delivery's)."""
         coids = [ids.client_order_id(signal.event_id, leg) for leg in ("x", "e")]
         stored, doc = await asyncio.gather(
             self.db[ORDERS].find({"_id": {"$in": coids}}).to_list(None),
             self.db[REJECTIONS].find_one({"_id": str(orders.rejection_id(signal))}),
         )
+        return stored, doc
+
+    def _decided(
+        self,
+        signal: Signal,
+        state: BookState,
+        stored: list[dict[str, Any]],
+        doc: dict[str, Any] | None,
+    ) -> tuple[dict[str, Order], RiskRejection | None]:
+        """What was decided for this signal before (a re-delivery): stored orders by leg,
+        orders in flight that a crash kept from being stored, and a stored rejection."""
+        made: dict[str, Order] = {}
+        coids = [ids.client_order_id(signal.event_id, leg) for leg in ("x", "e")]
         for found in stored:
             made[found["leg"]] = Order.model_validate(found["order"])
         for coid, record in (state.in_flight.get(signal.symbol) or {}).items():
