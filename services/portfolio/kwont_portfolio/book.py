@@ -126,18 +126,24 @@ class Portfolios:
         if not await self.marks.put(symbol, mark):
             return []
         out: list[PortfolioSnapshot] = []
-        async for doc in self.collection.find({"symbols": symbol}, {"_id": 1}):
-            out += await self.apply_marks(str(doc["_id"]), {symbol: mark})
+        # the documents as found are the first compare-and-set's base (one read per candle,
+        # not one per account)
+        async for doc in self.collection.find({"symbols": symbol}, {"seen": 0}):
+            out += await self.apply_marks(str(doc["_id"]), {symbol: mark}, doc)
         return out
 
-    async def apply_marks(self, account: str, new: dict[str, Mark]) -> list[PortfolioSnapshot]:
-        """Revalue ``account`` at the marks of ``new`` that are newer than its own.
+    async def apply_marks(
+        self, account: str, new: dict[str, Mark], doc: dict[str, Any] | None = None
+    ) -> list[PortfolioSnapshot]:
+        """Revalue ``account`` at the marks of ``new`` that are newer than its own; ``doc``,
+        when given, is the account's document as just read (without ``seen``).
 
         Raises:
             TransientError: the compare-and-set lost ``attempts`` races in a row.
         """
-        for _ in range(self.attempts):
-            doc = await self.collection.find_one({"_id": account}, {"seen": 0})
+        for attempt in range(self.attempts):
+            if attempt or doc is None:
+                doc = await self.collection.find_one({"_id": account}, {"seen": 0})
             if doc is None or "ledger" not in doc:
                 return []
             ledger = Ledger.from_doc(doc["ledger"])

@@ -16,7 +16,8 @@ COLLECTION = "portfolio_marks"
 
 
 class MarkStore:
-    """Newest-wins marks per symbol, with an in-process copy that skips stale marks early."""
+    """Newest-wins marks per symbol, with an in-process copy that skips stale marks early
+    and is the first compare-and-set's guess of the stored mark."""
 
     def __init__(self, collection: Any, attempts: int = 20) -> None:
         self.collection = collection
@@ -38,6 +39,13 @@ class MarkStore:
         known = self.latest.get(symbol)
         if known is not None and known.key() > mark.key():
             return False
+        if known is not None and mark.newer_than(known):
+            # this process's mark is usually still the stored one: replace it unread
+            expected = {"_id": symbol, **known.to_doc()}
+            result = await self.collection.replace_one(expected, mark.to_doc())
+            if result.matched_count == 1:
+                self.latest[symbol] = mark
+                return True
         for _ in range(self.attempts):
             doc = await self.collection.find_one({"_id": symbol})
             stored = None if doc is None else Mark.from_doc(doc)
