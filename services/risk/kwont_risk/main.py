@@ -46,6 +46,10 @@ async def setup(runtime: Runtime) -> Wiring:
         },
         group_id=settings.book_group,
         latest_only=("portfolio-snapshots",),
+        # accounts side by side: a fill a signal waits for never queues behind other
+        # accounts' snapshots; one account's fills and updates stay in order
+        concurrency=settings.consumer_concurrency,
+        ordering={"fills": account_of_key, "order-updates": account_of_key},
     )
     runtime.health.add_check("book_consumer", lambda: book_consumer.running)
     # one account's signals in order (its book decides them), other accounts' at once
