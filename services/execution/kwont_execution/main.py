@@ -109,7 +109,7 @@ async def setup(runtime: Runtime) -> Wiring:
     return Wiring(
         handlers={"orders": dispatcher(venues, db, accounts)}, tasks=tasks, on_stop=on_stop,
         concurrency=settings.consumer_concurrency,
-    )
+    )  # fmt: skip
 
 
 def run() -> None:
