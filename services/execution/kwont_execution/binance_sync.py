@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from binance.ws.constants import WSListenerState  # type: ignore[import-untyped]
+from pymongo import ReplaceOne
 
 from kwont_execution import binance_claims as claims
 from kwont_execution import binance_reports as reports
@@ -46,11 +47,15 @@ async def reconcile(venue: BinanceVenue) -> None:
         algos = await venue.call(client.futures_get_open_orders, conditional=True)
         positions = await venue.call(client.futures_position_information)
     now = datetime.now(UTC)
-    await db[OPEN_ORDERS].delete_many({})
     rows = [{"_id": f"order:{o['orderId']}", "kind": "order", **o, "seen_at": now} for o in orders]
     rows += [{"_id": f"algo:{a['algoId']}", "kind": "algo", **a, "seen_at": now} for a in algos]
+    # replaced row by row, then the rest removed: a reader never sees the table empty while
+    # orders are open (a delete-all first left it empty for a moment on every reconnect)
     if rows:
-        await db[OPEN_ORDERS].insert_many(rows)
+        await db[OPEN_ORDERS].bulk_write(
+            [ReplaceOne({"_id": r["_id"]}, r, upsert=True) for r in rows]
+        )
+    await db[OPEN_ORDERS].delete_many({"_id": {"$nin": [r["_id"] for r in rows]}})
     held = [p for p in positions if float(p.get("positionAmt") or 0) != 0]
     for p in held:
         await db[POSITIONS].replace_one({"_id": p["symbol"]}, {
