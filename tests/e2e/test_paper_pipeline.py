@@ -40,6 +40,7 @@ pytestmark = pytest.mark.e2e
 SYMBOL = "PIPEUSDT"
 WARM, LIVE = 120, 240
 MINUTE = 60_000
+SPEED = 360  # replay speed: 1m candles at 6 a second
 STOPPED_CODE = '''
 from kwont_quant import Stop
 from kwont_quant.strategies.trend import SmaCross
@@ -262,23 +263,23 @@ async def test_replay_trades_like_the_backtest_and_survives_kill_9_of_each_servi
 ) -> None:
     calm = f"{unique_name}a"
     await prepare(mongo, calm, kafka_bootstrap)
-    # Paced (4 candles a second) so each candle's signal is judged before the next candle
+    # Paced (6 candles a second) so each candle's signal is judged before the next candle
     # closes, as in live trading: stops act on the candle clock (docs/live-trading.md).
-    p = pipeline(kafka_bootstrap, mongo, calm, tmp_path / "calm", speed=240)
+    p = pipeline(kafka_bootstrap, mongo, calm, tmp_path / "calm", speed=SPEED)
     try:
         reference = await run_until_done(p, mongo, calm, timeout=240)
     finally:
         p.stop_all()
     assert_same_as_backtest(reference)
 
-    # The same replay, each service killed once mid-way (240 candles at 240x take 60 s).
+    # The same replay, each service killed once mid-way (240 candles at 360x take 40 s).
     crash = f"{unique_name}b"
     await prepare(mongo, crash, kafka_bootstrap)
     rng = random.Random(unique_name)
     victims = list(TRADING)
     rng.shuffle(victims)
-    kills = [(4.0 + 9.0 * i + rng.uniform(0, 4), v) for i, v in enumerate(victims)]
-    q = pipeline(kafka_bootstrap, mongo, crash, tmp_path / "crash", speed=240)
+    kills = [(3.0 + 6.0 * i + rng.uniform(0, 3), v) for i, v in enumerate(victims)]
+    q = pipeline(kafka_bootstrap, mongo, crash, tmp_path / "crash", speed=SPEED)
     try:
         crashed = await run_until_done(q, mongo, crash, timeout=300, kills=kills)
     finally:
