@@ -200,7 +200,8 @@ async def test_two_replicas_share_eight_jobs(
     finally:
         stop.set()
         await asyncio.gather(*replicas)
-    assert {r.status for r in got.values()} == {"succeeded"}
+    errors = {r.job_id: r.error for r in got.values() if r.status != "succeeded"}
+    assert not errors, errors
     runners = {r.runner for r in got.values()}
     assert runners == {"r0", "r1"}, f"work not shared: {runners}"
 
