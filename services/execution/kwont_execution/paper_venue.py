@@ -104,7 +104,8 @@ class PaperVenue:
                 break
         else:
             raise TransientError(f"paper position {order.account}:{order.symbol} kept changing")
-        # the order's own fills and status are final: stored while the catch-up runs
+        # the order's own fills and status are final: stored while the catch-up runs (an
+        # exit it makes is stored by _check, with the entry fills re-sent before it)
         stored = asyncio.ensure_future(outcomes.store(self.db, events, owner, order))
         later: list[Event] = []
         try:
@@ -122,7 +123,6 @@ class PaperVenue:
         stored.result()
         events = events + later
         await asyncio.gather(
-            outcomes.store(self.db, later, owner, order),
             self.store.finish(order.client_order_id, events),
             audit.record(
                 self.db,

@@ -197,9 +197,8 @@ class Gate:
 
     async def _stored(self, signal: Signal) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """The stored orders and rejection of ``signal`` (a re-delivery's)."""
-        coids = [ids.client_order_id(signal.event_id, leg) for leg in ("x", "e")]
         stored, doc = await asyncio.gather(
-            self.db[ORDERS].find({"_id": {"$in": coids}}).to_list(None),
+            self.db[ORDERS].find({"_id": {"$in": _leg_ids(signal)}}).to_list(None),
             self.db[REJECTIONS].find_one({"_id": str(orders.rejection_id(signal))}),
         )
         return stored, doc
@@ -214,7 +213,7 @@ class Gate:
         """What was decided for this signal before (a re-delivery): stored orders by leg,
         orders in flight that a crash kept from being stored, and a stored rejection."""
         made: dict[str, Order] = {}
-        coids = [ids.client_order_id(signal.event_id, leg) for leg in ("x", "e")]
+        coids = _leg_ids(signal)
         for found in stored:
             made[found["leg"]] = Order.model_validate(found["order"])
         for coid, record in (state.in_flight.get(signal.symbol) or {}).items():
@@ -261,3 +260,8 @@ class Gate:
             "rejected %s %s: %s", signal.symbol, code, reason,
             extra={"correlation_id": str(signal.correlation_id), "account": signal.account},
         )  # fmt: skip
+
+
+def _leg_ids(signal: Signal) -> list[str]:
+    """Client order ids of the signal's closing (``x``) and entry (``e``) orders."""
+    return [ids.client_order_id(signal.event_id, leg) for leg in ("x", "e")]
