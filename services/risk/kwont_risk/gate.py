@@ -6,9 +6,19 @@ it judges with includes the previous trade's fills, and, when the stored candles
 signal's say the paper venue's stop-loss, take-profit or liquidation closed the open position
 (:mod:`kwont_risk.stops`), until that fill is booked too. A signal that closes the open position
 gets a reduce-only closing order (leg ``x``; exits always pass); the entry (leg ``e``) is
-judged and sized only once that order completed, on the cash after it, as the backtest
-engine does. Decisions are stored before they are published (``risk_orders``,
-``risk_rejections``); a re-delivered signal re-publishes them and decides nothing new.
+judged and sized on the cash after that order, as the backtest engine does. On the paper
+venue that cash is known in advance (:func:`kwont_risk.orders.paper_fill`: the reference
+price with slippage and the fee), so the entry follows the closing order at once; the
+venue handles an account's orders of one symbol in order, so the exit fills first. On
+other venues, and when a re-delivered signal finds its closing order already sent, the
+entry waits until the closing order completed and is sized on the booked cash. Decisions
+are stored before they are published (``risk_orders``, ``risk_rejections``); a
+re-delivered signal re-publishes them and decides nothing new.
+
+When the paper venue fills the closing order at a tick newer than the signal's candle
+(live feeds with ticks), its fill differs from the expected one by the price move since
+the candle's close; the entry was sized on the expected fill. Replays from candles have
+no such ticks and size exactly as the engine.
 """
 
 from __future__ import annotations
@@ -88,17 +98,21 @@ class Gate:
             lev = config.leverage
             closing = orders.closing_order(signal, position.side, position.quantity, lev)
             DECISIONS.labels("approved", "exit").inc()
+        side = opens(signal.action)
         if closing is not None:
             await self._send(closing)
-            state = await self._idle(signal)
-            state = await self._settled(signal, state, -1 if closing.side == "BUY" else 1)
+            expected = orders.paper_fill(closing, config) if signal.venue == "paper" else None
+            if fresh and side != 0 and expected is not None:
+                state = state.after_expected(expected, config.leverage)
+            else:
+                state = await self._idle(signal)
+                state = await self._settled(signal, state, -1 if closing.side == "BUY" else 1)
         if "e" in made:
             await self._send(made["e"])
             return
         if rejected is not None:
             await self.producer.publish(rejected)
             return
-        side = opens(signal.action)
         if side == 0:
             return
         position = state.ledger.positions.get(signal.symbol)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from kwont_common.events import Order, RiskRejection, Signal
+from kwont_common.events import Fill, Order, RiskRejection, Signal
 from kwont_common.trading import ids
+from kwont_common.trading.accounts import AccountConfig
+from kwont_risk import sizing
 from kwont_risk.rules import Filters, round_tick
 
 SOURCE = "risk"
@@ -62,6 +64,26 @@ def entry_order(
         signal, "e", side, quantity, leverage,
         stop_loss=price(signal.stop_loss), take_profit=price(signal.take_profit),
         stop_loss_pct=signal.stop_loss_pct, take_profit_pct=signal.take_profit_pct,
+    )  # fmt: skip
+
+
+def paper_fill(order: Order, account: AccountConfig) -> Fill | None:
+    """The fill the paper venue gives market ``order`` when no tick is newer than its
+    candle: its reference price with slippage, at its event time, the taker fee on the
+    notional (kwont_execution.paper). Never published: risk decides on it ahead of the
+    venue. None without a reference price."""
+    if order.reference_price is None:
+        return None
+    side = 1 if order.side == "BUY" else -1
+    price = Decimal(repr(sizing.fill_price(account, side, order.reference_price)))
+    return Fill(
+        event_time=order.event_time, source=SOURCE, account=order.account,
+        symbol=order.symbol, correlation_id=order.correlation_id,
+        client_order_id=order.client_order_id, venue=order.venue,
+        trade_id=f"expected-{order.client_order_id}", side=order.side,
+        quantity=order.quantity, price=price,
+        fee=order.quantity * price * Decimal(repr(account.fee_rate)),
+        reduce_only=order.reduce_only,
     )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ Days and times are by event time, so a replay computes the same state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -112,6 +112,20 @@ class BookState:
             for o in orders.values()
             if o.get("leg") == "e"
         )
+
+    def after_expected(self, fill: Fill, leverage: int) -> BookState:
+        """A copy of the book as booking ``fill`` will leave it (ledger and equity levels),
+        for a decision that cannot wait for the fill. The fill's own symbol keeps its mark:
+        the expected fills are closing ones, after which the symbol holds no position."""
+        ledger = Ledger.from_doc(self.ledger.to_doc())
+        after = replace(self, ledger=ledger, marks=dict(self.marks))
+        ledger.apply(fill, leverage)
+        levels = equity_fields(self, after, fill.event_time)
+        after.equity = Decimal(levels["equity"])
+        after.day = levels["day"]
+        after.day_start_equity = Decimal(levels["day_start_equity"])
+        after.peak_equity = Decimal(levels["peak_equity"])
+        return after
 
     def levels(self, now_ms: int) -> tuple[Decimal, Decimal, Decimal]:
         """``(equity, day-start equity, peak equity)`` as a signal at ``now_ms`` sees them: a
