@@ -8,6 +8,13 @@ auto-discovery of ./secantusd.toml, ~/.secantus/ and /etc/secantus/, which we al
 so a stray file cannot change the server). There is no localhost exception: users are
 created with auth off, then the server is restarted with ``--auth``.
 
+``--standalone``: the server presents itself as a standalone, not as a one-member replica
+set, and so keeps no oplog. Nothing here uses what the oplog is for (change streams,
+transactions); without it a write costs about 40 % less of the server's single core
+(measured: update_one 1.49 -> 0.88 ms, upsert 1.15 -> 0.74 ms, find_one 0.67 -> 0.60 ms,
+one client, sequential). ``secondaryPreferred`` reads still work (a standalone serves every
+read) and pymongo does not make retryable writes against a standalone.
+
 Quirks: the stock daemon can miss a SIGTERM (its main thread waits with no timeout and
 the kernel may hand the signal to another thread), so we launch it through
 :mod:`kwont_devstack.secantus_main`, which is the same CLI with a signal-friendly wait.
@@ -70,6 +77,7 @@ def secantus_command(host: str, port: int, data_dir: Path, *, auth: bool) -> lis
         CACHE_SIZE,
         "--log-level",
         "INFO",
+        "--standalone",
     ]
     return [*argv, "--auth"] if auth else argv
 
