@@ -178,20 +178,22 @@ class Book:
 
     # -- the signal side -----------------------------------------------------------------
 
-    async def put_in_flight(self, order: Order) -> None:
-        """Record an approved order as in flight (and an entry's time, for the cooldown);
-        nothing when it is in flight already or completed."""
+    async def put_in_flight(self, *batch: Order) -> None:
+        """Record approved orders of one account as in flight, in one write (and an entry's
+        time, for the cooldown); nothing for one in flight already or completed."""
 
         def change(state: BookState, _doc: dict[str, Any]) -> dict[str, Any]:
-            coid = order.client_order_id
-            if coid in state.done or coid in (state.in_flight.get(order.symbol) or {}):
-                return {}
-            fields: dict[str, Any] = {f"in_flight.{order.symbol}.{coid}": in_flight_record(order)}
-            if not order.reduce_only:
-                fields[f"last_entry.{order.symbol}"] = order.event_time
+            fields: dict[str, Any] = {}
+            for order in batch:
+                coid = order.client_order_id
+                if coid in state.done or coid in (state.in_flight.get(order.symbol) or {}):
+                    continue
+                fields[f"in_flight.{order.symbol}.{coid}"] = in_flight_record(order)
+                if not order.reduce_only:
+                    fields[f"last_entry.{order.symbol}"] = order.event_time
             return fields
 
-        await self._mutate(order.account, change)
+        await self._mutate(batch[0].account, change)
 
     async def trip(self, account: str, refusal: Refusal, time_ms: int) -> None:
         """Trip the kill switch (by the signal's event time)."""

@@ -8,12 +8,13 @@ signal's say the paper venue's stop-loss, take-profit or liquidation closed the 
 gets a reduce-only closing order (leg ``x``; exits always pass); the entry (leg ``e``) is
 judged and sized on the cash after that order, as the backtest engine does. On the paper
 venue that cash is known in advance (:func:`kwont_risk.orders.paper_fill`: the reference
-price with slippage and the fee), so the entry follows the closing order at once; the
-venue handles an account's orders of one symbol in order, so the exit fills first. On
-other venues, and when a re-delivered signal finds its closing order already sent, the
-entry waits until the closing order completed and is sized on the booked cash. Decisions
-are stored before they are published (``risk_orders``, ``risk_rejections``); a
-re-delivered signal re-publishes them and decides nothing new.
+price with slippage and the fee), so the entry is decided at once and both orders go out
+together (one in-flight write, stored, published closing order first); the venue handles
+an account's orders of one symbol in order, so the exit fills first. On other venues, and
+when a re-delivered signal finds only its closing order decided, the entry waits until
+the closing order completed and is sized on the booked cash. Decisions are stored before
+they are published (``risk_orders``, ``risk_rejections``); a re-delivered signal
+re-publishes them and decides nothing new (nor waits: what it re-sends was decided).
 
 When the paper venue fills the closing order at a tick newer than the signal's candle
 (live feeds with ticks), its fill differs from the expected one by the price move since
@@ -99,12 +100,15 @@ class Gate:
             closing = orders.closing_order(signal, position.side, position.quantity, lev)
             DECISIONS.labels("approved", "exit").inc()
         side = opens(signal.action)
+        ahead: Order | None = None  # a closing order that goes out together with the entry
         if closing is not None:
-            await self._send(closing)
             expected = orders.paper_fill(closing, config) if signal.venue == "paper" else None
             if fresh and side != 0 and expected is not None:
-                state = state.after_expected(expected, config.leverage)
+                ahead, state = closing, state.after_expected(expected, config.leverage)
             else:
+                await self._send(closing)
+            if ahead is None and "e" not in made and rejected is None:
+                # the entry (if any) is still to be decided, on the cash after the exit
                 state = await self._idle(signal)
                 state = await self._settled(signal, state, -1 if closing.side == "BUY" else 1)
         if "e" in made:
@@ -117,6 +121,8 @@ class Gate:
             return
         position = state.ledger.positions.get(signal.symbol)
         if position is not None:
+            if ahead is not None:  # not reached: the projected exit closed the position
+                await self._send(ahead)
             held = "long" if position.side == 1 else "short"
             if position.side == side:
                 await self._reject(signal, "already_in_position", f"a {held} position is open")
@@ -125,7 +131,7 @@ class Gate:
                     signal, "position_open", f"the {held} position was not closed; no entry"
                 )
             return
-        await self._enter(signal, side, state, config)
+        await self._enter(signal, side, state, config, ahead)
 
     async def _stopped(self, signal: Signal, state: BookState, config: AccountConfig) -> BookState:
         """The book after the protective exit the paper venue makes on a candle up to the
@@ -185,8 +191,15 @@ class Gate:
         return state
 
     async def _enter(
-        self, signal: Signal, side: int, state: BookState, config: AccountConfig
+        self,
+        signal: Signal,
+        side: int,
+        state: BookState,
+        config: AccountConfig,
+        ahead: Order | None = None,
     ) -> None:
+        """Judge and size the entry on ``state``; ``ahead``, a closing order not sent yet,
+        goes out first (with the entry, or alone before the rejection)."""
         filters = await self.directory.filters(signal.symbol)
         equity, day_start, peak = state.levels(signal.event_time)
         raw = sizing.raw_quantity(config, signal, side, float(state.equity_without(signal.symbol)))
@@ -201,13 +214,15 @@ class Gate:
         )  # fmt: skip
         refusal = rules.judge_entry(entry, config, filters)
         if refusal is not None:
+            if ahead is not None:
+                await self._send(ahead)
             if refusal.code in rules.TRIPS:
                 await self.book.trip(signal.account, refusal, signal.event_time)
             await self._reject(signal, refusal.code, refusal.reason)
             return
         order = orders.entry_order(signal, side, quantity, config.leverage, filters)
         DECISIONS.labels("approved", "entry").inc()
-        await self._send(order)
+        await self._send(*([] if ahead is None else [ahead]), order)
 
     async def _stored(self, signal: Signal) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """The stored orders and rejection of ``signal`` (a re-delivery's)."""
@@ -237,24 +252,34 @@ class Gate:
             return made, None
         return made, orders.rejection(signal, doc["code"], doc["reason"])
 
-    async def _send(self, order: Order) -> None:
-        """In flight, stored, then published (each step idempotent)."""
-        await self.book.put_in_flight(order)
-        leg = order.client_order_id[1 : order.client_order_id.index("-")]
-        doc = {
-            "order": order.model_dump(mode="json"), "leg": leg, "account": order.account,
-            "symbol": order.symbol, "signal_id": str(order.signal_id),
-            "correlation_id": str(order.correlation_id), "event_time": order.event_time,
-            "owner": await self.directory.owner(order.account),
-        }  # fmt: skip
-        await self.db[ORDERS].update_one(
-            {"_id": order.client_order_id}, {"$setOnInsert": doc}, upsert=True
-        )
-        await self.producer.publish(order)
-        log.info(
-            "order %s %s %s %s", order.client_order_id, order.side, order.quantity, order.symbol,
-            extra={"correlation_id": str(order.correlation_id), "account": order.account},
-        )  # fmt: skip
+    async def _send(self, *batch: Order) -> None:
+        """In flight (the batch in one write), stored, then published in order (each step
+        idempotent). A batch is one signal's orders."""
+        await self.book.put_in_flight(*batch)
+        owner = await self.directory.owner(batch[0].account)
+
+        def doc(order: Order) -> dict[str, Any]:
+            return {
+                "order": order.model_dump(mode="json"), "account": order.account,
+                "leg": order.client_order_id[1 : order.client_order_id.index("-")],
+                "symbol": order.symbol, "signal_id": str(order.signal_id),
+                "correlation_id": str(order.correlation_id), "event_time": order.event_time,
+                "owner": owner,
+            }  # fmt: skip
+
+        await asyncio.gather(*(
+            self.db[ORDERS].update_one(
+                {"_id": order.client_order_id}, {"$setOnInsert": doc(order)}, upsert=True
+            )
+            for order in batch
+        ))  # fmt: skip
+        for order in batch:
+            await self.producer.publish(order)
+            log.info(
+                "order %s %s %s %s", order.client_order_id, order.side, order.quantity,
+                order.symbol,
+                extra={"correlation_id": str(order.correlation_id), "account": order.account},
+            )  # fmt: skip
 
     async def _reject(self, signal: Signal, code: str, reason: str) -> None:
         """Store the rejection (for the API, with the account's owner), then publish it."""

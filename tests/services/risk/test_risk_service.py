@@ -236,6 +236,35 @@ async def test_a_signal_waits_for_the_order_in_flight_and_sizes_on_the_cash_afte
     assert book["seen"] == [f"{venue}:t-1", f"{venue}:t-2"]
 
 
+async def test_a_redelivered_paper_reversal_re_sends_both_orders_without_waiting(
+    stack: Stack,
+) -> None:
+    await prepare(stack.db)
+    first = signal("enter_long", 100.0, T0)
+    await stack.send(first)
+    await wait_for(lambda: len(stack.orders()) == 1)
+    [entry] = stack.orders()
+    await stack.send(fill_of(entry, "100", "t-1"), filled(entry, "100"))
+    flip = signal("enter_short", 110.0, T0 + MIN)
+    await stack.send(flip)
+    await wait_for(lambda: len(stack.orders()) == 3)
+    closing, short = stack.orders()[1:]
+    assert [closing.client_order_id, short.client_order_id] == [
+        f"kx-{flip.event_id.hex}",
+        f"ke-{flip.event_id.hex}",
+    ]
+    book = await stack.db["risk_books"].find_one({"_id": "acct"})
+    assert set(book["in_flight"]["BTCUSDT"]) == {closing.client_order_id, short.client_order_id}
+
+    await stack.send(flip)  # redelivered while both are in flight: the same two, in order
+    await wait_for(lambda: len(stack.orders()) == 5)
+    again = stack.orders()[3:]
+    assert [o.event_id for o in again] == [closing.event_id, short.event_id]
+    assert [o.quantity for o in again] == [closing.quantity, short.quantity]
+    assert await stack.db["risk_orders"].count_documents({}) == 3
+    assert stack.rejections() == []
+
+
 async def test_kill_switch_blocks_entries_lets_exits_through_until_an_admin_reset(
     stack: Stack, mongo: MongoEndpoint, mongo_db: str
 ) -> None:
