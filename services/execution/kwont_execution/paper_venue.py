@@ -82,9 +82,13 @@ class PaperVenue:
         prior, slot = await asyncio.gather(
             self.store.claim(order), self.store.load(order.account, order.symbol)
         )
-        if prior is not None and prior.get("outcome") is not None:
-            return [event_from_doc(d) for d in prior["outcome"]]
         account, owner = await self.accounts.get(order.account)
+        if prior is not None and prior.get("outcome") is not None:
+            answered = [event_from_doc(d) for d in prior["outcome"]]
+            # the outcome is written beside the fills and statuses, not after them: make
+            # sure they landed too (idempotent writes)
+            await outcomes.store(self.db, answered, owner, order)
+            return answered
         key = f"order:{order.client_order_id}"
         for attempt in range(ATTEMPTS):
             if attempt:
@@ -104,8 +108,9 @@ class PaperVenue:
                 break
         else:
             raise TransientError(f"paper position {order.account}:{order.symbol} kept changing")
-        # the order's own fills and status are final: stored while the catch-up runs (an
-        # exit it makes is stored by _check, with the entry fills re-sent before it)
+        # the order's own fills and status are final: stored while the catch-up runs and
+        # the outcome is recorded (an exit the catch-up makes is stored by _check, with the
+        # entry fills re-sent before it)
         stored = asyncio.ensure_future(outcomes.store(self.db, events, owner, order))
         later: list[Event] = []
         try:
@@ -118,11 +123,12 @@ class PaperVenue:
                     # signal it waits for): the stop consumers check that candle next time
                     with contextlib.suppress(StopHeld):
                         later = await self.catch_up(slot, key, through=seen)
-        finally:
+        except BaseException:
             await asyncio.wait({stored})
-        stored.result()
+            raise
         events = events + later
         await asyncio.gather(
+            stored,
             self.store.finish(order.client_order_id, events),
             audit.record(
                 self.db,

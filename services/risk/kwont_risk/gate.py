@@ -253,9 +253,10 @@ class Gate:
         return made, orders.rejection(signal, doc["code"], doc["reason"])
 
     async def _send(self, *batch: Order) -> None:
-        """In flight (the batch in one write), stored, then published in order (each step
-        idempotent). A batch is one signal's orders."""
-        await self.book.put_in_flight(*batch)
+        """In flight (the batch in one write) and stored, then published in order. Each
+        step is idempotent and a re-delivered signal repeats both writes (it finds its
+        orders by either), so they need no order between them. A batch is one signal's
+        orders."""
         owner = await self.directory.owner(batch[0].account)
 
         def doc(order: Order) -> dict[str, Any]:
@@ -267,7 +268,7 @@ class Gate:
                 "owner": owner,
             }  # fmt: skip
 
-        await asyncio.gather(*(
+        await asyncio.gather(self.book.put_in_flight(*batch), *(
             self.db[ORDERS].update_one(
                 {"_id": order.client_order_id}, {"$setOnInsert": doc(order)}, upsert=True
             )
