@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,7 +38,9 @@ pytestmark = pytest.mark.integration
 SYMBOLS = [f"S{i:03d}USDT" for i in range(80)]
 
 
-def start(cfg: ExecutionSettings) -> subprocess.Popen[bytes]:
+def start(cfg: ExecutionSettings, log: Path) -> subprocess.Popen[bytes]:
+    """The service as a process, its stderr appended to ``log`` (a pipe nobody reads
+    would block the service once it filled up)."""
     env = {
         **os.environ,
         "KWONT_KAFKA_BOOTSTRAP_SERVERS": cfg.kafka_bootstrap_servers,
@@ -51,14 +54,14 @@ def start(cfg: ExecutionSettings) -> subprocess.Popen[bytes]:
         "KWONT_LOG_LEVEL": "WARNING",
         "KWONT_RETRY_BACKOFF_MAX_S": "0.2",
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "kwont_execution"], env=env, stderr=subprocess.PIPE
-    )
+    with log.open("ab") as err:
+        return subprocess.Popen([sys.executable, "-m", "kwont_execution"], env=env, stderr=err)
 
 
 async def test_kill_9_mid_stream_then_restart_loses_and_duplicates_no_fill(
     settings: ExecutionSettings,  # noqa: F811
     db: Any,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     await prepare(settings, db)
     orders = [entry("BUY", symbol=s) for s in SYMBOLS]
@@ -74,7 +77,8 @@ async def test_kill_9_mid_stream_then_restart_loses_and_duplicates_no_fill(
     }
     total = 2 * len(SYMBOLS)
     await store_candles(db, *candles)
-    proc = start(settings)
+    log = tmp_path / "execution.log"
+    proc = start(settings, log)
     try:
         await send(settings, *orders, *candles)
         await until(lambda: _count(db, 20), timeout=60)
@@ -83,8 +87,15 @@ async def test_kill_9_mid_stream_then_restart_loses_and_duplicates_no_fill(
         at_kill = await db.fills.count_documents({})
         assert at_kill < total, "all done before the kill: nothing was tested"
         print(f"fills stored at the kill: {at_kill} of {total}")
-        proc = start(settings)
-        await until(lambda: _count(db, total), timeout=60)
+        proc = start(settings, log)
+        try:
+            await until(lambda: _count(db, total), timeout=60)
+        except TimeoutError:
+            stuck = await _state(db)
+            raise AssertionError(
+                f"not every fill after the restart: {stuck}\n"
+                f"execution's stderr (tail):\n{log.read_text(errors='replace')[-4000:]}"
+            ) from None
         raw = await read_topic(
             settings.kafka_bootstrap_servers, f"{settings.topic_prefix}fills", total, settle=1.5
         )
@@ -108,6 +119,14 @@ async def test_kill_9_mid_stream_then_restart_loses_and_duplicates_no_fill(
     assert len(positions) == len(SYMBOLS)
     assert all(p["side"] == 0 and p["version"] == 2 for p in positions)  # opened, closed: once
     assert sum(Decimal(d["quantity"]) for d in stored) == Decimal("0.5") * total
+
+
+async def _state(database: Any) -> str:
+    """Where the test stands: fills, open positions, orders claimed but not answered."""
+    fills = await database.fills.count_documents({})
+    open_ = await database.paper_positions.count_documents({"side": {"$ne": 0}})
+    unanswered = await database.exec_orders.count_documents({"outcome": {"$exists": False}})
+    return f"{fills} fills, {open_} positions open, {unanswered} orders claimed unanswered"
 
 
 async def _count(database: Any, n: int) -> bool:
