@@ -29,6 +29,8 @@ import logging
 from decimal import Decimal
 from typing import Any
 
+from pymongo import UpdateOne
+
 from kwont_common.errors import TransientError
 from kwont_common.events import Order, RiskRejection, Signal
 from kwont_common.kafka import EventProducer
@@ -255,8 +257,10 @@ class Gate:
     async def _send(self, *batch: Order) -> None:
         """In flight (the batch in one write) and stored, then published in order. Each
         step is idempotent and a re-delivered signal repeats both writes (it finds its
-        orders by either), so they need no order between them. A batch is one signal's
-        orders."""
+        orders by either), so the two writes go at once. The batch is stored by one ordered
+        bulk write, so a crash can leave the closing order stored without the entry (the
+        re-delivery then waits for it and decides the entry again) but never the entry
+        without its closing order. A batch is one signal's orders."""
         owner = await self.directory.owner(batch[0].account)
 
         def doc(order: Order) -> dict[str, Any]:
@@ -268,12 +272,13 @@ class Gate:
                 "owner": owner,
             }  # fmt: skip
 
-        await asyncio.gather(self.book.put_in_flight(*batch), *(
-            self.db[ORDERS].update_one(
-                {"_id": order.client_order_id}, {"$setOnInsert": doc(order)}, upsert=True
-            )
+        stored = [
+            UpdateOne({"_id": order.client_order_id}, {"$setOnInsert": doc(order)}, upsert=True)
             for order in batch
-        ))  # fmt: skip
+        ]
+        await asyncio.gather(
+            self.book.put_in_flight(*batch), self.db[ORDERS].bulk_write(stored, ordered=True)
+        )
         for order in batch:
             await self.producer.publish(order)
             log.info(

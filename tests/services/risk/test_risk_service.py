@@ -265,6 +265,38 @@ async def test_a_redelivered_paper_reversal_re_sends_both_orders_without_waiting
     assert stack.rejections() == []
 
 
+async def test_a_reversal_whose_entry_was_not_stored_before_a_crash_is_decided_again_the_same(
+    stack: Stack,
+) -> None:
+    """The state a crash can leave: the closing order stored, the entry and the in-flight
+    records not. The re-delivery re-sends the closing order, waits for its fill, and sizes
+    the same entry on the booked cash."""
+    await prepare(stack.db)
+    first = signal("enter_long", 100.0, T0)
+    await stack.send(first)
+    await wait_for(lambda: len(stack.orders()) == 1)
+    [entry] = stack.orders()
+    await stack.send(fill_of(entry, "100", "t-1"), filled(entry, "100"))
+    flip = signal("enter_short", 110.0, T0 + MIN)
+    await stack.send(flip)
+    await wait_for(lambda: len(stack.orders()) == 3)
+    closing, short = stack.orders()[1:]
+    await stack.db["risk_orders"].delete_one({"_id": short.client_order_id})
+    await stack.db["risk_books"].update_one(
+        {"_id": "acct"}, {"$set": {"in_flight.BTCUSDT": {}}, "$inc": {"version": 1}}
+    )
+
+    await stack.send(flip)
+    await wait_for(lambda: len(stack.orders()) == 4)
+    assert stack.orders()[3].event_id == closing.event_id
+    await asyncio.sleep(0.5)
+    assert len(stack.orders()) == 4, "the entry must wait for the closing order's fill"
+    await stack.send(fill_of(closing, "110", "t-2"), filled(closing, "110"))
+    await wait_for(lambda: len(stack.orders()) == 5)
+    again = stack.orders()[4]
+    assert (again.event_id, again.quantity) == (short.event_id, short.quantity)
+
+
 async def test_kill_switch_blocks_entries_lets_exits_through_until_an_admin_reset(
     stack: Stack, mongo: MongoEndpoint, mongo_db: str
 ) -> None:
