@@ -236,9 +236,9 @@ async def test_a_signal_waits_for_the_order_in_flight_and_sizes_on_the_cash_afte
     assert book["seen"] == [f"{venue}:t-1", f"{venue}:t-2"]
 
 
-async def test_a_redelivered_paper_reversal_re_sends_both_orders_without_waiting(
-    stack: Stack,
-) -> None:
+async def paper_reversal(stack: Stack) -> tuple[ev.Signal, ev.Order, ev.Order]:
+    """A long entered and filled, then a flip to short on the paper venue: the flip signal
+    and its closing and entry orders (published together)."""
     await prepare(stack.db)
     first = signal("enter_long", 100.0, T0)
     await stack.send(first)
@@ -249,6 +249,13 @@ async def test_a_redelivered_paper_reversal_re_sends_both_orders_without_waiting
     await stack.send(flip)
     await wait_for(lambda: len(stack.orders()) == 3)
     closing, short = stack.orders()[1:]
+    return flip, closing, short
+
+
+async def test_a_redelivered_paper_reversal_re_sends_both_orders_without_waiting(
+    stack: Stack,
+) -> None:
+    flip, closing, short = await paper_reversal(stack)
     assert [closing.client_order_id, short.client_order_id] == [
         f"kx-{flip.event_id.hex}",
         f"ke-{flip.event_id.hex}",
@@ -271,16 +278,7 @@ async def test_a_reversal_whose_entry_was_not_stored_before_a_crash_is_decided_a
     """The state a crash can leave: the closing order stored, the entry and the in-flight
     records not. The re-delivery re-sends the closing order, waits for its fill, and sizes
     the same entry on the booked cash."""
-    await prepare(stack.db)
-    first = signal("enter_long", 100.0, T0)
-    await stack.send(first)
-    await wait_for(lambda: len(stack.orders()) == 1)
-    [entry] = stack.orders()
-    await stack.send(fill_of(entry, "100", "t-1"), filled(entry, "100"))
-    flip = signal("enter_short", 110.0, T0 + MIN)
-    await stack.send(flip)
-    await wait_for(lambda: len(stack.orders()) == 3)
-    closing, short = stack.orders()[1:]
+    flip, closing, short = await paper_reversal(stack)
     await stack.db["risk_orders"].delete_one({"_id": short.client_order_id})
     await stack.db["risk_books"].update_one(
         {"_id": "acct"}, {"$set": {"in_flight.BTCUSDT": {}}, "$inc": {"version": 1}}
