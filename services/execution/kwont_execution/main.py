@@ -79,7 +79,12 @@ async def setup(runtime: Runtime) -> Wiring:
     await asyncio.gather(store.ensure_indexes(db), audit.ensure_indexes(db))
     accounts = AccountCache(db, settings.account_cache_ttl_s)
     ticks = LastTicks(settings)
-    paper = PaperVenue(db, market, accounts, ticks, settings.stop_gate_wait_s)
+
+    async def publish(events: list[Event]) -> None:
+        for event in events:
+            await runtime.producer.publish(event)
+
+    paper = PaperVenue(db, market, accounts, ticks, settings.stop_gate_wait_s, publish)
     venues: dict[str, Venue] = {"paper": paper.handle}
     tasks: list[Task] = []
     on_stop: list[Callable[[], Awaitable[None]]] = []
@@ -87,10 +92,6 @@ async def setup(runtime: Runtime) -> Wiring:
         from kwont_execution.binance_venue import (  # type: ignore[import-not-found,unused-ignore]
             open_binance_venue,
         )
-
-        async def publish(events: list[Event]) -> None:
-            for event in events:
-                await runtime.producer.publish(event)
 
         binance = await open_binance_venue(settings, db, publish)
         venues["binance"] = binance.handle
@@ -101,7 +102,7 @@ async def setup(runtime: Runtime) -> Wiring:
         group_id=settings.stops_group_id,  # one at a time: 16 at once starved the orders
     )  # fmt: skip
     runtime.health.add_check("stops-consumer", lambda: stops.running)
-    tasks += [stops.run, paper.flush_checks]
+    tasks += [stops.run, paper.flush_checks, paper.revisit_held]
     if settings.paper_ticks:
         tasks.append(ticks.run)
     # Orders of different account:SYMBOL keys side by side (one pair's in order): an order

@@ -16,8 +16,12 @@ not seen before the one in hand. So whether the entry or the next candles arrive
 each candle after the signal's is checked once, in time order.
 
 A protective exit acts on a candle only once the signals of the candles before it are in
-(:mod:`kwont_execution.stop_gate`): the candle path retries until then; an order's
-catch-up leaves that candle to the stop consumers' next candle.
+(:mod:`kwont_execution.stop_gate`): the candle path retries until then. An order's
+catch-up does not wait (the order's own key may be what the gate waits for): it records
+the hold (``paper_held``) and :meth:`PaperVenue.revisit_held` retries it every ``flush_s``
+and publishes what fires. The stop consumers' next candle would check it too, but at the
+end of a feed or replay no next candle comes; the record also outlives a crash between
+committing such an exit and publishing it.
 
 A candle that fires nothing only advances the position's ``checked_through`` in memory
 (:class:`Checked`), written to Mongo every ``flush_s`` by :meth:`PaperVenue.flush_checks`
@@ -33,7 +37,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
 import kwont_ohlcv as ohlcv
 from kwont_common.errors import TransientError
@@ -62,8 +68,10 @@ class PaperVenue:
         accounts: AccountCache,
         ticks: LastTicks,
         stop_wait_s: float = 30.0,
+        publish: Callable[[list[Event]], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
+        self.publish = publish
         self.market_db = market_db
         self.accounts = accounts
         self.ticks = ticks
@@ -119,10 +127,12 @@ class PaperVenue:
                 # beyond them (a replay from the store holds candles not published yet).
                 seen = await self.passed(order.symbol, slot.position.interval)
                 if seen is not None:
-                    # a held stop is not waited for here (this order's key may carry the
-                    # signal it waits for): the stop consumers check that candle next time
-                    with contextlib.suppress(StopHeld):
+                    try:
                         later = await self.catch_up(slot, key, through=seen)
+                    except StopHeld:
+                        # not waited for here (this order's key may carry the signal the
+                        # stop waits for): revisit_held retries it
+                        await self.store.hold(slot, seen)
         except BaseException:
             await asyncio.wait({stored})
             raise
@@ -256,6 +266,38 @@ class PaperVenue:
                 await self.store.advance(self.checked.take())
             except Exception:  # the marks are only a head start after a restart
                 log.warning("writing checked-through marks failed", exc_info=True)
+
+    async def revisit_held(self, stop: asyncio.Event) -> None:
+        """Service task: every ``flush_s``, retry the order catch-ups the stop gate held
+        (every replica tries every hold: the compare-and-set lets one exit through, and a
+        copy published twice carries the same event ids)."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.checked.flush_s)
+            try:
+                for hold in await self.store.holds():
+                    await self._revisit(hold)
+            except Exception:  # retried next round
+                log.warning("retrying held paper stops failed", exc_info=True)
+
+    async def _revisit(self, hold: dict[str, Any]) -> None:
+        key = _candle_key(hold["interval"], int(hold["through"]))
+        slot = self.checked.apply(await self.store.load(hold["account"], hold["symbol"]))
+        position = slot.position
+        if position is not None and position.entry_order == hold["entry_order"]:
+            try:
+                events = await self.catch_up(slot, key, through=int(hold["through"]))
+            except StopHeld:
+                return  # next round (the gate lets it act after stop_wait_s at the latest)
+        else:  # closed (here before a crash, by another replica, or by an order or candle)
+            replayed = await self.store.replay(slot, key) or []
+            opening = await self.store.opening(slot.key, hold["entry_order"])
+            events = opening + replayed if replayed else []
+        if events:
+            if self.publish is None:
+                raise RuntimeError("a held paper stop fired but this venue cannot publish")
+            await self.publish(events)
+        await self.store.release(hold)
 
     async def _record_exit(
         self, position: Position, bar: Bar, events: list[Event], owner: str | None

@@ -36,6 +36,8 @@ from kwont_execution.paper import Position
 POSITIONS = "paper_positions"
 JOURNAL = "paper_journal"
 CLAIMS = "exec_orders"
+HELD = "paper_held"
+"""Order catch-ups whose exit the stop gate held: retried until done (see PaperVenue)."""
 APPLIED_KEEP = 16
 """Transitions a position document remembers (redeliveries come within seconds)."""
 
@@ -132,6 +134,7 @@ class PositionStore:
         self.positions = db[POSITIONS]
         self.journal = db[JOURNAL]
         self.claims = db[CLAIMS]
+        self.held = db[HELD]
 
     async def claim(self, order: Order) -> dict[str, Any] | None:
         """Claim ``order`` under its client order id. Returns the earlier claim when there
@@ -196,6 +199,29 @@ class PositionStore:
         doc = await self.journal.find_one({"slot": slot_key, "key": f"order:{entry_order}"})
         events = [] if doc is None else [event_from_doc(e) for e in doc["events"]]
         return [e for e in events if isinstance(e, Fill)]
+
+    async def hold(self, slot: Slot, through: int) -> None:
+        """Remember that ``slot``'s open position must still be checked through the candle
+        opening at ``through`` (an order's catch-up the stop gate held)."""
+        position = slot.position
+        assert position is not None
+        await self.held.replace_one(
+            {"_id": slot.key},
+            {"account": position.account, "symbol": position.symbol,
+             "interval": position.interval, "entry_order": position.entry_order,
+             "through": through, "at": _now()},
+            upsert=True,
+        )  # fmt: skip
+
+    async def holds(self) -> list[dict[str, Any]]:
+        """Every held catch-up (see :meth:`hold`), oldest first."""
+        return await self.held.find({}).sort("at", 1).to_list(None)
+
+    async def release(self, hold: dict[str, Any]) -> None:
+        """Forget ``hold`` (not a newer one put in its place meanwhile)."""
+        await self.held.delete_one(
+            {"_id": hold["_id"], "entry_order": hold["entry_order"], "through": hold["through"]}
+        )
 
     async def advance(self, marks: dict[str, tuple[int, int]]) -> None:
         """Raise the documents' ``checked_through`` to ``{key: (version, open time)}``, each

@@ -372,6 +372,45 @@ async def test_candles_consumed_before_the_entry_are_checked_when_it_opens(
     assert await db.fills.count_documents({}) == 2
 
 
+async def test_a_stop_held_in_the_entrys_catch_up_acts_without_another_candle(
+    kafka_bootstrap: str, mongo: MongoEndpoint, mongo_db: str, db: Any
+) -> None:
+    """End of a feed: the candles after the signal's were consumed before the entry came,
+    and the stop one of them fires waits for the strategy. Once the strategy has evaluated
+    the candle before it, the stop acts with no further candle to carry it."""
+    settings = make_settings(kafka_bootstrap, mongo.app_uri, mongo_db, stop_gate_wait_s=60)
+    await prepare(settings, db)
+    order = entry("BUY")
+    _, sl, _, _ = expected_entry(1)
+    quiet = bar(T0 + MIN, 100.1, 100.6, 99.4, 100.0)
+    falling = bar(T0 + 2 * MIN, 99.0, 99.2, 96.0, 97.0)  # hits the stop
+    sl_leg = ids.client_order_id(order.signal_id, "sl")
+    await store_signal(db, T0, "enter_long")
+    await evaluated(db, T0)
+    async with running(settings):
+        await store_candles(db, quiet, falling)
+        await send(settings, quiet, falling)
+        await until(lambda: stops_consumed(settings, 2))
+        await send(settings, order)
+        await until(lambda: db.fills.find_one({"client_order_id": order.client_order_id}))
+        await asyncio.sleep(2.5)  # past two rounds of retries
+        # the strategy has not evaluated `quiet` yet: its signal might close the position
+        assert await db.fills.find_one({"client_order_id": sl_leg}) is None
+        await evaluated(db, quiet.open_time)
+        out = await until(lambda: db.fills.find_one({"client_order_id": sl_leg}))
+        fills = await fills_on_topic(settings, 3)
+        await until(lambda: _no_holds(db))
+    assert sl is not None and falling.low < sl
+    assert out["exit_reason"] == "stop_loss" and out["event_time"] == falling.close_time
+    # the entry fill goes out again before the exit (a book never sees an exit first)
+    assert [f.client_order_id for f in fills] == [order.client_order_id] * 2 + [sl_leg]
+    assert await db.fills.count_documents({}) == 2
+
+
+async def _no_holds(db: Any) -> bool:
+    return await db.paper_held.count_documents({}) == 0
+
+
 async def test_a_redelivered_order_places_nothing_and_republishes_the_same_events(
     settings: ExecutionSettings, db: Any
 ) -> None:
