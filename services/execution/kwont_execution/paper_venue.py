@@ -214,6 +214,8 @@ class PaperVenue:
         """Stored candles of the position's interval with open time in
         ``(checked_through, end]``."""
         start = position.checked_through + 1
+        if start > end:  # nothing after the candles seen (an entry usually): no read
+            return []
         docs = await (
             self.market_db[STORED_CANDLES]
             .find(ohlcv.range_filter(position.symbol, position.interval, start, end + 1))
