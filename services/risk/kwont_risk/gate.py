@@ -44,7 +44,7 @@ from kwont_risk.book import Book
 from kwont_risk.metrics import DECISIONS
 from kwont_risk.settings import RiskSettings
 from kwont_risk.state import BookState
-from kwont_risk.stops import StopWatch, identity
+from kwont_risk.stops import Prefetched, StopWatch, identity
 
 log = logging.getLogger(__name__)
 
@@ -86,16 +86,19 @@ class Gate:
             TransientError: an order of the pair stayed in flight too long, an expected stop
                 fill did not come in time, or shutdown.
         """
-        # what was decided for this signal before is read while waiting for the book
-        state, before = await asyncio.gather(
-            self._idle(signal, ignore_own=True), self._stored(signal)
+        # what was decided for this signal before, and the candles the stop check will
+        # likely need, are read while waiting for the book
+        state, before, bars = await asyncio.gather(
+            self._idle(signal, ignore_own=True),
+            self._stored(signal),
+            self.stops.prefetch(signal.account, signal.symbol, signal.candle_open_time),
         )
         made, rejected = self._decided(signal, state, *before)
         config = await self.directory.account(signal.account)
         closing = made.get("x")
         fresh = not made and rejected is None
         if fresh:
-            state = await self._stopped(signal, state, config)
+            state = await self._stopped(signal, state, config, bars)
         position = state.ledger.positions.get(signal.symbol)
         if fresh and position and closes(signal.action, signal.exit_side, position.side):
             lev = config.leverage
@@ -135,7 +138,13 @@ class Gate:
             return
         await self._enter(signal, side, state, config, ahead)
 
-    async def _stopped(self, signal: Signal, state: BookState, config: AccountConfig) -> BookState:
+    async def _stopped(
+        self,
+        signal: Signal,
+        state: BookState,
+        config: AccountConfig,
+        bars: Prefetched | None = None,
+    ) -> BookState:
         """The book after the protective exit the paper venue makes on a candle up to the
         signal's, when the stored candles say one fires and its fill is not booked yet (the
         engine applies it before this signal). Waits like an order in flight.
@@ -148,7 +157,7 @@ class Gate:
             return state
         hit = await self.stops.expected_exit(
             signal.account, signal.symbol, position, signal.candle_open_time,
-            config.maintenance_margin, config.slippage_rate,
+            config.maintenance_margin, config.slippage_rate, bars,
         )  # fmt: skip
         if hit is None:
             return state
@@ -279,6 +288,8 @@ class Gate:
         await asyncio.gather(
             self.book.put_in_flight(*batch), self.db[ORDERS].bulk_write(stored, ordered=True)
         )
+        for order in batch:
+            self.stops.remember(order)
         for order in batch:
             await self.producer.publish(order)
             log.info(

@@ -13,7 +13,11 @@ way and the signal waits for it. Positions on other venues (Binance: the exchang
 stops) are not predicted.
 
 Per account and symbol the levels of the open position and the last candle already found
-quiet are cached, so while a position is open a signal costs one read of the new candles.
+quiet are cached, so while a position is open a signal costs one read of the new candles,
+and that read is made beside the book's (:meth:`StopWatch.prefetch`: the candles up to the
+signal's were stored before it was published, so they are all there when it arrives). The
+entry orders this replica sent are remembered too (orders never change once stored), so a
+position opened here needs no read of its entry order.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ CANDLES = "candles"
 """Candle buckets in the market-data database (kwont_marketdata.store)."""
 ORDERS = "risk_orders"
 PREDICTED_VENUES = ("paper",)
+ENTRIES_KEPT = 10_000
+"""Entry orders remembered (:meth:`StopWatch.remember`); older ones are read again."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,16 @@ def first_exit(
     return None
 
 
+@dataclass(frozen=True)
+class Prefetched:
+    """The stored candles of a symbol and interval with open time in ``[start, through]``."""
+
+    interval: str
+    start: int
+    through: int
+    bars: list[Bar]
+
+
 @dataclass
 class _Watch:
     ident: tuple[Any, ...]
@@ -118,6 +134,37 @@ class StopWatch:
         self.db = db
         self.market_db = market_db
         self._watches: dict[tuple[str, str], _Watch] = {}
+        self._entries: dict[str, Order] = {}  # client order id -> entry order sent here
+        self._opened: dict[tuple[str, str], Order] = {}  # the last entry sent per pair
+
+    def remember(self, entry: Order) -> None:
+        """``entry`` was stored and sent by this replica: its position's levels need no read."""
+        if entry.venue not in PREDICTED_VENUES or entry.reduce_only:
+            return
+        self._entries[entry.client_order_id] = entry
+        self._opened[(entry.account, entry.symbol)] = entry
+        while len(self._entries) > ENTRIES_KEPT:
+            del self._entries[next(iter(self._entries))]
+
+    async def prefetch(self, account: str, symbol: str, through: int) -> Prefetched | None:
+        """The stored candles :meth:`expected_exit` will likely need for a signal on the
+        candle at ``through``, read now (beside the book); None when nothing is known of
+        the pair's position here."""
+        key = (account, symbol)
+        starts: list[tuple[int, str]] = []
+        watch = self._watches.get(key)
+        if watch is not None and watch.levels is not None:
+            starts.append((watch.checked + 1, watch.levels.interval))
+        entry = self._opened.get(key)
+        if entry is not None and entry.interval and entry.candle_open_time is not None:
+            starts.append((entry.candle_open_time + 1, entry.interval))
+        if not starts:
+            return None
+        start, interval = min(starts)
+        if any(i != interval for _, i in starts) or start > through:
+            return None
+        bars = await self._bars(symbol, interval, start, through + 1)
+        return Prefetched(interval, start, through, bars)
 
     async def expected_exit(
         self,
@@ -127,10 +174,12 @@ class StopWatch:
         through: int,
         maintenance_margin: float,
         slippage: float,
+        prefetched: Prefetched | None = None,
     ) -> Exit | None:
         """The protective exit the paper venue makes on a candle up to ``through`` (open
         time) for ``position``, whose fill the book has not seen yet; None if none is due
-        (or the position is not the paper venue's)."""
+        (or the position is not the paper venue's). ``prefetched``: candles read for this
+        call by :meth:`prefetch`, used when they cover the range needed."""
         key, ident = (account, symbol), identity(position)
         watch = self._watches.get(key)
         if watch is None or watch.ident != ident:
@@ -140,7 +189,17 @@ class StopWatch:
         lv = watch.levels
         if lv is None or through <= watch.checked:
             return None
-        bars = await self._bars(symbol, lv.interval, watch.checked + 1, through + 1)
+        start = watch.checked + 1
+        p = prefetched
+        if (
+            p is not None
+            and p.interval == lv.interval
+            and p.start <= start
+            and p.through == through
+        ):
+            bars = p.bars  # first_exit skips those up to watch.checked
+        else:
+            bars = await self._bars(symbol, lv.interval, start, through + 1)
         hit = first_exit(lv, bars, slippage, watch.checked, through)
         if hit is None and bars:
             watch.checked = max(watch.checked, bars[-1].open_time)
@@ -153,10 +212,12 @@ class StopWatch:
             coid = ids.client_order_id(uuid.UUID(position.correlation_id), "e")
         except ValueError:
             return None
-        doc = await self.db[ORDERS].find_one({"_id": coid}, {"order": 1})
-        if doc is None:
-            return None
-        entry = Order.model_validate(doc["order"])
+        entry = self._entries.get(coid)
+        if entry is None:
+            doc = await self.db[ORDERS].find_one({"_id": coid}, {"order": 1})
+            if doc is None:
+                return None
+            entry = Order.model_validate(doc["order"])
         if entry.venue not in PREDICTED_VENUES:
             return None
         return levels(entry, float(position.average_entry), mmr)
