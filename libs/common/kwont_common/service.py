@@ -59,7 +59,9 @@ STOP_GRACE_S = 10.0
 class Wiring:
     """What a service runs: handlers per base topic, long-running tasks, stop hooks, and how
     its consumer orders messages (see :class:`EventConsumer`: ``concurrency`` messages of
-    different keys at once, ``ordering`` per topic, ``latest_only`` state topics)."""
+    different keys at once, ``ordering`` per topic, ``latest_only`` state topics);
+    ``fast_fetch``: the consumer is on the candle -> fill path and fetches with
+    ``kafka_fast_fetch_max_wait_ms``."""
 
     handlers: dict[str, Handler] = field(default_factory=dict)
     tasks: list[Task] = field(default_factory=list)
@@ -67,6 +69,7 @@ class Wiring:
     concurrency: int = 1
     ordering: dict[str, Ordering] = field(default_factory=dict)
     latest_only: tuple[str, ...] = ()
+    fast_fetch: bool = False
 
 
 Setup = Callable[[Runtime], Awaitable[Wiring]]
@@ -108,6 +111,8 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
             consumer = EventConsumer(
                 settings, producer, wiring.handlers, concurrency=wiring.concurrency,
                 ordering=wiring.ordering, latest_only=wiring.latest_only,
+                fetch_max_wait_ms=settings.kafka_fast_fetch_max_wait_ms
+                if wiring.fast_fetch else None,
             )  # fmt: skip
             health.add_check("consumer", lambda: consumer.running)
             running.append(asyncio.create_task(consumer.run(stop), name="consumer"))

@@ -109,7 +109,7 @@ async def setup(runtime: Runtime) -> Wiring:
     # waiting on its venue or the database holds up only its own pair.
     return Wiring(
         handlers={"orders": dispatcher(venues, db, accounts)}, tasks=tasks, on_stop=on_stop,
-        concurrency=settings.consumer_concurrency,
+        concurrency=settings.consumer_concurrency, fast_fetch=True,  # the last hop to a fill
     )  # fmt: skip
 
 

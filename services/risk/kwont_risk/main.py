@@ -56,6 +56,7 @@ async def setup(runtime: Runtime) -> Wiring:
     return Wiring(
         handlers={"signals": gate.on_signal}, tasks=[book_consumer.run],
         concurrency=settings.consumer_concurrency, ordering={"signals": account_of_key},
+        fast_fetch=True,  # signals are on the candle -> fill path; the book's topics are not
     )  # fmt: skip
 
 

@@ -58,6 +58,7 @@ async def wire(runtime: Runtime) -> tuple[Wiring, SignalEngine]:
         handlers={"candles": engine.on_candle},
         tasks=[refresh_deployments, progress.run],
         on_stop=[progress.flush, cleanup],  # the consumer has finished: its last marks
+        fast_fetch=True,  # the first hop of candle -> fill
     )
     return wiring, engine
 

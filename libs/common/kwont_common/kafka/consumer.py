@@ -121,6 +121,7 @@ class EventConsumer:
         ordering: Mapping[str, Ordering] | None = None,
         latest_only: Sequence[str] = (),
         revoke_wait_s: float = 30.0,
+        fetch_max_wait_ms: int | None = None,
     ) -> None:
         if not handlers:
             raise ValueError("EventConsumer needs at least one handler")
@@ -133,6 +134,7 @@ class EventConsumer:
         self.concurrency = concurrency
         self.max_pending = max(max_records, 10 * concurrency)
         self.revoke_wait_s = revoke_wait_s
+        self.fetch_max_wait_ms = fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms
         prefix = settings.topic_prefix
         self._routes: dict[str, tuple[Topic, Handler]] = {
             topic(name).full_name(prefix): (topic(name), handler)
@@ -158,7 +160,7 @@ class EventConsumer:
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=max(100, self.settings.kafka_session_timeout_ms // 3),
         )
