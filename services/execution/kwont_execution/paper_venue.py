@@ -43,7 +43,7 @@ from typing import Any
 
 import kwont_ohlcv as ohlcv
 from kwont_common.errors import TransientError
-from kwont_common.events import Candle, Event, Order
+from kwont_common.events import Candle, Event, Fill, Order, OrderUpdate
 from kwont_common.mongo import Database
 from kwont_execution import audit, outcomes, paper
 from kwont_execution.account_cache import AccountCache
@@ -173,7 +173,8 @@ class PaperVenue:
 
     async def _on_slot(self, slot: Slot, key: str, bar: Bar) -> list[Event]:
         replayed = await self.store.replay(slot, key)
-        if replayed is not None:
+        if replayed is not None:  # a redelivery: the first run may have stopped before
+            await self._store_again(replayed)  # storing the fills (killed after the commit)
             return replayed
         slot = self.checked.apply(slot)
         position = slot.position
@@ -293,6 +294,7 @@ class PaperVenue:
                 return  # next round (the gate lets it act after stop_wait_s at the latest)
         else:  # closed (here before a crash, by another replica, or by an order or candle)
             replayed = await self.store.replay(slot, key) or []
+            await self._store_again(replayed)
             opening = await self.store.opening(slot.key, hold["entry_order"])
             events = opening + replayed if replayed else []
         if events:
@@ -300,6 +302,15 @@ class PaperVenue:
                 raise RuntimeError("a held paper stop fired but this venue cannot publish")
             await self.publish(events)
         await self.store.release(hold)
+
+    async def _store_again(self, events: list[Event]) -> None:
+        """Store journalled events found again (idempotent: each fill is written once, a
+        status never goes back)."""
+        accounts = {e.account for e in events if isinstance(e, Fill | OrderUpdate)}
+        for account in accounts:
+            _, owner = await self.accounts.get(account)
+            mine = [e for e in events if getattr(e, "account", None) == account]
+            await outcomes.store(self.db, mine, owner)
 
     async def _record_exit(
         self, position: Position, bar: Bar, events: list[Event], owner: str | None

@@ -24,10 +24,13 @@ from kwont_common.kafka import EventProducer
 from kwont_common.kafka.admin import ensure_topics
 from kwont_common.testing import candle, service_settings, serving
 from kwont_common.trading import ids
-from kwont_common.trading.accounts import AccountConfig, save_account
+from kwont_common.trading.accounts import AccountConfig, load_account, save_account
 from kwont_devstack.mongo_users import MongoEndpoint
+from kwont_execution import paper
 from kwont_execution.main import setup
+from kwont_execution.paper_venue import _candle_key
 from kwont_execution.settings import ExecutionSettings
+from kwont_execution.store import PositionStore
 from kwont_marketdata import store as candle_store
 from kwont_ohlcv import COLUMNS
 from kwont_quant import live
@@ -429,6 +432,44 @@ async def test_a_redelivered_order_places_nothing_and_republishes_the_same_event
     position = await db.paper_positions.find_one({"_id": "acct-1:BTCUSDT"})
     assert Decimal(position["quantity"]) == Decimal("0.5") and position["version"] == 1
     assert await db.execution_audit.count_documents({}) == 1
+
+
+async def test_a_stop_committed_but_not_stored_before_a_crash_is_stored_on_the_redelivery(
+    settings: ExecutionSettings, db: Any
+) -> None:
+    """kill -9 between a stop's commit and storing its fill (seen in the crash test: 159 of
+    160 fills, no position open): the candle comes again, finds the exit journalled, and
+    stores and publishes that same exit, acting on nothing twice."""
+    await prepare(settings, db)
+    order = entry("BUY")
+    falling = bar(T0 + MIN, 99.0, 99.2, 96.0, 97.0)
+    async with running(settings):
+        await send(settings, order)
+        await until(lambda: db.fills.find_one({"client_order_id": order.client_order_id}))
+    # what the candle path does before the crash: the exit journalled and committed
+    store = PositionStore(db)
+    slot = await store.load("acct-1", "BTCUSDT")
+    assert slot.position is not None
+    hit = paper.Bar(falling.open_time, falling.close_time, falling.open, falling.high,
+                    falling.low)  # fmt: skip
+    exit_ = paper.protect(slot.position, hit, await load_account(db, "acct-1"))
+    assert exit_ is not None
+    key = _candle_key("1m", falling.open_time)
+    assert await store.commit(
+        slot, None, checked_through=falling.open_time, key=key, events=exit_.events
+    )
+    assert await db.fills.count_documents({}) == 1
+    await store_candles(db, falling)
+    async with running(settings):
+        await send(settings, falling)
+        [stop_fill] = [e for e in exit_.events if isinstance(e, Fill)]
+        out = await until(lambda: db.fills.find_one({"client_order_id": stop_fill.client_order_id}))
+        fills = await fills_on_topic(settings, 2)
+    assert out["exit_reason"] == "stop_loss" and Decimal(out["price"]) == stop_fill.price
+    assert fills[-1] == stop_fill  # the journalled event, ids and times included
+    assert await db.fills.count_documents({}) == 2
+    position = await db.paper_positions.find_one({"_id": "acct-1:BTCUSDT"})
+    assert position["side"] == 0 and position["version"] == 2
 
 
 async def test_refusals_are_order_updates_with_a_reason(
