@@ -13,9 +13,10 @@ import pytest
 from kwont_common import events as ev
 from kwont_common.errors import TransientError
 from kwont_common.kafka import EventConsumer, EventProducer, account_of_key
+from kwont_common.metrics import MESSAGES_PRODUCED
 from kwont_common.settings import Settings
 from kwont_common.testing import sample_events
-from tests.libs.common.kafka_helpers import create, publish, settings_for, wait_for
+from tests.libs.common.kafka_helpers import create, publish, read_all, settings_for, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -146,3 +147,37 @@ async def test_latest_only_skips_the_snapshots_a_newer_one_overtook(kafka_bootst
     async with Consuming(settings, {"portfolio-snapshots": count}):
         await asyncio.sleep(3.0)
     assert nothing == []
+
+
+async def test_a_keys_next_handler_runs_while_the_events_before_it_go_out_in_order(
+    kafka_bootstrap: str,
+) -> None:
+    """The first candle's handler returns 40 signals; the second candle (same key) is
+    handled while they are still being acknowledged, yet its signal goes out after them."""
+    settings = settings_for(kafka_bootstrap)
+    await create(settings, "candles", "signals")
+    base = sample_events()
+    candle, sig = base["candles"], base["signals"]
+    assert isinstance(candle, ev.Candle) and isinstance(sig, ev.Signal)
+    topic = f"{settings.topic_prefix}signals"
+    produced = MESSAGES_PRODUCED.labels(settings.service_name, topic)
+    out_before_second: list[float] = []
+
+    async def on_candle(c: ev.Candle) -> list[ev.Signal]:
+        if c.open_time == candle.open_time:
+            return [sig.model_copy(update={"event_id": uuid.uuid4(), "event_time": n})
+                    for n in range(40)]  # fmt: skip
+        out_before_second.append(produced._value.get())
+        return [sig.model_copy(update={"event_id": uuid.uuid4(), "event_time": 40})]
+
+    start = produced._value.get()
+    second = candle.model_copy(
+        update={"event_id": uuid.uuid4(), "open_time": candle.open_time + 60_000,
+                "close_time": candle.close_time + 60_000, "event_time": candle.event_time + 60_000}
+    )  # fmt: skip
+    await publish(settings, candle, second)
+    async with Consuming(settings, {"candles": on_candle}, concurrency=4):
+        raw = await read_all(kafka_bootstrap, topic, 41)
+    times = [ev.Signal.model_validate_json(v).event_time for v in raw]
+    assert times == list(range(41))  # the key's events in order
+    assert out_before_second and out_before_second[0] - start < 40  # it did not wait for all

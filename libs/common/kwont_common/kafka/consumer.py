@@ -1,14 +1,18 @@
 """The typed consumer loop every service runs.
 
 For each message: decode into the topic's model, call the handler, publish what it returns,
-and only then count the offset as done. Messages are handled in key order: two messages with
-the same ordering key (by default the topic and the record key, i.e. Kafka's own order) never
-overlap and run in offset order; with ``concurrency`` above 1, messages of different keys run
-at once, up to that many. A partition's committed offset is its lowest unfinished one, so a
-restart re-delivers every message not yet handled (and possibly some handled after it: handlers
-are idempotent). Offsets are committed after each fetch round, when partitions are revoked,
-and at shutdown. ``latest_only`` topics carry state (marks, snapshots): a queued message that
-a newer one of the same key overtakes before it started is skipped. Failures:
+and only then count the offset as done. Messages are handled in key order: the handlers of
+two messages with the same ordering key (by default the topic and the record key, i.e.
+Kafka's own order) never overlap and run in offset order, and their events go out in that
+order; with ``concurrency`` above 1, messages of different keys run at once, up to that many,
+and a key's next handler starts while the events of the one before are still being
+acknowledged (the handler's effects are durable when it returns; the acknowledgements of an
+exit's four events used to hold up the entry behind it). A partition's committed offset is
+its lowest unfinished one, so a restart re-delivers every message not yet handled (and
+possibly some handled after it: handlers are idempotent). Offsets are committed after each
+fetch round, when partitions are revoked, and at shutdown. ``latest_only`` topics carry
+state (marks, snapshots): a queued message that a newer one of the same key overtakes
+before it started is skipped. Failures:
 
 - undecodable or invalid bytes, or a handler raising ``InvalidMessage``: the original bytes
   and the error go to ``<topic>.dlq`` and the loop moves on;
@@ -16,6 +20,9 @@ a newer one of the same key overtakes before it started is skipped. Failures:
   capped backoff until they pass or shutdown is asked (then the message is not committed and
   will be redelivered);
 - any other handler error: retried ``handler_max_attempts`` times, then dead-lettered.
+
+Publishing what a handler returned is retried the same way, without calling the handler
+again (what went out is not sent twice).
 
 Shutdown (``stop`` set, e.g. by SIGTERM): stop fetching, finish the message in hand, commit,
 close. A SIGKILL re-delivers at most the messages since the last commit.
@@ -55,6 +62,10 @@ class _Abort(Exception):
     """Shutdown asked while a message was still failing transiently: leave it uncommitted."""
 
 
+_DEAD = object()
+"""What a step returns when its message went to the dead-letter topic instead."""
+
+
 Ordering = Callable[[bytes | None], bytes | None]
 """From a record's key to the key its messages are ordered by (``None``: the record key)."""
 
@@ -91,9 +102,10 @@ class _Offsets:
 
 
 class _Job:
-    """One fetched message on its way through the handler."""
+    """One fetched message on its way through the handler. ``handled``: its handler is
+    through (or it never will run); ``done``: its events are out and its offset finished."""
 
-    __slots__ = ("offsets", "record", "skip", "started", "task", "tp")
+    __slots__ = ("done", "handled", "offsets", "record", "skip", "started", "task", "tp")
 
     def __init__(
         self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes], offsets: _Offsets
@@ -104,6 +116,8 @@ class _Job:
         self.started = False
         self.skip = False
         self.task: asyncio.Task[None] | None = None
+        self.handled = asyncio.Event()
+        self.done = False
 
 
 class EventConsumer:
@@ -228,27 +242,35 @@ class EventConsumer:
     async def _run_job(
         self, job: _Job, before: _Job | None, key: tuple[str, bytes | None], stop: asyncio.Event
     ) -> None:
-        """Handle ``job`` once the key's previous message is through. Nothing is marked
-        finished when shutdown, an error elsewhere or a revocation intervenes (the message
-        comes back to whoever owns the partition next)."""
+        """Handle ``job`` once the key's previous message is handled, and publish its
+        events once the previous message's are out: the handler of one message runs while
+        the events of the one before it are still being acknowledged (its effects are
+        durable before it returns, so the next handler sees them), and the events of a key
+        still go out in order. Nothing is marked finished when shutdown, an error elsewhere
+        or a revocation intervenes (the message comes back to whoever owns the partition
+        next)."""
         try:
-            if before is not None and before.task is not None:
-                await asyncio.wait({before.task})
+            if before is not None:
+                await before.handled.wait()
             if job.skip:
+                if before is not None and before.task is not None:
+                    await asyncio.wait({before.task})
                 self.skipped += 1
             else:
                 async with self._slots:
                     if stop.is_set() or self._error is not None or job.offsets.revoked:
                         return
                     job.started = True
-                    await self._handle(job.record, stop)
+                    await self._handle(job, before, stop)
             job.offsets.finish(job.record.offset)
+            job.done = True
         except _Abort:
             return
         except Exception as exc:  # the loop stops; what is not committed comes back
             if self._error is None:
                 self._error = exc
         finally:
+            job.handled.set()
             self._jobs.discard(job)
             if self._tails.get(key) is job:
                 del self._tails[key]
@@ -309,8 +331,8 @@ class EventConsumer:
                 max(0, high - position)
             )
 
-    async def _handle(self, record: ConsumerRecord[bytes, bytes], stop: asyncio.Event) -> None:
-        service = self.settings.service_name
+    async def _handle(self, job: _Job, before: _Job | None, stop: asyncio.Event) -> None:
+        record = job.record
         meta, handler = self._routes[record.topic]
         try:
             event = decode(meta, record.value)
@@ -318,24 +340,57 @@ class EventConsumer:
             await self._dead_letter(record, getattr(exc, "kind", "validation"), str(exc))
             return
         started = time.perf_counter()
+        result = await self._retried(record, event, lambda: handler(event), stop)
+        job.handled.set()  # the key's next message may be handled now
+        if result is _DEAD:
+            return
+        if before is not None and before.task is not None and not before.done:
+            await asyncio.wait({before.task})  # its events go out first
+            if not before.done:  # it never finished: neither may this one
+                raise _Abort
+        events = list(_as_list(result))
+
+        async def publish() -> None:
+            while events:  # what went out is not sent again when a retry follows
+                await self.producer.publish(events[0])
+                events.pop(0)
+
+        if await self._retried(record, event, publish, stop) is _DEAD:
+            return
+        service = self.settings.service_name
+        HANDLER_SECONDS.labels(service, record.topic).observe(time.perf_counter() - started)
+        MESSAGES_CONSUMED.labels(service, record.topic).inc()
+        self.handled += 1
+
+    async def _retried(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        event: Event,
+        step: Callable[[], Awaitable[Any]],
+        stop: asyncio.Event,
+    ) -> Any:
+        """``step()`` (the handler, or publishing what it returned) with the retry policy
+        of the module's docstring; ``_DEAD`` when the message was dead-lettered instead.
+
+        Raises:
+            _Abort: shutdown asked while it was still failing.
+        """
+        service = self.settings.service_name
         attempt = 0
         while True:
             attempt += 1
             try:
-                result = await handler(event)
-                for out in _as_list(result):
-                    await self.producer.publish(out)
-                break
+                return await step()
             except InvalidMessage as exc:
                 await self._dead_letter(record, "handler", str(exc))
-                return
+                return _DEAD
             except Exception as exc:
                 transient = is_transient(exc)
                 MESSAGES_FAILED.labels(service, record.topic, "retry").inc()
                 if not transient and attempt >= self.settings.handler_max_attempts:
                     text = "".join(traceback.format_exception(exc))[-4000:]
                     await self._dead_letter(record, "handler", f"after {attempt} attempts: {text}")
-                    return
+                    return _DEAD
                 delay = backoff(attempt, self.settings.retry_backoff_max_s)
                 log.warning(
                     "handler failed (%s, attempt %d), retrying in %.2fs: %s",
@@ -351,9 +406,6 @@ class EventConsumer:
                     await asyncio.wait_for(stop.wait(), timeout=delay)
                 if stop.is_set() and transient:
                     raise _Abort from exc
-        HANDLER_SECONDS.labels(service, record.topic).observe(time.perf_counter() - started)
-        MESSAGES_CONSUMED.labels(service, record.topic).inc()
-        self.handled += 1
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], kind: str, error: str
