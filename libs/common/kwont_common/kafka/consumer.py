@@ -255,6 +255,8 @@ class EventConsumer:
             if job.skip:
                 if before is not None and before.task is not None:
                     await asyncio.wait({before.task})
+                    if not before.done:  # unfinished before it: so is this one
+                        return
                 self.skipped += 1
             else:
                 async with self._slots:
