@@ -261,27 +261,36 @@ class PaperVenue:
 
     async def flush_checks(self, stop: asyncio.Event) -> None:
         """Service task: write the in-memory checked-through marks every ``flush_s``, and
-        once more on the way out."""
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.checked.flush_s)
-            try:
-                await self.store.advance(self.checked.take())
-            except Exception:  # the marks are only a head start after a restart
-                log.warning("writing checked-through marks failed", exc_info=True)
+        once more on the way out (the marks are only a head start after a restart)."""
+
+        async def write() -> None:
+            await self.store.advance(self.checked.take())
+
+        await self._every_flush(stop, write, "writing checked-through marks")
 
     async def revisit_held(self, stop: asyncio.Event) -> None:
         """Service task: every ``flush_s``, retry the order catch-ups the stop gate held
         (every replica tries every hold: the compare-and-set lets one exit through, and a
         copy published twice carries the same event ids)."""
+
+        async def retry() -> None:
+            for hold in await self.store.holds():
+                await self._revisit(hold)
+
+        await self._every_flush(stop, retry, "retrying held paper stops")
+
+    async def _every_flush(
+        self, stop: asyncio.Event, step: Callable[[], Awaitable[None]], what: str
+    ) -> None:
+        """``step()`` every ``flush_s`` until ``stop``, and once more after it; a failure is
+        logged and the next round tries again."""
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.checked.flush_s)
             try:
-                for hold in await self.store.holds():
-                    await self._revisit(hold)
-            except Exception:  # retried next round
-                log.warning("retrying held paper stops failed", exc_info=True)
+                await step()
+            except Exception:
+                log.warning("%s failed", what, exc_info=True)
 
     async def _revisit(self, hold: dict[str, Any]) -> None:
         key = _candle_key(hold["interval"], int(hold["through"]))
@@ -306,11 +315,10 @@ class PaperVenue:
     async def _store_again(self, events: list[Event]) -> None:
         """Store journalled events found again (idempotent: each fill is written once, a
         status never goes back)."""
-        accounts = {e.account for e in events if isinstance(e, Fill | OrderUpdate)}
-        for account in accounts:
-            _, owner = await self.accounts.get(account)
-            mine = [e for e in events if getattr(e, "account", None) == account]
-            await outcomes.store(self.db, mine, owner)
+        owned = [e for e in events if isinstance(e, Fill | OrderUpdate)]
+        if owned:  # one position's events: one account (outcomes stores only these kinds)
+            _, owner = await self.accounts.get(owned[0].account)
+            await outcomes.store(self.db, events, owner)
 
     async def _record_exit(
         self, position: Position, bar: Bar, events: list[Event], owner: str | None

@@ -253,10 +253,8 @@ class EventConsumer:
             if before is not None:
                 await before.handled.wait()
             if job.skip:
-                if before is not None and before.task is not None:
-                    await asyncio.wait({before.task})
-                    if not before.done:  # unfinished before it: so is this one
-                        return
+                if not await _through(before):  # unfinished before it: so is this one
+                    return
                 self.skipped += 1
             else:
                 async with self._slots:
@@ -346,10 +344,8 @@ class EventConsumer:
         job.handled.set()  # the key's next message may be handled now
         if result is _DEAD:
             return
-        if before is not None and before.task is not None and not before.done:
-            await asyncio.wait({before.task})  # its events go out first
-            if not before.done:  # it never finished: neither may this one
-                raise _Abort
+        if not await _through(before):  # its events go out first; it never finished:
+            raise _Abort  # neither may this one
         events = list(_as_list(result))
 
         async def publish() -> None:
@@ -444,6 +440,15 @@ class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         return None
+
+
+async def _through(before: _Job | None) -> bool:
+    """Wait until the key's previous message is through; whether it finished (its events
+    out, its offset done)."""
+    if before is None or before.task is None or before.done:
+        return True
+    await asyncio.wait({before.task})
+    return before.done
 
 
 def _as_list(result: HandlerResult) -> Sequence[Event]:
