@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -169,14 +170,24 @@ def _pct(values: list[float], q: float) -> float:
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="kwont-bench-pipe-"))
-    with kafka_and_mongo(work) as (kafka, endpoint):
-        for wanted in RATES:
-            lat, n, rate = asyncio.run(_run(kafka, endpoint, work, wanted))
-            if not lat:
-                print("bench.pipeline: no fills measured; see the logs in", work)
-                continue
-            p50, p90, p99 = statistics.median(lat), _pct(lat, 0.9), _pct(lat, 0.99)
-            print(f"candle published -> paper fill stored; {n} candles at {rate:.0f}/s over "
-                  f"{len(SYMBOLS)} symbols, {len(lat)} signal fills:")  # fmt: skip
-            print(f"  p50 {p50:.1f} ms  p90 {p90:.1f} ms  p99 {p99:.1f} ms"
-                  f"  max {max(lat):.1f} ms  (p99/50 ms target: {p99 / 50:.2f})")  # fmt: skip
+    keep = False  # the engines' data and the services' logs, kept only when a run failed
+    try:
+        with kafka_and_mongo(work) as (kafka, endpoint):
+            for wanted in RATES:
+                lat, n, rate = asyncio.run(_run(kafka, endpoint, work, wanted))
+                if not lat:
+                    keep = True
+                    print("bench.pipeline: no fills measured; see the logs in", work)
+                    continue
+                p50, p90, p99 = statistics.median(lat), _pct(lat, 0.9), _pct(lat, 0.99)
+                print(f"candle published -> paper fill stored; {n} candles at {rate:.0f}/s "
+                      f"over {len(SYMBOLS)} symbols, {len(lat)} signal fills:")  # fmt: skip
+                print(f"  p50 {p50:.1f} ms  p90 {p90:.1f} ms  p99 {p99:.1f} ms"
+                      f"  max {max(lat):.1f} ms  (p99/50 ms target: {p99 / 50:.2f})")  # fmt: skip
+    except BaseException:
+        keep = True
+        print("bench.pipeline failed; the engines' data and the logs are in", work)
+        raise
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
