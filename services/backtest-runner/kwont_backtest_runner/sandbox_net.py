@@ -16,10 +16,14 @@ Three layers make "MongoDB is the only thing a sandbox can reach" true:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import ipaddress
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 from docker.errors import APIError, NotFound
@@ -48,15 +52,35 @@ def _iptables(binary: str, *args: str, check: bool = True) -> bool:
     return proc.returncode == 0
 
 
+@contextlib.contextmanager
+def _rules_of(bridge: str) -> Iterator[None]:
+    """One writer of ``bridge``'s rules at a time, across threads and processes: two
+    runners rebuilding the chain at once interleaved their flush and appends, leaving the
+    REJECT ahead of the ACCEPT, and every sandbox of both lost MongoDB."""
+    folder = Path("/run/lock") if Path("/run/lock").is_dir() else Path(tempfile.gettempdir())
+    with open(folder / f"kwont-firewall-{bridge}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def install_firewall(bridge: str, gateway: str, port: int) -> None:
     """Accept only ``tcp gateway:port`` from ``bridge``; reject or drop everything else.
 
-    Idempotent (the chain is rebuilt). Several runners on one host share the relay port
-    (it binds with SO_REUSEPORT), so rebuilding never locks another runner out.
+    Idempotent (the chain is rebuilt, one runner at a time). Several runners on one host
+    share the relay port (it binds with SO_REUSEPORT), so rebuilding never locks another
+    runner out.
 
     Raises:
         FirewallError: iptables missing or a rule refused.
     """
+    with _rules_of(bridge):
+        _install(bridge, gateway, port)
+
+
+def _install(bridge: str, gateway: str, port: int) -> None:
     chain = f"KWONT-{bridge}"[:28]
     _iptables("iptables", "-N", chain, check=False)
     _iptables("iptables", "-F", chain)
@@ -80,6 +104,11 @@ def install_firewall(bridge: str, gateway: str, port: int) -> None:
 
 def remove_firewall(bridge: str) -> None:
     """Remove the rules :func:`install_firewall` added (missing ones are ignored)."""
+    with _rules_of(bridge):
+        _remove(bridge)
+
+
+def _remove(bridge: str) -> None:
     chain = f"KWONT-{bridge}"[:28]
     while _iptables("iptables", "-D", "INPUT", "-i", bridge, "-j", chain, check=False):
         pass
