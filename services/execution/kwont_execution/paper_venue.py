@@ -175,7 +175,9 @@ class PaperVenue:
         replayed = await self.store.replay(slot, key)
         if replayed is not None:  # a redelivery: the first run may have stopped before
             await self._store_again(replayed)  # storing the fills (killed after the commit)
-            return replayed
+            # the entry fills first again, as on the first run: the order path may not
+            # have published them either (a book must never see the exit first)
+            return await self.store.opening(slot.key, slot.opened_by(key)) + replayed
         slot = self.checked.apply(slot)
         position = slot.position
         if position is None:

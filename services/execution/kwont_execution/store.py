@@ -76,6 +76,16 @@ class Slot:
             return [a["id"] for a in self.applied[keys.index(key) :]]
         return [a["id"] for a in self.applied if a["key"] == key]
 
+    def opened_by(self, key: str) -> str | None:
+        """The client order id of the entry whose position the transition of message
+        ``key`` closed: the transition just before it, when an order made it (a position's
+        transitions are its entry, then its exit)."""
+        keys = [a["key"] for a in self.applied]
+        if key not in keys or keys.index(key) == 0:
+            return None
+        before = str(keys[keys.index(key) - 1])
+        return before.removeprefix("order:") if before.startswith("order:") else None
+
 
 def slot_key(account: str, symbol: str) -> str:
     return f"{account}:{symbol}"

@@ -70,3 +70,15 @@ async def test_advance_writes_a_mark_only_at_its_version_and_only_forwards(
         assert checked_through(loaded) == 400 and loaded.version == 1
     finally:
         client.close()
+
+
+def test_the_entry_an_exit_closed_is_the_order_transition_just_before_it() -> None:
+    applied = [{"id": f"x|{i}", "key": k} for i, k in enumerate(
+        ["order:e1", "candle:1m:60000", "order:e2", "order:x2", "candle:1m:180000"]
+    )]  # fmt: skip
+    s = Slot("a:BTCUSDT", 5, None, applied)
+    assert s.opened_by("candle:1m:60000") == "e1"
+    assert s.opened_by("order:x2") == "e2"
+    assert s.opened_by("order:e2") is None  # before it: a candle (an exit), no entry
+    assert s.opened_by("order:e1") is None  # the first remembered
+    assert s.opened_by("candle:1m:120000") is None  # not a transition of this document
