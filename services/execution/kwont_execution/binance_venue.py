@@ -61,6 +61,10 @@ class BinanceVenue:
         self.client, self.settings, self.db, self.publish = client, settings, db, publish
         self._ticks: dict[str, Decimal] = {}
         self._margin_done: set[str] = set()
+        # the REST answer and the user-data stream report the same orders from two tasks:
+        # one stores and publishes at a time, so what goes out keeps the stored order (a
+        # status never goes back) instead of a stored NEW published after a FILLED
+        self._emitting = asyncio.Lock()
 
     # -- orders in ------------------------------------------------------------------------
 
@@ -326,10 +330,11 @@ class BinanceVenue:
 
     async def emit(self, events: list[Event], republish: bool = False) -> None:
         """Store ``events``; publish the new ones (all of them when ``republish``)."""
-        fresh = await reports.record(self.db, events)
-        out = events if republish else fresh
-        if out:
-            await self.publish(out)
+        async with self._emitting:
+            fresh = await reports.record(self.db, events)
+            out = events if republish else fresh
+            if out:
+                await self.publish(out)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the user-data stream until ``stop`` is set (reconnecting as needed)."""

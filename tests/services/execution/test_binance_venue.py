@@ -20,6 +20,7 @@ from kwont_common.events import Event, Fill, Order, OrderUpdate
 from kwont_common.trading import ids
 from kwont_devstack.pytest_plugin import MongoEndpoint
 from kwont_execution import binance_claims as claims
+from kwont_execution import binance_reports as reports
 from kwont_execution.binance_venue import BinanceVenue, open_binance_venue
 from tests.services.execution.binance_futures_server import BinanceFutures
 from tests.services.marketdata.vendors import serve
@@ -350,3 +351,34 @@ async def test_a_stop_the_market_is_already_through_closes_at_once(harness: Harn
     market_ids = [p["newClientOrderId"] for p in harness.exchange.placed(ORDER_PATH)]
     assert market_ids == [order.client_order_id, sl_id]
     assert harness.exchange.positions[SYMBOL][0] == 0
+
+
+async def test_a_status_the_stream_stored_first_is_also_published_first(
+    harness: Harness,
+) -> None:
+    """The REST answer and the user-data stream report the same order from two tasks. Seen
+    in CI: the stream stored NEW, the REST path stored and published FILLED while the
+    stream was still on its way to publishing, and NEW went out after FILLED."""
+    order = entry()
+    claim = claims.new_claim(order, order.client_order_id, "e", "market", "BUY",
+                             order.quantity, reduce_only=False)  # fmt: skip
+    published: list[str] = []
+
+    async def slow_publish(events: list[Event]) -> None:
+        for e in events:
+            if isinstance(e, OrderUpdate) and e.status == "NEW":
+                await asyncio.sleep(0.3)  # the stream's publish is the slower one
+            published.append(getattr(e, "status", ""))
+
+    venue = BinanceVenue(None, harness.settings, harness.db, slow_publish)  # type: ignore[arg-type]
+    new = reports.order_update(claim, "NEW")
+    filled = reports.order_update(claim, "FILLED", order.quantity, "42000.3")
+
+    async def rest_answer() -> None:
+        await asyncio.sleep(0.05)  # after the stream stored NEW
+        await venue.emit([filled])
+
+    await asyncio.gather(venue.emit([new]), rest_answer())
+    assert published == ["NEW", "FILLED"]
+    stored = await harness.db.orders.find_one({"_id": order.client_order_id})
+    assert stored["status"] == "FILLED"
