@@ -125,6 +125,7 @@ async def _run(
         print("  handlers (count x mean ms): " + "  ".join(spent))
         latencies = []
         stages: dict[str, list[float]] = {"strategy": [], "risk": [], "execution": []}
+        slowest: list[tuple[float, float, float, float, str]] = []
         signal_at = {d["_id"]: d["produced_at"] async for d in db.signals.find({}, ["produced_at"])}
         order_at = {d["_id"]: d["order"]["produced_at"]
                     async for d in db.risk_orders.find({}, ["order.produced_at"])}  # fmt: skip
@@ -139,12 +140,19 @@ async def _run(
                 stages["strategy"].append(s_at - sent)
                 stages["risk"].append(o_at - s_at)
                 stages["execution"].append(float(f["stored_at"]) - o_at)
+                leg = str(f.get("client_order_id", "?"))[:2]  # ke/kx: entry/closing order
+                slowest.append((float(f["stored_at"]) - sent, s_at - sent, o_at - s_at,
+                                float(f["stored_at"]) - o_at, leg))  # fmt: skip
         print(
             "  stage p50/p99 ms: "
             + "  ".join(
                 f"{k} {_pct(v, 0.5):.0f}/{_pct(v, 0.99):.0f}" for k, v in stages.items() if v
             )
         )
+        # where the tail comes from: the slowest fills, stage by stage
+        print("  slowest fills ms (total = strategy + risk + execution, leg): " + "  ".join(
+            f"{t:.0f}={a:.0f}+{b:.0f}+{c:.0f} {leg}" for t, a, b, c, leg in sorted(slowest)[-5:]
+        ))  # fmt: skip
         return latencies, k, rate
     finally:
         await producer.stop()
