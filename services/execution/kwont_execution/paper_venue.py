@@ -172,12 +172,9 @@ class PaperVenue:
         return [e for events in results for e in events]
 
     async def _on_slot(self, slot: Slot, key: str, bar: Bar) -> list[Event]:
-        replayed = await self.store.replay(slot, key)
-        if replayed is not None:  # a redelivery: the first run may have stopped before
-            await self._store_again(replayed)  # storing the fills (killed after the commit)
-            # the entry fills first again, as on the first run: the order path may not
-            # have published them either (a book must never see the exit first)
-            return await self.store.opening(slot.key, slot.opened_by(key)) + replayed
+        replayed = await self._replayed(slot, key, slot.opened_by(key))
+        if replayed is not None:  # a redelivery
+            return replayed
         slot = self.checked.apply(slot)
         position = slot.position
         if position is None:
@@ -304,15 +301,24 @@ class PaperVenue:
             except StopHeld:
                 return  # next round (the gate lets it act after stop_wait_s at the latest)
         else:  # closed (here before a crash, by another replica, or by an order or candle)
-            replayed = await self.store.replay(slot, key) or []
-            await self._store_again(replayed)
-            opening = await self.store.opening(slot.key, hold["entry_order"])
-            events = opening + replayed if replayed else []
+            events = await self._replayed(slot, key, hold["entry_order"]) or []
         if events:
             if self.publish is None:
                 raise RuntimeError("a held paper stop fired but this venue cannot publish")
             await self.publish(events)
         await self.store.release(hold)
+
+    async def _replayed(self, slot: Slot, key: str, entry_order: str | None) -> list[Event] | None:
+        """The exit message ``key`` journalled on ``slot`` (None: it made no transition
+        there), stored again, after the fills of ``entry_order``, the entry it closed. The
+        first run may have stopped before storing the exit's fills (killed after the
+        commit), and the order path may not have published the entry either: a book must
+        never see the exit first."""
+        replayed = await self.store.replay(slot, key)
+        if not replayed:
+            return replayed
+        await self._store_again(replayed)
+        return await self.store.opening(slot.key, entry_order) + replayed
 
     async def _store_again(self, events: list[Event]) -> None:
         """Store journalled events found again (idempotent: each fill is written once, a
