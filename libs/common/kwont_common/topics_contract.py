@@ -99,7 +99,7 @@ CONTRACTS: dict[str, TopicContract] = {
             ),
             _PUSH,
         ),
-        event_id="uuid5 of (deployment, symbol, interval, candle open time); "
+        event_id="uuid5 of (`signal`, deployment, symbol, interval, candle open time); "
         "`correlation_id` = `event_id`",
     ),
     "orders": TopicContract(
@@ -123,7 +123,8 @@ CONTRACTS: dict[str, TopicContract] = {
             End("portfolio", f"{_PF}/main.py", "group `kwont-portfolio`, at-least-once"),
             _PUSH,
         ),
-        event_id="uuid5 of (venue, trade id); paper trade id `paper-<client order id>`",
+        event_id="paper: uuid5 of (`paper`, `fill`, trade id `paper-<client order id>`); "
+        "binance: uuid5 of (`binance`, the exchange's trade id)",
     ),
     "order-updates": TopicContract(
         producers=(
@@ -132,8 +133,8 @@ CONTRACTS: dict[str, TopicContract] = {
             End("execution", f"{_EX}/main.py", "REJECTED: the order's venue is not enabled"),
         ),
         consumers=(End("risk", f"{_RK}/main.py", _RISK_BOOK),),
-        event_id="uuid5 of (venue, `order-update`, client order id, status); binance: "
-        "(claim, status, filled quantity)",
+        event_id="paper and refusals: uuid5 of (venue, `order-update`, client order id, status); "
+        "binance: uuid5 of (`binance`, client order id, status, filled quantity)",
     ),
     "risk-rejections": TopicContract(
         producers=(End("risk", f"{_RK}/orders.py", "a refused signal"),),
