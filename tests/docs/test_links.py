@@ -49,3 +49,24 @@ def test_the_anchor_rule() -> None:
     doc = ROOT / "docs" / "contract.md"
     assert "the-embedded-engines-and-what-the-code-does-about-them" in anchors(doc)
     assert "stores-and-who-may-write-each-collection" in anchors(doc)
+
+
+OUTSIDE = re.compile(r"\.\./shared|DESIGN")
+PAST_ROUNDS = re.compile(
+    r"\bsession \d+|\bround \d+|\bstop \d+\b|\brounds? ago|\b(this|last|previous|earlier|that) "
+    r"rounds?\b|\bthe round before",
+    re.I,
+)
+
+
+@pytest.mark.parametrize("guide", [g for g in GUIDES if g.name != "CHANGELOG.md"],
+                         ids=lambda p: p.relative_to(ROOT).as_posix())  # fmt: skip
+def test_guides_stand_on_their_own(guide: Path) -> None:
+    """No pointer outside the repository, no numbered round of past work: the guides say
+    how Kwont behaves; its history is in CHANGELOG.md."""
+    found = [
+        f"{guide.name}:{n}: {line.strip()}"
+        for n, line in enumerate(guide.read_text().splitlines(), 1)
+        if OUTSIDE.search(line) or PAST_ROUNDS.search(line)
+    ]
+    assert found == [], found
