@@ -8,7 +8,7 @@ PACKAGES := -p kwont_common -p kwont_quant -p kwont_ohlcv -p kwont_sandbox -p kw
 	-p kwont_strategy -p kwont_risk -p kwont_execution -p kwont_portfolio -p kwont_backtest_runner
 
 
-.PHONY: help bootstrap sandbox-image up down status logs test lint typecheck schemas schemas-check \
+.PHONY: help bootstrap sandbox-image up down status logs test lint typecheck schemas schemas-check docs \
 	test-unit test-integration test-contract bench clean \
 	images compose-up compose-down compose-ps compose-logs compose-test helm-check test-deploy
 
@@ -51,8 +51,11 @@ typecheck: bootstrap ## mypy (strict on libs/)
 schemas: bootstrap ## Export the topics' JSON Schemas into schemas/topics
 	@$(BIN)/kwont-schemas export
 
-schemas-check: bootstrap ## Fail when schemas/topics drift from the models
-	@$(BIN)/kwont-schemas check
+schemas-check: bootstrap ## Fail when schemas/topics or the topic table of docs/contract.md drift from the code
+	@$(BIN)/kwont-schemas check && $(BIN)/kwont-schemas docs-check
+
+docs: bootstrap ## Regenerate the topic table of docs/contract.md (registry + kwont_common.topics_contract)
+	@$(BIN)/kwont-schemas docs
 
 sandbox-image: bootstrap ## Build the backtest sandbox image locally (no registry) when missing or stale
 	@$(BIN)/kwont-stack docker-up

@@ -3,6 +3,8 @@ the backward-compatibility rule the contract tests hold them to.
 
 ``kwont-schemas export [DIR]`` writes one file per topic (plus ``dead-letter.json``);
 ``kwont-schemas check [DIR]`` exits 1 when the files on disk drift from the models.
+``kwont-schemas docs [FILE]`` regenerates the topic table of docs/contract.md;
+``kwont-schemas docs-check [FILE]`` exits 1 when that table is stale (kwont_common.topics_doc).
 
 Compatibility (within a ``schema_version``): a field may be added if optional, an enum may
 gain values; a field may never be removed, retyped or become required.
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kwont_common.topics import DEAD_LETTER, TOPICS, Topic
+from kwont_common.topics_doc import DEFAULT_DOC, stale, write
 
 DEFAULT_DIR = Path("schemas/topics")
 _NOISE = {"title", "description", "default", "examples"}
@@ -134,9 +137,14 @@ def compatibility_problems(old: dict[str, Any], new: dict[str, Any]) -> list[str
 def main(argv: list[str] | None = None) -> int:
     """Console script ``kwont-schemas``."""
     parser = argparse.ArgumentParser(prog="kwont-schemas", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["export", "check"])
-    parser.add_argument("directory", nargs="?", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("command", choices=["export", "check", "docs", "docs-check"])
+    parser.add_argument(
+        "directory", nargs="?", type=Path, help=f"default {DEFAULT_DIR} (docs: {DEFAULT_DOC})"
+    )
     args = parser.parse_args(argv)
+    if args.command in ("docs", "docs-check"):
+        return _docs(args.command, args.directory or DEFAULT_DOC)
+    args.directory = args.directory or DEFAULT_DIR
     if args.command == "export":
         for path in export(args.directory):
             print(path)
@@ -145,6 +153,22 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         print(f"schema drift: {problem} (run `kwont-schemas export`)", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _docs(command: str, doc: Path) -> int:
+    """``docs``: rewrite the topic table of ``doc``; ``docs-check``: 1 when it is stale."""
+    root = Path.cwd()
+    try:
+        if command == "docs":
+            print(f"{doc}: {'updated' if write(doc, root) else 'already current'}")
+            return 0
+        if stale(doc, root):
+            print(f"{doc}: the topic table is stale (run `make docs`)", file=sys.stderr)
+            return 1
+    except (OSError, ValueError) as exc:
+        print(f"kwont-schemas {command}: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """The one registry of topics: name -> model -> key.
 
-Topic names are fixed by DESIGN.md; a deployment may prefix them all (``KWONT_TOPIC_PREFIX``).
-Each consumed topic has a dead-letter topic ``<topic>.dlq`` carrying ``DeadLetter`` events.
+Topic names are part of the contract between the services (docs/contract.md, whose topic
+table is generated from this registry and :mod:`kwont_common.topics_contract`); a deployment
+may prefix them all (``KWONT_TOPIC_PREFIX``). Each topic has a dead-letter topic
+``<topic>.dlq`` carrying ``DeadLetter`` events.
 """
 
 from __future__ import annotations
