@@ -4,6 +4,7 @@ from ``backtest_trades``, and responses are gzip-compressed."""
 from __future__ import annotations
 
 import gzip
+import json
 from typing import Any
 
 import numpy as np
@@ -55,16 +56,21 @@ async def test_the_result_is_small_and_the_trades_page_through_every_trade(
         assert res["trade_count"] == N_TRADES and "trades" not in res
         assert res["links"]["trades"] == f"{API}/backtests/{job_id}/trades"
 
+        sizes = {"result_bytes": len(r.content), "result_wire_bytes": r.num_bytes_downloaded}
         got, cursor, pages = [], None, 0
         while True:
             params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
-            page = (await c.get(f"{API}/backtests/{job_id}/trades", params=params)).json()
+            response = await c.get(f"{API}/backtests/{job_id}/trades", params=params)
+            sizes.setdefault("page_bytes", len(response.content))
+            sizes.setdefault("page_wire_bytes", response.num_bytes_downloaded)
+            page = response.json()
             assert page["total"] == N_TRADES
             got += page["items"]
             pages += 1
             if (cursor := page["next_cursor"]) is None:
                 break
         assert pages == 17 and got == trades
+        print(json.dumps(sizes))  # httpx asks for gzip: wire bytes are compressed
 
         first = (await c.get(f"{API}/backtests/{job_id}/trades")).json()  # default limit 100
         assert first["items"] == trades[:100]
