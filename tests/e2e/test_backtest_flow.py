@@ -165,6 +165,18 @@ async def test_one_year_backtest_through_the_gateway_matches_the_cli(
         messages = await follow(platform, job_id)
         result = (await c.get(f"{API}/backtests/{job_id}/result")).json()
         state = (await c.get(f"{API}/backtests/{job_id}")).json()
+        trades, cursor = [], None
+        while True:  # the trades are paged, 1,000 at a time
+            params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+            page = (await c.get(f"{API}/backtests/{job_id}/trades", params=params)).json()
+            trades += page["items"]
+            if (cursor := page["next_cursor"]) is None:
+                break
+        assert page["total"] == result["trade_count"] == len(trades)
+        small = await c.get(f"{API}/backtests/{job_id}/result", params={"points": 5})
+        assert len(small.content) < 100_000, len(small.content)  # was 6.2 MB with the trades
+        print(json.dumps({"trades": len(trades), "result_points_5_bytes": len(small.content),
+                          "full_result_bytes": len(json.dumps(result))}))  # fmt: skip
 
     kinds = [m["type"] for m in messages]
     assert kinds[0] == "state" and kinds[-1] == "result" and "progress" in kinds
@@ -178,7 +190,7 @@ async def test_one_year_backtest_through_the_gateway_matches_the_cli(
                          "--param", "slow=30", "--data", str(csv))  # fmt: skip
     fields = ("side", "entry_time", "entry_price", "exit_time", "exit_price", "qty", "fees",
               "pnl", "exit_reason")  # fmt: skip
-    got = [{k: t[k] for k in fields} for t in result["trades"]]
+    got = [{k: t[k] for k in fields} for t in trades]
     want = [{k: t[k] for k in fields} for t in expected["trades"]]
     assert len(want) > 1000
     assert got == want

@@ -3,6 +3,11 @@
 At-least-once: a job whose runner died is redelivered to another replica. The job's status
 document and the unique ``backtest_results`` key make that safe: a finished job is answered
 from what is stored (same result event id), never run into a second result.
+
+A job that cannot be handled (a broken stored strategy, a bug here) fails at once with its
+cause: the status document says ``failed`` with the reason, a failed result is published,
+and the message is dead-lettered with that reason. Only transient errors (MongoDB, Kafka)
+are retried; running the sandbox again would give the same answer.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from kwont_backtest_runner.checks import write_strategy
 from kwont_backtest_runner.outcomes import Failed, Succeeded
 from kwont_backtest_runner.sandbox import Sandbox
 from kwont_backtest_runner.sandbox_io import decode_curves
+from kwont_common import backtest_trades
 from kwont_common.backtest_cache import (
     ResultCache,
     alias_document,
@@ -28,7 +34,7 @@ from kwont_common.backtest_cache import (
     still_stored,
     summary,
 )
-from kwont_common.errors import InvalidMessage
+from kwont_common.errors import InvalidMessage, is_transient
 from kwont_common.events import BacktestJob, BacktestProgress, BacktestResult, now_ms
 from kwont_common.events.backtest_progress import Stage
 from kwont_common.kafka import EventProducer
@@ -50,7 +56,35 @@ class JobRunner:
         self.producer, self.runner_id = producer, runner_id
 
     async def on_job(self, job: BacktestJob) -> BacktestResult | None:
-        """Handle one job; the returned result event is published before the commit."""
+        """Handle one job; the returned result event is published before the commit.
+
+        Raises:
+            InvalidMessage: the job could not be handled; it is marked ``failed`` with the
+                cause first (the consumer dead-letters the message, without retrying).
+            Transient errors of MongoDB or Kafka, which the consumer retries.
+        """
+        try:
+            return await self._handle(job)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            cause = self.sandbox.redact(str(exc) if isinstance(exc, InvalidMessage)
+                                        else f"{type(exc).__name__}: {exc}")  # fmt: skip
+            await self._fail(job, f"job could not be handled: {cause}")
+            raise InvalidMessage(cause) from exc
+
+    async def _fail(self, job: BacktestJob, error: str) -> None:
+        """Mark a job that is not final yet ``failed`` and publish its failed result."""
+        log.error("job failed: %s", error, extra={"job_id": job.job_id})
+        if not await results.fail(self.db, job.job_id, error):
+            return
+        event = results.result_event(job, "failed", self.runner_id, error=error)
+        try:
+            await self.producer.publish(event)
+        except Exception:  # the status document already tells; the dead letter follows
+            log.exception("could not publish the failed result", extra={"job_id": job.job_id})
+
+    async def _handle(self, job: BacktestJob) -> BacktestResult | None:
         state = await results.job_state(self.db, job)
         if state["status"] in results.FINAL:
             return await self._republish(job, state)
@@ -79,6 +113,7 @@ class JobRunner:
                 job, status, self.runner_id, error=error, duration_ms=duration_ms
             )
         doc = results.result_document(job, decode_curves(outcome.raw), key, duration_ms, False)
+        await backtest_trades.store(self.db, job.job_id, job.owner, outcome.raw.get("trades") or [])
         event = await self._store(job, doc, key, False)
         await self.cache.put(key, summary(doc))
         return event
@@ -112,8 +147,10 @@ class JobRunner:
         if job.strategy.builtin:
             return None
         doc = await self.db.strategies.find_one({"_id": job.strategy.name, "owner": job.owner})
-        versions = (doc or {}).get("versions") or []
-        wanted = job.strategy.version or (doc or {}).get("latest_version")
+        if doc is None:
+            raise InvalidMessage(f"strategy {job.strategy.name} not found")
+        versions = doc.get("versions") or []
+        wanted = job.strategy.version or doc.get("latest_version")
         match = [v for v in versions if v.get("version") == wanted]
         if not match:
             raise InvalidMessage(f"strategy {job.strategy.name} v{wanted} not found")

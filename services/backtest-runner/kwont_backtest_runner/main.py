@@ -10,11 +10,13 @@ from urllib.parse import urlsplit
 import docker
 from redis.asyncio import Redis
 
+from kwont_backtest_runner import redact
 from kwont_backtest_runner.checks import checker
 from kwont_backtest_runner.jobs import JobRunner
 from kwont_backtest_runner.sandbox import Sandbox
 from kwont_backtest_runner.sandbox_net import SandboxNetwork
 from kwont_backtest_runner.settings import BacktestRunnerSettings
+from kwont_common import backtest_trades
 from kwont_common.backtest_cache import ResultCache
 from kwont_common.service import Runtime, Wiring, run_service
 
@@ -33,6 +35,7 @@ async def setup(runtime: Runtime) -> Wiring:
     settings = runtime.settings
     assert isinstance(settings, BacktestRunnerSettings)
     mongo = await runtime.mongo()
+    await backtest_trades.ensure_index(mongo.write)
     client = (
         docker.DockerClient(base_url=settings.docker_url, timeout=60)
         if settings.docker_url
@@ -49,6 +52,7 @@ async def setup(runtime: Runtime) -> Wiring:
         client, network, settings.mongo_readonly_uri, image=settings.sandbox_image,
         limits=settings.limits, ohlcv_db=settings.mongo_market_database,
     )  # fmt: skip
+    redact.install(sandbox.redact)  # no log line carries the sandbox's credentials
     redis = Redis.from_url(settings.redis_url)
     runner = JobRunner(
         mongo.write, ResultCache(redis, settings.result_cache_ttl_s), sandbox, runtime.producer,

@@ -10,7 +10,16 @@ from typing import Any, Literal
 from kwont_backtest_runner.limits import SandboxLimits
 
 Cause = Literal[
-    "timeout", "memory", "pids", "output", "cancelled", "strategy", "data", "config", "internal"
+    "timeout",
+    "memory",
+    "pids",
+    "output",
+    "cancelled",
+    "strategy",
+    "data",
+    "config",
+    "result",
+    "internal",
 ]
 
 

@@ -1,7 +1,9 @@
 """Stored form of a finished job: ``backtests`` status documents and ``backtest_results``.
 
 Equity curves are stored like candles: little-endian float64 columns as binary, so a one-year
-1-minute result stays small and loads fast. ``backtest_results`` is keyed by ``job_id``: a
+1-minute result stays small and loads fast. The trade list is not part of it: it goes to
+``backtest_trades`` in chunks (``kwont_common.backtest_trades``), written before the result,
+so a stored result always has its trades. ``backtest_results`` is keyed by ``job_id``: a
 second insert for the same job is refused by MongoDB, so a job never has two results.
 """
 
@@ -38,14 +40,14 @@ def _curve_bytes(curve: dict[str, Any] | None) -> dict[str, bytes] | None:
 def result_document(
     job: BacktestJob, result: dict[str, Any], content_hash: str, duration_ms: int, cached: bool
 ) -> dict[str, Any]:
-    """The ``backtest_results`` document of a succeeded job (curves already decoded)."""
+    """The ``backtest_results`` document of a succeeded job (curves already decoded), without
+    the trade list (stored by :func:`kwont_common.backtest_trades.store`)."""
     doc: dict[str, Any] = {
         "_id": job.job_id,
         "owner": job.owner,
         "kind": job.kind,
         "optimization_id": job.optimization_id,
         "metrics": result.get("metrics", {}),
-        "trades": result.get("trades", []),
         "final_equity": _decimal_text(result.get("final_equity")),
         "equity": _curve_bytes(result.get("equity_curve")),
         "per_symbol": {
@@ -113,6 +115,22 @@ async def mark(db: Database, job_id: str, **fields: Any) -> None:
     if fields.get("status") in FINAL:
         fields.setdefault("finished_at", utcnow())
     await db[JOBS].update_one({"_id": job_id}, {"$set": fields})
+
+
+async def fail(db: Database, job_id: str, error: str) -> bool:
+    """Mark a job ``failed`` with ``error`` unless it is final already; True if it was."""
+    done = await db[JOBS].update_one(
+        {"_id": job_id, "status": {"$nin": list(FINAL)}},
+        {
+            "$set": {
+                "status": "failed",
+                "error": error,
+                "finished_at": utcnow(),
+                "progress.stage": "done",
+            }
+        },
+    )
+    return bool(done.modified_count)
 
 
 def result_event(

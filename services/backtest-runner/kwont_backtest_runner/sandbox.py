@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
+import math
 import socket
 import time
 import uuid
@@ -33,6 +35,8 @@ from kwont_backtest_runner.outcomes import (
     error_line_outcome,
     pids_limit_hit,
 )
+from kwont_backtest_runner.redact import Redactor
+from kwont_backtest_runner.result_check import InvalidResult, check_curves, check_result
 from kwont_backtest_runner.sandbox_io import ProtocolError, StreamReader, decode_curves
 from kwont_backtest_runner.sandbox_net import SandboxNetwork
 
@@ -71,6 +75,8 @@ class Sandbox:
             "db": ohlcv_db,
             "collection": "candles",
         }
+        self.redact = Redactor.of_uris(readonly_uri, self.mongo["uri"])
+        """Masks the credentials handed to the sandbox in everything read back from it."""
         self._cancelled: set[str] = set()
 
     def run(
@@ -85,7 +91,8 @@ class Sandbox:
         ``strategy_file``: uploaded code, mounted read-only (built-ins need none).
         ``on_progress(stage, fraction)`` is called from this thread as lines arrive.
         Never raises for anything the job does; raises ``docker.errors.DockerException``
-        only when the engine itself fails (image missing, engine down).
+        only when the engine itself fails (image missing, engine down). Every text of the
+        outcome (reason, traceback, result strings) has the sandbox's credentials masked.
         """
         lim = limits or self.limits
         job_id = str(job.get("job_id") or f"describe-{uuid.uuid4().hex[:8]}")
@@ -116,7 +123,14 @@ class Sandbox:
             hostname="sandbox",
         )
         try:
-            return self._drive(container, job_id, json.dumps(payload).encode(), on_progress, lim)
+            outcome = self._drive(container, job_id, json.dumps(payload).encode(), on_progress,
+                                  lim)  # fmt: skip
+            if isinstance(outcome, Failed):
+                return dataclasses.replace(
+                    outcome, reason=self.redact(outcome.reason),
+                    traceback=self.redact(outcome.traceback),
+                )  # fmt: skip
+            return outcome
         finally:
             self._cancelled.discard(job_id)
             with contextlib.suppress(NotFound, APIError):
@@ -167,8 +181,11 @@ class Sandbox:
 
         def on_line(line: dict[str, Any]) -> None:
             if line["type"] == "progress" and not final:
-                if on_progress is not None:
-                    on_progress(str(line.get("stage", "")), float(line.get("fraction", 0.0)))
+                fraction = line.get("fraction", 0.0)
+                if on_progress is not None and isinstance(fraction, int | float) \
+                        and math.isfinite(fraction):  # fmt: skip
+                    stage = self.redact(str(line.get("stage", "")))[:40]
+                    on_progress(stage, min(max(float(fraction), 0.0), 1.0))
             elif line["type"] in ("result", "error") and not final:
                 final.append(line)
 
@@ -251,12 +268,17 @@ class Sandbox:
         if oom:
             return fail(f"memory limit ({lim.memory_mib} MiB) exceeded", "memory", stderr)
         if final and final[0]["type"] == "result":
+            body = {k: v for k, v in final[0].items() if k not in ("type", "v")}
             try:
-                body = {k: v for k, v in final[0].items() if k not in ("type", "v")}
+                check_result(body)
                 result = decode_curves(body)
+                check_curves(result)
+            except InvalidResult as exc:
+                return fail(f"invalid result from the sandbox: {exc}", "result")
             except (ValueError, KeyError) as exc:
                 return fail(f"sandbox result unreadable: {exc}", "internal")
-            return Succeeded(result, elapsed, raw=body)
+            body = self.redact.tree(body)
+            return Succeeded(self.redact.tree(result), elapsed, raw=body)
         if final:
             return error_line_outcome(final[0], lim, elapsed)
         if "Resource temporarily unavailable" in stderr or "can't start new thread" in stderr:

@@ -1,15 +1,19 @@
-"""Backtest jobs: submit, list, show, result, cancel (collections ``backtests`` and
-``backtest_results``). Every read and write is filtered by owner: another user's job is
-"not found"."""
+"""Backtest jobs: submit, list, show, result, trades, cancel (collections ``backtests``,
+``backtest_results`` and ``backtest_trades``). Every read and write is filtered by owner:
+another user's job is "not found"."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import uuid
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
+from kwont_common import backtest_trades
 from kwont_common.backtest_cache import ResultCache, alias_document, content_hash, still_stored
 from kwont_common.events import BacktestJob, BacktestResult, now_ms
 from kwont_gateway import jobspec
@@ -23,11 +27,13 @@ from kwont_quant import ENGINE_VERSION
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 API = "/api/v1"
+MAX_TRADES_PAGE = 1000
 
 
 def links(job_id: str) -> dict[str, str]:
     base = f"{API}/backtests/{job_id}"
-    return {"self": base, "result": f"{base}/result", "ws": f"/ws/backtests/{job_id}"}
+    return {"self": base, "result": f"{base}/result", "trades": f"{base}/trades",
+            "ws": f"/ws/backtests/{job_id}"}  # fmt: skip
 
 
 def new_doc(job_id: str, owner: str, job: dict[str, Any], kind: str = "backtest") -> dict[str, Any]:
@@ -178,15 +184,13 @@ async def cancel(gw: Gateway, principal: Principal, job_id: str) -> dict[str, An
 async def result(
     gw: Gateway, principal: Principal, job_id: str, points: int | None
 ) -> dict[str, Any]:
-    """Metrics, trades and the equity curve (``points`` evenly spaced samples, last kept).
+    """Metrics, the trade count and the equity curve (``points`` evenly spaced samples, last
+    kept). The trades themselves are paged by :func:`trades`.
 
     Raises:
         ApiError: 404 not theirs; 409 not finished successfully yet.
     """
-    doc = await gw.read.backtest_results.find_one({"_id": job_id, "owner": principal.user_id})
-    if doc is None:
-        job = await get_doc(gw, principal, job_id)
-        raise ApiError(409, "not_ready", f"backtest {job_id!r} is {job['status']}; no result yet")
+    doc = await _result_doc(gw, principal, job_id)
     if doc.get("alias_of"):  # answered from the cache: the series live in the original result
         source = await gw.read.backtest_results.find_one({"_id": doc["alias_of"]})
         doc = {**(source or {}), **{k: v for k, v in doc.items() if v is not None}}
@@ -200,13 +204,74 @@ async def result(
         "job_id": job_id,
         "metrics": doc.get("metrics") or {},
         "final_equity": None if doc.get("final_equity") is None else str(doc["final_equity"]),
-        "trades": doc.get("trades") or [],
+        "trade_count": int(doc.get("trade_count") or len(doc.get("trades") or [])),
         "equity": np.column_stack([times, values]).tolist() if full else [],
         "equity_points": full,
         "per_symbol": doc.get("per_symbol") or {},
         "content_hash": doc.get("content_hash"),
         "duration_ms": doc.get("duration_ms"),
+        "links": {"trades": f"{API}/backtests/{job_id}/trades"},
     }
+
+
+async def _result_doc(gw: Gateway, principal: Principal, job_id: str) -> dict[str, Any]:
+    """The caller's stored result. Raises ApiError 404 not theirs, 409 no result yet."""
+    doc = await gw.read.backtest_results.find_one({"_id": job_id, "owner": principal.user_id})
+    if doc is None:
+        job = await get_doc(gw, principal, job_id)
+        raise ApiError(409, "not_ready", f"backtest {job_id!r} is {job['status']}; no result yet")
+    return dict(doc)
+
+
+def _cursor(job_id: str, offset: int) -> str:
+    raw = json.dumps({"job": job_id, "at": offset}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _offset(job_id: str, cursor: str | None) -> int:
+    """Where a cursor from :func:`trades` continues. Raises ApiError 400 if it is not one."""
+    if cursor is None:
+        return 0
+    bad = ApiError(400, "bad_cursor", f"cursor {cursor[:40]!r} is not a cursor of this "
+                   "backtest's trades: pass the next_cursor of the previous page, or no cursor "
+                   "for the first page")  # fmt: skip
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        raise bad from None
+    if not isinstance(doc, dict) or doc.get("job") != job_id:
+        raise bad
+    at = doc.get("at")
+    if not isinstance(at, int) or isinstance(at, bool) or at < 0:
+        raise bad
+    return at
+
+
+async def trades(
+    gw: Gateway, principal: Principal, job_id: str, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """One page of a result's trades, in entry order: ``items``, ``next_cursor`` (None on the
+    last page) and ``total``.
+
+    Raises:
+        ApiError: 400 a cursor that is not from this backtest's pages, or a limit outside
+            1..1000; 404 not theirs; 409 not finished successfully yet.
+    """
+    if not 1 <= limit <= MAX_TRADES_PAGE:
+        raise ApiError(400, "bad_limit", f"limit must be 1..{MAX_TRADES_PAGE}, got {limit}")
+    offset = _offset(job_id, cursor)
+    doc = await _result_doc(gw, principal, job_id)
+    source = doc.get("alias_of") or job_id
+    if "trades" not in doc and source != job_id:  # answered from the cache
+        doc = await gw.read.backtest_results.find_one({"_id": source}) or doc
+    total = int(doc.get("trade_count") or len(doc.get("trades") or []))
+    if "trades" in doc:  # stored before trades were paged: the list is in the document
+        items = list(doc["trades"][offset : offset + limit])
+    else:
+        items = await backtest_trades.page(gw.read, source, offset, limit)
+    end = offset + len(items)
+    return {"items": items, "next_cursor": _cursor(job_id, end) if end < total else None,
+            "total": total}  # fmt: skip
 
 
 def decode_equity(equity: dict[str, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kwont_common import backtest_trades
 from kwont_gateway.stores import Db
 
 
@@ -12,6 +13,7 @@ async def ensure_indexes(db: Db) -> None:
     await db.api_keys.create_index("owner", name="owner")
     await db.strategies.create_index([("owner", 1), ("created_at", -1)], name="owner_created")
     await db.backtests.create_index([("owner", 1), ("submitted_at", -1)], name="owner_submitted")
+    await backtest_trades.ensure_index(db)
     await db.optimizations.create_index(
         [("owner", 1), ("submitted_at", -1)], name="owner_submitted"
     )

@@ -148,6 +148,9 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_max_attempts(
     [letter] = await read_all(kafka_bootstrap, f"{settings.topic_prefix}candles.dlq", 1)
     doc = ev.DeadLetter.model_validate_json(letter)
     assert doc.error_type == "handler" and "ValueError: strategy bug" in doc.error
+    # the first line (all the log line shows) is the cause, the traceback follows
+    assert doc.error.splitlines()[0] == "after 2 attempts: ValueError: strategy bug"
+    assert doc.error.splitlines()[1] == "Traceback (most recent call last):"
 
 
 async def test_topics_are_created_with_configured_partitions_idempotently(

@@ -131,7 +131,9 @@ async def test_job_runs_is_stored_cached_and_an_identical_job_needs_no_container
         state = await m.write.backtests.find_one({"_id": first["job_id"]})
         stored = await m.write.backtest_results.find_one({"_id": first["job_id"]})
         assert state["status"] == "succeeded" and state["progress"]["fraction"] == 1.0
-        assert len(stored["trades"]) == done.trade_count
+        assert "trades" not in stored  # a small result document; the trades are paged
+        chunks = [c async for c in m.write.backtest_trades.find({"job_id": first["job_id"]})]
+        assert sum(len(c["trades"]) for c in chunks) == done.trade_count
         assert len(stored["equity"]["value"]) == 8 * len(market[symbol])
 
         again = {**first, "job_id": f"job-{uuid.uuid4().hex[:12]}"}
@@ -308,3 +310,57 @@ async def test_uploaded_versions_are_checked_in_the_sandbox(
     assert params["fast"]["default"] == 10 and params["slow"]["max"] == 200
     assert got["none"]["status"] == "invalid" and "strategy" in got["none"]["error"].lower()
     assert got["syntax"]["status"] == "invalid" and "SyntaxError" in got["syntax"]["error"]
+
+
+async def test_forged_results_leaks_and_unknown_strategies_fail_after_one_sandbox_run(
+    settings: BacktestRunnerSettings, market: dict[str, Candles], docker_engine: str,
+    mongo: MongoEndpoint,
+) -> None:  # fmt: skip
+    """Each job ends ``failed`` with its reason, published and stored, after at most one
+    container; none is retried, none is left running, no error holds the password."""
+    from tests.services.backtest_runner.test_sandbox_results import FORGE, LEAK, forged, password
+
+    nan = forged(strategy="x", params={}, metrics={"sharpe": float("nan")}, final_equity=1e308,
+                 trades=[], symbols={}, candles={})  # fmt: skip
+    big = forged(strategy="x", params={f"p{i}": "v" * 100 for i in range(20_000)}, metrics={},
+                 final_equity=1.0, trades=[], symbols={}, candles={})  # fmt: skip
+    codes = {"nan": FORGE.format(line=nan), "big": FORGE.format(line=big), "leak": LEAK}
+    m = Mongo.connect(settings)
+    jobs, sids = {}, {}
+    for kind, code in codes.items():
+        sids[kind] = f"s-{kind}-{uuid.uuid4().hex[:8]}"
+        await m.write.strategies.insert_one({
+            "_id": sids[kind], "owner": "tester", "name": kind, "latest_version": 1,
+            "versions": [{"version": 1, "code": code, "check": {"status": "valid"}}],
+        })  # fmt: skip
+    for kind in (*codes, "missing"):
+        ref = {"name": sids.get(kind, "s-does-not-exist"), "builtin": False}
+        jobs[kind] = job_for([sorted(market)[0]], strategy=ref, params={})
+    stop, replicas = await start_replicas(settings, 1)
+    client = docker.DockerClient(base_url=docker_engine)
+    try:
+        t0 = datetime.now(UTC).timestamp()
+        await submit(settings, list(jobs.values()))
+        got = await collect(settings, {j["job_id"] for j in jobs.values()}, timeout=90)
+        created = containers_created(client, t0)
+    finally:
+        client.close()
+        stop.set()
+        await asyncio.gather(*replicas)
+    states = {k: await m.write.backtests.find_one({"_id": j["job_id"]}) for k, j in jobs.items()}
+    m.close()
+    results = {k: got[j["job_id"]] for k, j in jobs.items()}
+    errors = {k: s["error"] for k, s in states.items()}
+    assert {k: (results[k].status, states[k]["status"]) for k in jobs} == {
+        k: ("failed", "failed") for k in jobs
+    }, errors
+    assert created == 3, f"{created} containers for 3 sandboxed jobs (retried?)"
+    assert errors["nan"] == "invalid result from the sandbox: metrics.sharpe is not finite"
+    assert errors["big"] == "invalid result from the sandbox: params has more than 64 items"
+    assert errors["missing"] == ("job could not be handled: strategy s-does-not-exist not found")
+    assert errors["leak"].startswith("strategy raised: "), errors["leak"]
+    assert "RuntimeError: connect with ***\n" in errors["leak"]
+    secret = password(mongo.readonly_uri)
+    for kind in jobs:
+        assert secret not in errors[kind] and secret not in (results[kind].error or "")
+        assert states[kind]["finished_at"] is not None

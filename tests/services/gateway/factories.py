@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,8 +70,33 @@ def packed(values: list[float]) -> bytes:
     return np.asarray(values, dtype="<f8").tobytes()
 
 
+def trade(i: int = 0, symbol: str = "BTCUSDT") -> dict[str, Any]:
+    """The ``i``-th trade of a result, as the sandbox reports trades."""
+    entry = JAN_2024 + (2 * i + 1) * 60_000
+    return {
+        "side": "long" if i % 2 == 0 else "short",
+        "entry_time": ohlcv_iso(entry),
+        "entry_price": 100.0 + i % 7,
+        "exit_time": ohlcv_iso(entry + 60_000),
+        "exit_price": 101.5 + i % 5,
+        "qty": 0.123456789,
+        "fees": 0.0246913578,
+        "pnl": 1.23456789 - i % 3,
+        "exit_reason": "signal",
+        "entry_time_ms": entry,
+        "exit_time_ms": entry + 60_000,
+        "symbol": symbol,
+    }
+
+
+def ohlcv_iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def result_doc(job_id: str, owner: str, n: int = 50) -> dict[str, Any]:
-    """A stored result as the runner writes it."""
+    """A stored result as the runner writes it before trades were paged (the trade list in
+    the document; see :func:`kwont_common.backtest_trades.chunk_documents` for the new
+    layout)."""
     times = [JAN_2024 + i * HOUR for i in range(n)]
     return {
         "_id": job_id,

@@ -109,7 +109,10 @@ async def test_list_get_result_and_cancel(gateway: Server, db: Database) -> None
         res = (await c.get(f"{API}/backtests/{ids[0]}/result", params={"points": 10})).json()
         assert res["equity_points"] == 50 and len(res["equity"]) == 10
         assert res["equity"][0] == [1_704_067_200_000, 10_000] and res["equity"][-1][1] == 10_049
-        assert res["trades"][0]["exit_reason"] == "signal" and res["final_equity"] == "10049"
+        assert res["trade_count"] == 1 and res["final_equity"] == "10049" and "trades" not in res
+        page = (await c.get(f"{API}/backtests/{ids[0]}/trades")).json()  # a result stored
+        assert page["total"] == 1 and page["next_cursor"] is None  # with its trades inline
+        assert page["items"][0]["exit_reason"] == "signal"
 
         assert (await c.delete(f"{API}/backtests/{ids[1]}")).json()["status"] == "cancelled"
         await db.backtests.update_one({"_id": ids[2]}, {"$set": {"status": "running"}})

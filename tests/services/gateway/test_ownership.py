@@ -48,6 +48,7 @@ async def test_rest_reads_changes_and_cancels_of_anothers_objects_are_404(
         ("DELETE", f"{API}/strategies/{st}", None),
         ("GET", f"{API}/backtests/{bt}", None),
         ("GET", f"{API}/backtests/{bt}/result", None),
+        ("GET", f"{API}/backtests/{bt}/trades", None),
         ("DELETE", f"{API}/backtests/{bt}", None),
         ("DELETE", f"{API}/api-keys/{o['key']}", None),
         ("POST", f"{API}/backtests", backtest_body(strategy=st, params={})),

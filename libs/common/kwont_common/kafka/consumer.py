@@ -386,8 +386,12 @@ class EventConsumer:
                 transient = is_transient(exc)
                 MESSAGES_FAILED.labels(service, record.topic, "retry").inc()
                 if not transient and attempt >= self.settings.handler_max_attempts:
+                    # the cause first: the log line shows only the first line
                     text = "".join(traceback.format_exception(exc))[-4000:]
-                    await self._dead_letter(record, "handler", f"after {attempt} attempts: {text}")
+                    cause = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+                    await self._dead_letter(
+                        record, "handler", f"after {attempt} attempts: {cause}\n{text}"
+                    )
                     return _DEAD
                 delay = backoff(attempt, self.settings.retry_backoff_max_s)
                 log.warning(

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from kwont_gateway import backtests
 from kwont_gateway.graphql.context import Context
 
 
@@ -64,6 +65,15 @@ class BacktestSummary:
 
 
 @strawberry.type
+class TradePage:
+    """One page of a result's trades (as ``GET /backtests/{id}/trades``)."""
+
+    items: list[JSON] = strawberry.field(description="Trades in entry order.")
+    next_cursor: str | None = strawberry.field(description="Pass as `cursor`; null: last page.")
+    total: int
+
+
+@strawberry.type
 class Backtest:
     id: strawberry.ID
     status: str
@@ -85,6 +95,15 @@ class Backtest:
     @strawberry.field(description="The stored result (batched: one read per query).")  # type: ignore[untyped-decorator]
     async def result(self, info: Info[Context, None]) -> BacktestSummary | None:
         return await info.context.loaders.results.load(str(self.id))
+
+    @strawberry.field(description="The result's trades, `limit` (1..1000) at a time.")  # type: ignore[untyped-decorator]
+    async def trades(
+        self, info: Info[Context, None], limit: int = 100, cursor: str | None = None
+    ) -> TradePage:
+        ctx = info.context
+        page = await backtests.trades(ctx.gw, ctx.principal, str(self.id), limit, cursor)
+        return TradePage(items=cast(list[JSON], page["items"]), next_cursor=page["next_cursor"],
+                         total=page["total"])  # fmt: skip
 
     @strawberry.field(description="The strategy it ran (batched: one read per query).")  # type: ignore[untyped-decorator]
     async def strategy(self, info: Info[Context, None]) -> Strategy | None:

@@ -79,9 +79,21 @@ class BacktestResultPublic(BaseModel):
     job_id: str
     metrics: dict[str, Any]
     final_equity: str | None = None
-    trades: list[dict[str, Any]]
+    trade_count: int = Field(description="Trades in the result; page them at links.trades.")
     equity: list[list[float]] = Field(description="[[time_ms, equity], ...] (downsampled).")
     equity_points: int = Field(description="Points in the full curve.")
     per_symbol: dict[str, Any] = Field(default_factory=dict)
     content_hash: str | None = None
     duration_ms: int | None = None
+    links: dict[str, str] = Field(default_factory=dict)
+
+
+class TradePage(BaseModel):
+    """One page of a result's trades; ``next_cursor`` is null on the last page."""
+
+    items: list[dict[str, Any]] = Field(
+        description="Trades in entry order: side, entry/exit time and price, qty, fees, pnl, "
+        "exit_reason, symbol."
+    )
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+    total: int = Field(description="Trades in the whole result.")

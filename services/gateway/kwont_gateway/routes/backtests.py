@@ -16,7 +16,12 @@ from kwont_gateway.models.backtests import (
     BacktestPublic,
     BacktestResultPublic,
     Status,
+    TradePage,
 )
+
+BAD_REQUEST: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "A cursor that is not from this backtest's pages"}
+}
 
 router = APIRouter(prefix="/backtests", tags=["backtests"])
 CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -69,8 +74,24 @@ async def get_result(
         int | None, Query(ge=2, le=100_000, description="Downsample the curve.")
     ] = None,
 ) -> dict[str, Any]:
-    """Metrics, trades and the equity curve as `[[time_ms, value], ...]`."""
+    """Metrics, the trade count and the equity curve as `[[time_ms, value], ...]`. The
+    trades are paged by `GET /backtests/{job_id}/trades`."""
     return await backtests.result(gw, principal, job_id, points)
+
+
+@router.get("/{job_id}/trades", response_model=TradePage, responses={**CONFLICT, **BAD_REQUEST})
+async def get_trades(
+    gw: GatewayDep,
+    principal: Reader,
+    job_id: str,
+    limit: Annotated[int, Query(ge=1, le=backtests.MAX_TRADES_PAGE)] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+    ] = None,
+) -> dict[str, Any]:
+    """The result's trades in entry order, `limit` at a time; follow `next_cursor` until it
+    is null."""
+    return await backtests.trades(gw, principal, job_id, limit, cursor)
 
 
 @router.delete(

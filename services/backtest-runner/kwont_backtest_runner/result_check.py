@@ -1,0 +1,267 @@
+"""The boundary check of a sandbox's ``result`` line: what user code could have written.
+
+Strategy code runs in the entry point's process, so it can write its own result line
+(docs/sandbox.md). Nothing from that line reaches storage before it passed these strict
+models: known fields only, finite numbers, money within what a ``Decimal`` column holds,
+bounded strings, counts and nesting. A line that fails is a failed job ("invalid result
+from the sandbox: metrics.sharpe is not finite"), never an exception in the runner.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+
+from kwont_quant import Metrics
+
+MAX_TRADES = 500_000
+MAX_SYMBOLS = 200
+MAX_PARAMS = 64
+MAX_TEXT = 200
+MAX_DESCRIPTION = 4_000
+MAX_ROWS = 10_000  # rankings of a shard, parameters of a strategy
+MAX_WINDOWS = 100
+MAX_CURVE_POINTS = 5_000_000
+MONEY_LIMIT = 1e18  # what the 8-decimal text of final_equity can hold exactly
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Money = Annotated[float, Field(allow_inf_nan=False, ge=-MONEY_LIMIT, le=MONEY_LIMIT)]
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+
+
+def _small(value: Any) -> str | None:
+    """Why ``value`` is not a small scalar (or a short list of them); None when it is."""
+    items = value if isinstance(value, list) else [value]
+    if len(items) > MAX_PARAMS:
+        return f" has more than {MAX_PARAMS} items"
+    for item in items:
+        if isinstance(item, float) and not math.isfinite(item):
+            return " is not finite"
+        if isinstance(item, str) and len(item) > MAX_TEXT:
+            return f" is longer than {MAX_TEXT} characters"
+        if not isinstance(item, str | int | float | bool | None):
+            return " is not a number, text or boolean"
+    return None
+
+
+def _scalars(values: dict[str, Any]) -> dict[str, Any]:
+    for key, value in values.items():
+        if (why := _small(value)) is not None:
+            raise ValueError(f".{key[:MAX_TEXT]}{why}")  # the field's path is put in front
+    return values
+
+
+Params = Annotated[dict[Text, Any], Field(max_length=MAX_PARAMS), AfterValidator(_scalars)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+# Exactly the fields of kwont_quant's Metrics; a value the engine found non-finite is null.
+MetricsLine = create_model(  # type: ignore[call-overload]
+    "MetricsLine",
+    __base__=_Strict,
+    **{f.name: (Finite | None, None) for f in dataclasses.fields(Metrics)},
+)
+
+
+class Curve(_Strict):
+    encoding: Literal["f64le+zlib+base64"]
+    open_time_ms: Annotated[str, Field(max_length=64 * 1024 * 1024)]
+    equity: Annotated[str, Field(max_length=64 * 1024 * 1024)]
+
+
+class Trade(_Strict):
+    side: Literal["long", "short"]
+    entry_time: Text
+    exit_time: Text
+    entry_price: Money
+    exit_price: Money
+    qty: Money
+    fees: Money
+    pnl: Money
+    exit_reason: Text
+    entry_time_ms: int
+    exit_time_ms: int
+    symbol: Text | None = None
+
+
+class SymbolBlock(_Strict):
+    metrics: MetricsLine
+    final_equity: Money
+    trade_count: Annotated[int, Field(ge=0, le=MAX_TRADES)]
+    equity_curve: Curve | None = None
+
+
+class BacktestLine(_Strict):
+    mode: Literal["backtest"]
+    strategy: Text
+    params: Params
+    metrics: MetricsLine
+    final_equity: Money  # null here means the engine's equity was not finite
+    trades: Annotated[list[Trade], Field(max_length=MAX_TRADES)]
+    symbols: Annotated[dict[Text, SymbolBlock], Field(max_length=MAX_SYMBOLS)]
+    candles: Annotated[dict[Text, Annotated[int, Field(ge=0)]], Field(max_length=MAX_SYMBOLS)]
+    equity_curve: Curve | None = None
+
+
+class Ranking(_Strict):
+    params: Params
+    score: Finite | None
+    metrics: MetricsLine
+    index: Annotated[int, Field(ge=0)]
+
+
+class ShardLine(_Strict):
+    mode: Literal["shard"]
+    objective: Text
+    rankings: Annotated[list[Ranking], Field(max_length=MAX_ROWS)]
+
+
+class Window(_Strict):
+    in_sample: Annotated[list[Text], Field(min_length=2, max_length=2)]
+    out_of_sample: Annotated[list[Text], Field(min_length=2, max_length=2)]
+    params: Params
+    in_sample_score: Finite | None
+    out_of_sample_score: Finite | None
+    out_of_sample_metrics: MetricsLine
+
+
+class WalkForward(_Strict):
+    objective: Text
+    mean_in_sample_score: Finite | None
+    mean_out_of_sample_score: Finite | None
+    windows: Annotated[list[Window], Field(max_length=MAX_WINDOWS)]
+
+
+class WalkForwardLine(_Strict):
+    mode: Literal["walk_forward"]
+    symbol: Text
+    walk_forward: WalkForward
+
+
+class Parameter(BaseModel):
+    """One parameter's description; its keys depend on the parameter type, so extra keys
+    are allowed but must be small scalars or short lists of them."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False, frozen=True)
+    name: Text
+
+    @model_validator(mode="after")
+    def _small_extras(self) -> Parameter:
+        _scalars(self.model_extra or {})
+        return self
+
+
+class Description(_Strict):
+    name: Text
+    class_: Text = Field(alias="class")
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION)]
+    interface_version: int
+    parameters: Annotated[list[Parameter], Field(max_length=MAX_PARAMS)]
+
+
+class DescribeLine(_Strict):
+    mode: Literal["describe"]
+    strategy: Description
+
+
+_LINES: dict[str, type[BaseModel]] = {
+    "backtest": BacktestLine,
+    "shard": ShardLine,
+    "walk_forward": WalkForwardLine,
+    "describe": DescribeLine,
+}
+
+
+class InvalidResult(ValueError):
+    """A result line that is not what the sandbox entry point writes; ``str()`` names the
+    first offending field ("metrics.sharpe is not finite")."""
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the result"
+
+
+def _says(error: Any) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "finite_number":
+        return "is not finite"
+    if kind == "extra_forbidden":
+        return "is not a known field"
+    if kind == "missing":
+        return "is missing"
+    if error.get("input") is None and kind.endswith("_type"):
+        return "is null (not a finite number)" if "float" in kind else "is null"
+    if kind.endswith(("_type", "_parsing")):
+        return f"is not a valid {kind.split('_')[0]}"
+    if kind == "too_long":
+        return f"has more than {ctx.get('max_length')} items"
+    if kind == "string_too_long":
+        return f"is longer than {ctx.get('max_length')} characters"
+    if kind == "less_than_equal":
+        return f"is above {ctx.get('le'):g}"
+    if kind == "greater_than_equal":
+        return f"is below {ctx.get('ge'):g}"
+    return str(error["msg"]).lower()
+
+
+def check_result(body: dict[str, Any]) -> None:
+    """Validate a ``result`` line's payload (``type`` and ``v`` already removed).
+
+    Raises:
+        InvalidResult: unknown mode or field, non-finite or out-of-range number, or a
+            string, list or mapping over its bound.
+    """
+    model = _LINES.get(str(body.get("mode")))
+    if model is None:
+        raise InvalidResult(f"mode {str(body.get('mode'))[:40]!r} is not a known mode")
+    try:
+        model.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _where(tuple(first["loc"]))
+        if first["type"] == "value_error":  # ours: the message starts with "." or " "
+            raise InvalidResult(where + str(first["msg"]).removeprefix("Value error, ")) from None
+        raise InvalidResult(f"{where} {_says(first)}") from None
+
+
+def check_curves(result: dict[str, Any]) -> None:
+    """Validate the decoded equity curves of a backtest result: matching lengths, bounded,
+    finite (an equity that overflowed fails the job here instead of storing infinities).
+
+    Raises:
+        InvalidResult: names the curve and the first bad point.
+    """
+    curves = {"equity_curve": result.get("equity_curve")}
+    for symbol, block in (result.get("symbols") or {}).items():
+        curves[f"symbols.{symbol}.equity_curve"] = block.get("equity_curve")
+    for where, curve in curves.items():
+        if not isinstance(curve, dict):
+            continue
+        times, values = curve["open_time_ms"], curve["equity"]
+        if len(times) != len(values):
+            raise InvalidResult(f"{where} has {len(times)} times but {len(values)} values")
+        if len(values) > MAX_CURVE_POINTS:
+            raise InvalidResult(f"{where} has more than {MAX_CURVE_POINTS} points")
+        bad = np.flatnonzero(~np.isfinite(values) | (np.abs(values) > MONEY_LIMIT))
+        if len(bad):
+            raise InvalidResult(
+                f"{where}.equity is not finite (or beyond {MONEY_LIMIT:g}) at point {int(bad[0])}"
+            )
