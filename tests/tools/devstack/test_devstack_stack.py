@@ -29,6 +29,10 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         "KWONT_MONGO_PORT": str(free_port()),
         "KWONT_REDIS_PORT": str(free_port()),
         "KWONT_GATEWAY_HTTP_PORT": str(free_port()),
+        # The sandbox too: a `make up` of this machine may hold the default network.
+        "KWONT_SANDBOX_NETWORK": f"kwont-test-{os.getpid()}",
+        "KWONT_SANDBOX_BRIDGE": f"kwt{os.getpid() % 10**9}",
+        "KWONT_SANDBOX_RELAY_PORT": str(free_port()),
     }
     for spec in SERVICES:
         env[f"KWONT_{spec.env_stem}_METRICS_PORT"] = str(free_port())
