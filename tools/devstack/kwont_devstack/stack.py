@@ -62,8 +62,10 @@ def _wait_healthy(
     programs: Sequence[Program],
     check: Callable[[Program], bool],
     timeout: float,
+    ready: str = "healthy",
 ) -> None:
-    """Wait until ``check`` passes for every program; fail fast on FATAL, else at timeout.
+    """Wait until ``check`` passes for every program; fail fast on FATAL, else at timeout
+    (the error says the program is not ``ready`` yet).
 
     Raises :class:`EngineError` naming the programs that failed, with their log tails.
     """
@@ -80,7 +82,7 @@ def _wait_healthy(
         if pending and time.monotonic() > deadline:
             raise EngineError(
                 "\n\n".join(
-                    str(_failure(config, p, f"not healthy after {timeout:.0f}s")) for p in pending
+                    str(_failure(config, p, f"not {ready} after {timeout:.0f}s")) for p in pending
                 )
             )
         time.sleep(0.2)
@@ -168,7 +170,7 @@ def moved_settings(config: StackConfig, taken: Sequence[str]) -> list[str]:
     setting in ``taken`` (lines as :func:`_taken` makes them)."""
     keys = [line.split("=", 1)[0] for line in taken]
     used = {item.port for item in config.listeners()}
-    moved = [f"KWONT_RUN_DIR={config.run_dir}-2"]
+    moved = [f"KWONT_RUN_DIR={config.run_dir}"]  # free: a busy one would be "already running"
     for key in dict.fromkeys(keys):
         if key == "KWONT_SANDBOX_NETWORK":
             moved.append(f"{key}={config.sandbox_network}-2")
@@ -246,8 +248,9 @@ def up(config: StackConfig, *, services: bool = True, say: Say = print) -> None:
             say(f"starting services: {', '.join(started)}")
         by_name = {spec.name: spec for spec in config.services}
         _wait_healthy(
-            config, svc, lambda p: service_ready(config, by_name[p.name]), SERVICE_TIMEOUT_S
-        )
+            config, svc, lambda p: service_ready(config, by_name[p.name]), SERVICE_TIMEOUT_S,
+            "ready (/healthz answering and its consumer groups joined)",
+        )  # fmt: skip
         gateway = by_name.get("gateway")
         if (
             gateway is not None
