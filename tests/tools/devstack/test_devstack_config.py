@@ -84,8 +84,11 @@ async def test_group_is_joined_only_once_its_member_has_partitions(
             assert time.monotonic() < deadline
             await consumer.getmany(timeout_ms=100)
         assert len(consumer.assignment()) == 3
-        await asyncio.sleep(0.2)
+        # The member has its partitions once the broker answered its SyncGroup, which is
+        # when the broker calls the group Stable; allow the answer a moment to be read.
+        while not group_joined(host, int(port), unique_name):
+            assert time.monotonic() < deadline, group_state(host, int(port), unique_name)
+            await asyncio.sleep(0.05)
         assert group_state(host, int(port), unique_name) == ("Stable", 1)
-        assert group_joined(host, int(port), unique_name)
     finally:
         await consumer.stop()
