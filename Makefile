@@ -18,10 +18,10 @@ help: ## List the targets
 bootstrap: ## Install apt packages and the .venv (idempotent)
 	@scripts/bootstrap.sh system venv
 
-up: bootstrap sandbox-image ## Start the whole platform on the embedded engines (returns when healthy)
+up: bootstrap sandbox-image ## Start the whole platform on the embedded engines (returns when healthy and consumers joined)
 	@$(BIN)/kwont-stack up
 
-down: ## Stop everything `make up` started
+down: ## Stop everything `make up` started, and remove its sandbox network and firewall rules
 	@if [ -x $(BIN)/kwont-stack ]; then $(BIN)/kwont-stack down; fi
 
 status: ## Show what runs and whether it is healthy

@@ -2,13 +2,16 @@
 
 Everything is overridable by environment variable (see docs/embedded-stack.md):
 ``KWONT_RUN_DIR``, ``KWONT_KAFKA_PORT``, ``KWONT_MONGO_PORT``, ``KWONT_REDIS_PORT``,
-``KWONT_GATEWAY_HTTP_PORT`` and ``KWONT_<SERVICE>_METRICS_PORT`` (service name upper-cased,
-dashes as underscores, e.g. ``KWONT_BACKTEST_RUNNER_METRICS_PORT``).
+``KWONT_GATEWAY_HTTP_PORT``, ``KWONT_<SERVICE>_METRICS_PORT`` (service name upper-cased,
+dashes as underscores, e.g. ``KWONT_BACKTEST_RUNNER_METRICS_PORT``) and the backtest
+sandbox's ``KWONT_SANDBOX_NETWORK``, ``KWONT_SANDBOX_BRIDGE``, ``KWONT_SANDBOX_RELAY_PORT``
+(the runner's own settings, passed on to it).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,6 +26,8 @@ class ServiceSpec:
     name: str
     metrics_port: int
     http_port: int | None = None  # only the gateway serves an API
+    #: Consumer groups ``up`` waits for (joined, partitions handed out) before it says ready.
+    groups: tuple[str, ...] = ()
 
     @property
     def script(self) -> str:
@@ -37,16 +42,33 @@ class ServiceSpec:
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("gateway", 9101, http_port=8000),
     ServiceSpec("marketdata", 9102),
-    ServiceSpec("strategy", 9103),
-    ServiceSpec("risk", 9104),
-    ServiceSpec("execution", 9105),
-    ServiceSpec("portfolio", 9106),
-    ServiceSpec("backtest-runner", 9107),
+    ServiceSpec("strategy", 9103, groups=("kwont-strategy",)),
+    ServiceSpec("risk", 9104, groups=("kwont-risk", "kwont-risk-book")),
+    ServiceSpec("execution", 9105, groups=("kwont-execution", "kwont-execution-stops")),
+    ServiceSpec("portfolio", 9106, groups=("kwont-portfolio", "kwont-portfolio-marks")),
+    ServiceSpec("backtest-runner", 9107, groups=("kwont-backtest-runner",)),
 )
+
+
+SANDBOX_NETWORK = "kwont-sandbox"
+SANDBOX_BRIDGE = "kwont-sbx0"
+SANDBOX_RELAY_PORT = 27117
+# Linux interface names: at most 15 characters (IFNAMSIZ - 1), no '/', ':' or blanks.
+_BRIDGE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
+_NETWORK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class ConfigError(ValueError):
     """A port or path from the environment is unusable."""
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One TCP port the stack listens on, and the setting that moves it."""
+
+    what: str
+    port: int
+    setting: str
 
 
 def _port(env: dict[str, str], key: str, default: int) -> int:
@@ -60,6 +82,16 @@ def _port(env: dict[str, str], key: str, default: int) -> int:
     if not 0 < port < 65536:
         raise ConfigError(f"{key}={port} is out of range")
     return port
+
+
+def _name(env: dict[str, str], key: str, default: str, pattern: re.Pattern[str]) -> str:
+    value = env.get(key) or default
+    if not pattern.fullmatch(value):
+        raise ConfigError(
+            f"{key}={value!r} is not a valid name"
+            + (" (an interface name: at most 15 of A-Z a-z 0-9 _ . -)" if "BRIDGE" in key else "")
+        )
+    return value
 
 
 def find_repo_root(start: Path | None = None) -> Path:
@@ -84,6 +116,9 @@ class StackConfig:
     redis_port: int = 6379
     services: tuple[ServiceSpec, ...] = SERVICES
     host: str = HOST
+    sandbox_network: str = SANDBOX_NETWORK
+    sandbox_bridge: str = SANDBOX_BRIDGE
+    sandbox_relay_port: int = SANDBOX_RELAY_PORT
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> StackConfig:
@@ -110,20 +145,44 @@ class StackConfig:
             mongo_port=_port(env, "KWONT_MONGO_PORT", 27017),
             redis_port=_port(env, "KWONT_REDIS_PORT", 6379),
             services=services,
+            sandbox_network=_name(env, "KWONT_SANDBOX_NETWORK", SANDBOX_NETWORK, _NETWORK_NAME),
+            sandbox_bridge=_name(env, "KWONT_SANDBOX_BRIDGE", SANDBOX_BRIDGE, _BRIDGE_NAME),
+            sandbox_relay_port=_port(env, "KWONT_SANDBOX_RELAY_PORT", SANDBOX_RELAY_PORT),
         )
         config.check_unique_ports()
         return config
 
-    def check_unique_ports(self) -> None:
-        """Raise :class:`ConfigError` if two listeners were given the same port."""
-        ports = [self.kafka_port, self.mongo_port, self.redis_port]
+    def listeners(self) -> list[Listener]:
+        """Every TCP port of the stack with the setting that moves it (the sandbox's relay
+        too: it listens on the sandbox network's gateway address)."""
+        found = [
+            Listener("tansu (Kafka)", self.kafka_port, "KWONT_KAFKA_PORT"),
+            Listener("secantusdb (MongoDB)", self.mongo_port, "KWONT_MONGO_PORT"),
+            Listener("redis", self.redis_port, "KWONT_REDIS_PORT"),
+        ]
         for spec in self.services:
-            ports.append(spec.metrics_port)
             if spec.http_port is not None:
-                ports.append(spec.http_port)
-        duplicates = sorted({p for p in ports if ports.count(p) > 1})
-        if duplicates:
-            raise ConfigError(f"ports used twice: {duplicates}")
+                found.append(
+                    Listener(f"{spec.name} API", spec.http_port, f"KWONT_{spec.env_stem}_HTTP_PORT")
+                )
+            found.append(
+                Listener(
+                    f"{spec.name} metrics", spec.metrics_port, f"KWONT_{spec.env_stem}_METRICS_PORT"
+                )
+            )
+        found.append(
+            Listener("sandbox Mongo relay", self.sandbox_relay_port, "KWONT_SANDBOX_RELAY_PORT")
+        )
+        return found
+
+    def check_unique_ports(self) -> None:
+        """Raise :class:`ConfigError` naming the settings that were given the same port."""
+        by_port: dict[int, list[str]] = {}
+        for listener in self.listeners():
+            by_port.setdefault(listener.port, []).append(listener.setting)
+        twice = [f"{port} ({' and '.join(ks)})" for port, ks in by_port.items() if len(ks) > 1]
+        if twice:
+            raise ConfigError(f"ports used twice: {', '.join(twice)}; give each its own port")
 
     @property
     def logs_dir(self) -> Path:

@@ -11,6 +11,7 @@ from pymongo.errors import PyMongoError
 
 from kwont_devstack.config import ServiceSpec, StackConfig
 from kwont_devstack.dockerd import docker_base_url, docker_ping, read_pid
+from kwont_devstack.kafka_groups import group_joined
 from kwont_devstack.mongo_users import MongoEndpoint, users_ok
 from kwont_devstack.process import pid_alive
 from kwont_devstack.redis_server import redis_healthy
@@ -70,6 +71,14 @@ def service_healthy(config: StackConfig, spec: ServiceSpec) -> bool:
         return False
     api = api_url(config, spec)
     return api is None or http_ok(f"{api}/healthz")
+
+
+def service_ready(config: StackConfig, spec: ServiceSpec) -> bool:
+    """Healthy, and each of its consumer groups joined: a message sent now is taken at once
+    (see :mod:`kwont_devstack.kafka_groups`)."""
+    return service_healthy(config, spec) and all(
+        group_joined(config.host, config.kafka_port, group) for group in spec.groups
+    )
 
 
 def collect(

@@ -92,6 +92,11 @@ def service_env(config: StackConfig, mongo: MongoEndpoint, spec: ServiceSpec) ->
     if spec.http_port is not None:
         env["KWONT_HTTP_HOST"] = config.host
         env["KWONT_HTTP_PORT"] = str(spec.http_port)
+    if spec.name == "backtest-runner":
+        # Written out (not only inherited) so a changed value restarts the runner.
+        env["KWONT_SANDBOX_NETWORK"] = config.sandbox_network
+        env["KWONT_SANDBOX_BRIDGE"] = config.sandbox_bridge
+        env["KWONT_SANDBOX_RELAY_PORT"] = str(config.sandbox_relay_port)
     return env
 
 

@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kwont_devstack import supervisord
+from kwont_devstack import sandbox_net, supervisord
 from kwont_devstack.config import StackConfig
 from kwont_devstack.demo import ensure_demo_deployment
 from kwont_devstack.dockerd import start_dockerd, stop_own_dockerd
-from kwont_devstack.health import engine_healthy, service_healthy
+from kwont_devstack.health import engine_healthy, service_ready
 from kwont_devstack.mongo_users import MongoEndpoint, mongo_answers
 from kwont_devstack.process import EngineError, log_tail, pid_alive, port_open, stop_pid
 from kwont_devstack.programs import (
@@ -62,8 +62,10 @@ def _wait_healthy(
     programs: Sequence[Program],
     check: Callable[[Program], bool],
     timeout: float,
+    ready: str = "healthy",
 ) -> None:
-    """Wait until ``check`` passes for every program; fail fast on FATAL, else at timeout.
+    """Wait until ``check`` passes for every program; fail fast on FATAL, else at timeout
+    (the error says the program is not ``ready`` yet).
 
     Raises :class:`EngineError` naming the programs that failed, with their log tails.
     """
@@ -80,7 +82,7 @@ def _wait_healthy(
         if pending and time.monotonic() > deadline:
             raise EngineError(
                 "\n\n".join(
-                    str(_failure(config, p, f"not healthy after {timeout:.0f}s")) for p in pending
+                    str(_failure(config, p, f"not {ready} after {timeout:.0f}s")) for p in pending
                 )
             )
         time.sleep(0.2)
@@ -114,10 +116,12 @@ def _stop_secantusdb(config: StackConfig, api: Any) -> None:
 
 
 def run_setup_script(
-    config: StackConfig, mongo: MongoEndpoint, say: Say, script_name: str, *args: str
-) -> None:
-    """Run one of the project's set-up commands with the stack's environment (skipped with a
-    warning if not installed): ``kwont-topics create``, ``kwont-marketdata seed-demo``.
+    config: StackConfig, mongo: MongoEndpoint, say: Say, script_name: str, *args: str,
+    env: dict[str, str] | None = None,
+) -> None:  # fmt: skip
+    """Run one of the project's set-up commands with the stack's environment plus ``env``
+    (skipped with a warning if not installed): ``kwont-topics create``,
+    ``kwont-marketdata seed-demo``.
 
     Raises :class:`EngineError` with its output if it fails.
     """
@@ -125,9 +129,9 @@ def run_setup_script(
     if not script.exists():
         say(f"warning: {script} not installed yet; `{script_name} {' '.join(args)}` skipped")
         return
-    env = {**os.environ, **base_env(config, mongo)}
+    full_env = {**os.environ, **base_env(config, mongo), **(env or {})}
     result = subprocess.run(
-        [str(script), *args], env=env, capture_output=True, text=True, timeout=600, check=False
+        [str(script), *args], env=full_env, capture_output=True, text=True, timeout=600, check=False
     )
     if result.returncode != 0:
         raise EngineError(f"{script_name} {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
@@ -135,14 +139,51 @@ def run_setup_script(
     say(said or f"{script_name}: done")
 
 
-def _check_ports_free(config: StackConfig, programs: Sequence[Program]) -> None:
-    taken = [p for p in programs if port_open(config.host, p.port)]
+def _taken(config: StackConfig, sandbox: bool) -> list[str]:
+    """What another stack (or anything else) already uses, one line per setting."""
+    lines = [
+        f"{item.setting}={item.port}: {item.what} port {config.host}:{item.port} is taken"
+        for item in config.listeners()
+        if item.setting != "KWONT_SANDBOX_RELAY_PORT" and port_open(config.host, item.port)
+    ]
+    return lines + [str(c) for c in sandbox_net.collisions(config)] if sandbox else lines
+
+
+def _check_free(config: StackConfig, sandbox: bool) -> None:
+    """Refuse to start over another stack, naming every setting to move.
+
+    Raises :class:`EngineError`.
+    """
+    taken = _taken(config, sandbox)
     if taken:
-        names = ", ".join(f"{p.name} ({config.host}:{p.port})" for p in taken)
         raise EngineError(
-            f"ports already in use by something else: {names}. Stop it, or move the stack with "
-            "KWONT_KAFKA_PORT / KWONT_MONGO_PORT / KWONT_REDIS_PORT / KWONT_<SERVICE>_METRICS_PORT."
+            "already in use on this machine (another Kwont stack, or something else):\n  "
+            + "\n  ".join(taken)
+            + "\nStop that, or give this stack its own values, e.g.\n  "
+            + " ".join(moved_settings(config, taken))
+            + " make up"
         )
+
+
+def moved_settings(config: StackConfig, taken: Sequence[str]) -> list[str]:
+    """``KEY=value`` for a second stack: a run dir of its own and a free value for each
+    setting in ``taken`` (lines as :func:`_taken` makes them)."""
+    keys = [line.split("=", 1)[0] for line in taken]
+    used = {item.port for item in config.listeners()}
+    moved = [f"KWONT_RUN_DIR={config.run_dir}"]  # free: a busy one would be "already running"
+    for key in dict.fromkeys(keys):
+        if key == "KWONT_SANDBOX_NETWORK":
+            moved.append(f"{key}={config.sandbox_network}-2")
+        elif key == "KWONT_SANDBOX_BRIDGE":
+            moved.append(f"{key}={config.sandbox_bridge[:13]}-2")
+        else:
+            port = next(i.port for i in config.listeners() if i.setting == key)
+            fresh = port + 10000 if port + 10000 < 65536 else port - 10000
+            while fresh in used or port_open(config.host, fresh):
+                fresh += 1
+            used.add(fresh)
+            moved.append(f"{key}={fresh}")
+    return moved
 
 
 def up(config: StackConfig, *, services: bool = True, say: Say = print) -> None:
@@ -160,6 +201,7 @@ def up(config: StackConfig, *, services: bool = True, say: Say = print) -> None:
     svc, missing = service_programs(config, mongo) if services else ([], [])
     for script in missing:
         say(f"warning: {script} is not installed; that service is skipped")
+    sandbox = any(p.name == "backtest-runner" for p in svc)
     if supervisord.running(config):
         changed = supervisord.write_conf(config, engines + svc)
         if changed:
@@ -169,7 +211,7 @@ def up(config: StackConfig, *, services: bool = True, say: Say = print) -> None:
         up_already = [n for n, i in states.items() if i["statename"] == "RUNNING"]
         say(f"already running: {', '.join(sorted(up_already)) or 'nothing'}")
     else:
-        _check_ports_free(config, engines + svc)
+        _check_free(config, sandbox)
         if not (config.mongo_data_dir / "WiredTiger").exists():
             provision_offline(
                 config.host, config.mongo_port, config.mongo_data_dir,
@@ -191,15 +233,24 @@ def up(config: StackConfig, *, services: bool = True, say: Say = print) -> None:
     # A year of synthetic 1-minute BTCUSDT/ETHUSDT candles when the store is empty.
     run_setup_script(config, mongo, say, "kwont-marketdata", "seed-demo")
     # The first admin (KWONT_ADMIN_PASSWORD, or generated once into the run dir).
-    run_setup_script(config, mongo, say, "kwont-gateway", "create-admin")
+    gateway_api = next((s.http_port for s in config.services if s.name == "gateway"), None)
+    run_setup_script(
+        config, mongo, say, "kwont-gateway", "create-admin",
+        # so the login and docs URLs it prints carry this stack's port
+        env={"KWONT_HTTP_HOST": config.host, "KWONT_HTTP_PORT": str(gateway_api)}
+        if gateway_api is not None else None,
+    )  # fmt: skip
+    if sandbox:
+        sandbox_net.record(config)  # what `down` removes once the runner has stopped
     if svc:
         started = _start_missing(api, svc)
         if started:
             say(f"starting services: {', '.join(started)}")
         by_name = {spec.name: spec for spec in config.services}
         _wait_healthy(
-            config, svc, lambda p: service_healthy(config, by_name[p.name]), SERVICE_TIMEOUT_S
-        )
+            config, svc, lambda p: service_ready(config, by_name[p.name]), SERVICE_TIMEOUT_S,
+            "ready (/healthz answering and its consumer groups joined)",
+        )  # fmt: skip
         gateway = by_name.get("gateway")
         if (
             gateway is not None
@@ -217,7 +268,8 @@ def up(config: StackConfig, *, services: bool = True, say: Say = print) -> None:
 
 
 def down(config: StackConfig, *, say: Say = print) -> None:
-    """Stop everything this stack started: services, engines, supervisord, our dockerd.
+    """Stop everything this stack started: services, engines, supervisord, the sandbox
+    network with its firewall rules, our dockerd.
 
     Idempotent. Raises :class:`EngineError` if a process refuses to die.
     """
@@ -242,5 +294,6 @@ def down(config: StackConfig, *, say: Say = print) -> None:
     else:
         stop_pid(pid)
         say(f"supervisord (pid {pid}) was not answering: stopped by PID")
+    sandbox_net.remove(config, say)  # the runner is stopped: its relay no longer listens
     if stop_own_dockerd(config.run_dir):
         say("dockerd (ours): stopped")
