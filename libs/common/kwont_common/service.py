@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from kwont_common.errors import ConfigurationError
-from kwont_common.kafka import EventConsumer, EventProducer, Handler, Ordering
+from kwont_common.kafka import DeadLetterHook, EventConsumer, EventProducer, Handler, Ordering
 from kwont_common.logs import configure_logging
 from kwont_common.metrics import HealthServer
 from kwont_common.mongo import Mongo
@@ -61,7 +61,8 @@ class Wiring:
     its consumer orders messages (see :class:`EventConsumer`: ``concurrency`` messages of
     different keys at once, ``ordering`` per topic, ``latest_only`` state topics);
     ``fast_fetch``: the consumer is on the candle -> fill path and fetches with
-    ``kafka_fast_fetch_max_wait_ms``."""
+    ``kafka_fast_fetch_max_wait_ms``; ``on_dead_letter``: called with each dead letter the
+    consumer publishes."""
 
     handlers: dict[str, Handler] = field(default_factory=dict)
     tasks: list[Task] = field(default_factory=list)
@@ -70,6 +71,7 @@ class Wiring:
     ordering: dict[str, Ordering] = field(default_factory=dict)
     latest_only: tuple[str, ...] = ()
     fast_fetch: bool = False
+    on_dead_letter: DeadLetterHook | None = None
 
 
 Setup = Callable[[Runtime], Awaitable[Wiring]]
@@ -112,7 +114,7 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
                 settings, producer, wiring.handlers, concurrency=wiring.concurrency,
                 ordering=wiring.ordering, latest_only=wiring.latest_only,
                 fetch_max_wait_ms=settings.kafka_fast_fetch_max_wait_ms
-                if wiring.fast_fetch else None,
+                if wiring.fast_fetch else None, on_dead_letter=wiring.on_dead_letter,
             )  # fmt: skip
             health.add_check("consumer", lambda: consumer.running)
             running.append(asyncio.create_task(consumer.run(stop), name="consumer"))

@@ -35,7 +35,13 @@ from kwont_common.backtest_cache import (
     summary,
 )
 from kwont_common.errors import InvalidMessage, is_transient
-from kwont_common.events import BacktestJob, BacktestProgress, BacktestResult, now_ms
+from kwont_common.events import (
+    BacktestJob,
+    BacktestProgress,
+    BacktestResult,
+    DeadLetter,
+    now_ms,
+)
 from kwont_common.events.backtest_progress import Stage
 from kwont_common.kafka import EventProducer
 from kwont_common.mongo import Database
@@ -72,6 +78,19 @@ class JobRunner:
                                         else f"{type(exc).__name__}: {exc}")  # fmt: skip
             await self._fail(job, f"job could not be handled: {cause}")
             raise InvalidMessage(cause) from exc
+
+    async def on_dead_letter(self, letter: DeadLetter) -> None:
+        """A job message that was dead-lettered marks its job ``failed`` with the cause.
+
+        Covers the messages ``on_job`` never saw (they did not decode as a job): the key is
+        the job id. A job ``on_job`` already failed, or one that is final, is left as it is.
+        """
+        if not letter.original_topic.endswith("backtest-jobs") or not letter.original_key:
+            return
+        cause = self.sandbox.redact(letter.error.splitlines()[0] if letter.error else "")
+        error = f"job message could not be read ({letter.error_type}): {cause}"
+        if await results.fail(self.db, letter.original_key, error):
+            log.error("job failed: %s", error, extra={"job_id": letter.original_key})
 
     async def _fail(self, job: BacktestJob, error: str) -> None:
         """Mark a job that is not final yet ``failed`` and publish its failed result."""

@@ -67,6 +67,7 @@ async def setup(runtime: Runtime) -> Wiring:
     log.info("sandbox network %s ready; image %s", network.name, settings.sandbox_image)
     return Wiring(
         handlers={"backtest-jobs": runner.on_job},
+        on_dead_letter=runner.on_dead_letter,
         tasks=[checker(mongo.write, sandbox, settings.runner_id)],
         on_stop=[close],
     )

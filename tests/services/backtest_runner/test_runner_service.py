@@ -15,7 +15,7 @@ from typing import Any
 
 import docker
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import murmur2
 
@@ -364,3 +364,31 @@ async def test_forged_results_leaks_and_unknown_strategies_fail_after_one_sandbo
     for kind in jobs:
         assert secret not in errors[kind] and secret not in (results[kind].error or "")
         assert states[kind]["finished_at"] is not None
+
+
+async def test_a_job_message_that_does_not_decode_fails_its_job_with_the_cause(
+    settings: BacktestRunnerSettings,
+) -> None:
+    """The message never reaches ``on_job``: it is dead-lettered, and the dead-letter hook
+    marks the job its key names ``failed`` instead of leaving it queued."""
+    job_id = f"bad-{uuid.uuid4().hex[:8]}"
+    m = Mongo.connect(settings)
+    await m.write.backtests.insert_one({"_id": job_id, "status": "queued", "owner": "u1"})
+    stop, replicas = await start_replicas(settings, 1)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            f"{settings.topic_prefix}backtest-jobs", b'{"job_id": 7, "mode": "nope"}',
+            key=job_id.encode(),
+        )  # fmt: skip
+        async with asyncio.timeout(60):
+            while (doc := await m.write.backtests.find_one({"_id": job_id}))["status"] != "failed":
+                await asyncio.sleep(0.2)
+    finally:
+        await producer.stop()
+        stop.set()
+        await asyncio.gather(*replicas)
+        await m.close()
+    assert doc["error"].startswith("job message could not be read (validation): "), doc
+    assert "job_id" in doc["error"], doc["error"]

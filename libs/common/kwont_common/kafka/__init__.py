@@ -1,6 +1,19 @@
 """Typed Kafka I/O on aiokafka: publish a model in one call, consume into typed handlers."""
 
-from kwont_common.kafka.consumer import EventConsumer, Handler, Ordering, account_of_key
+from kwont_common.kafka.consumer import (
+    DeadLetterHook,
+    EventConsumer,
+    Handler,
+    Ordering,
+    account_of_key,
+)
 from kwont_common.kafka.producer import EventProducer
 
-__all__ = ["EventConsumer", "EventProducer", "Handler", "Ordering", "account_of_key"]
+__all__ = [
+    "DeadLetterHook",
+    "EventConsumer",
+    "EventProducer",
+    "Handler",
+    "Ordering",
+    "account_of_key",
+]

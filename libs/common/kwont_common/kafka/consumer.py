@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 HandlerResult = Event | Sequence[Event] | None
 Handler = Callable[[Any], Awaitable[HandlerResult]]
+DeadLetterHook = Callable[[DeadLetter], Awaitable[None]]
+"""Called after a message was dead-lettered, e.g. to mark the work it carried failed."""
 """``async def on_candle(candle: Candle) -> Signal | None``: what it returns is published
 before the message's offset is committed."""
 
@@ -136,6 +138,7 @@ class EventConsumer:
         latest_only: Sequence[str] = (),
         revoke_wait_s: float = 30.0,
         fetch_max_wait_ms: int | None = None,
+        on_dead_letter: DeadLetterHook | None = None,
     ) -> None:
         if not handlers:
             raise ValueError("EventConsumer needs at least one handler")
@@ -148,6 +151,7 @@ class EventConsumer:
         self.concurrency = concurrency
         self.max_pending = max(max_records, 10 * concurrency)
         self.revoke_wait_s = revoke_wait_s
+        self.on_dead_letter = on_dead_letter
         self.fetch_max_wait_ms = fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms
         prefix = settings.topic_prefix
         self._routes: dict[str, tuple[Topic, Handler]] = {
@@ -433,6 +437,11 @@ class EventConsumer:
             error.splitlines()[0] if error else "",
             extra={"topic": record.topic, "partition": record.partition, "offset": record.offset},
         )
+        if self.on_dead_letter is not None:
+            try:
+                await self.on_dead_letter(letter)
+            except Exception:  # the letter is out; its hook must not stall the partition
+                log.exception("dead-letter hook failed", extra={"topic": record.topic})
 
 
 class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
