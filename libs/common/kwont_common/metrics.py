@@ -33,7 +33,7 @@ HANDLER_SECONDS = Histogram(
 CONSUMER_LAG = Gauge(
     "kwont_consumer_lag",
     "High watermark minus position, per partition (against tansu this reads high when "
-    "producers batch several records; see DESIGN.md).",
+    "producers batch several records; see docs/contract.md, embedded engines).",
     ["service", "topic", "partition"],
 )
 

@@ -1,4 +1,4 @@
-"""The storage format of candles in MongoDB (DESIGN.md, "Data stores"), as pure functions.
+"""The storage format of candles in MongoDB (docs/contract.md, "Stores"), as pure functions.
 
 One document per (symbol, interval, period): a UTC day for intraday intervals, a UTC year for
 daily and above. Columns are little-endian float64 arrays packed as binary (epoch-ms open

@@ -34,7 +34,7 @@ async def test_tansu_produce_consume_round_trip(kafka_bootstrap: str, unique_nam
         await admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
     finally:
         await admin.close()
-    # tansu has no InitProducerId: idempotence must stay off (DESIGN, embedded engines).
+    # tansu has no InitProducerId: idempotence must stay off (docs/contract.md, embedded engines).
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=False)
     await producer.start()
     try:

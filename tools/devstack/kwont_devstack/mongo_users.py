@@ -1,6 +1,6 @@
 """The three MongoDB users of Kwont, their URIs, and idempotent provisioning.
 
-DESIGN fixes three users: an admin for provisioning, the app user (readWrite), and a
+Kwont has three MongoDB users: an admin for provisioning, the app user (readWrite), and a
 read-only user for backtest sandboxes. All live in the ``admin`` database, so every URI
 carries ``authSource=admin``. SecantusDB stores SCRAM-SHA-256 credentials only.
 """

@@ -1,6 +1,6 @@
 """redis-server (Debian package ``redis-server``): loopback only, no persistence.
 
-Redis is a cache here (DESIGN: result cache, rate limits), never a queue, so the embedded
+Redis is a cache here (result cache, rate limits), never a queue, so the embedded
 profile runs it without RDB snapshots or AOF: ``--save ""`` and ``--appendonly no``.
 """
 

@@ -1,4 +1,4 @@
-"""The envelope every Kwont event shares (DESIGN.md, "Topics").
+"""The envelope every Kwont event shares (docs/contract.md, "Topics").
 
 - one frozen pydantic model per topic; readers ignore fields they do not know;
 - evolve by adding optional fields; bump ``schema_version`` only on a breaking change;
