@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -29,9 +29,7 @@ from kwont_quant.signals import (
     Signals,
     Stop,
 )
-
-if TYPE_CHECKING:
-    from kwont_quant.strategy import Strategy
+from kwont_quant.strategy import Strategy
 
 R = TypeVar("R")
 ATR_DECAY_PERIODS = 41
@@ -154,7 +152,11 @@ _KIND_NAMES = {STOP_PCT: "pct", STOP_DISTANCE: "distance"}
 
 
 def latest_signal(strategy: Strategy, candles: Candles) -> BarSignal | None:
-    """Signals of the newest candle of ``candles``; None when nothing fires.
+    """Signals of the newest candle of ``candles``; None when nothing fires (the live path).
+
+    ``candles`` is the rolling window of closed candles (at least ``live_window`` of them
+    for backtest parity; fewer is allowed, e.g. at start-up, but then the bar is inside the
+    warm-up and yields nothing).
 
     Raises:
         StrategyError: as :func:`compute_signals`.

@@ -2,8 +2,8 @@
 
 One class drives every path: the backtest engine and the optimiser call
 ``generate`` once over the whole history; the live strategy service calls
-:meth:`Strategy.latest_signal` with a rolling window of closed candles, which runs the
-very same ``generate`` and reads its last bar. See docs/strategies.md.
+:func:`kwont_quant.seam.latest_signal` with a rolling window of closed candles, which runs
+the very same ``generate`` and reads its last bar. See docs/strategies.md.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from kwont_quant.candles import Candles
 from kwont_quant.errors import ParameterError
 from kwont_quant.params import Parameter
-from kwont_quant.signals import BarSignal, Signals, Stop
+from kwont_quant.signals import Signals, Stop
 
 
 class Strategy:
@@ -103,20 +103,6 @@ class Strategy:
         Must be causal: values at bar ``i`` may only use candles ``0..i``.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement generate()")
-
-    def latest_signal(self, candles: Candles) -> BarSignal | None:
-        """The live path: the signal of the newest candle in ``candles``, or None.
-
-        ``candles`` is the rolling window of closed candles (at least
-        :meth:`live_window` of them for backtest parity; fewer is allowed, e.g. at
-        start-up, but then the bar is inside the warm-up and yields nothing).
-
-        Raises:
-            StrategyError: the strategy code raised or returned malformed signals.
-        """
-        from kwont_quant.seam import latest_signal
-
-        return latest_signal(self, candles)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -16,7 +16,7 @@ from prometheus_client import Counter
 
 from kwont_common.events import Candle, Signal
 from kwont_common.mongo import Database
-from kwont_quant import Candles
+from kwont_quant import Candles, seam
 from kwont_quant.live import intent
 from kwont_strategy import signals
 from kwont_strategy.deployments import Deployment, Registry
@@ -74,7 +74,7 @@ class SignalEngine:
     async def _evaluate(self, dep: Deployment, candle: Candle, window: Candles) -> Signal | None:
         assert dep.strategy is not None
         try:
-            bar = dep.strategy.latest_signal(window)
+            bar = seam.latest_signal(dep.strategy, window)
         except Exception as exc:  # StrategyError from the seam, or anything it let through
             STRATEGY_ERRORS.labels(self.source).inc()
             message = f"{type(exc).__name__}: {exc}"

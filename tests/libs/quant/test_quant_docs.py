@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kwont_quant import load_strategy, run_backtest
-from kwont_quant.seam import compute_signals
+from kwont_quant.seam import compute_signals, latest_signal
 from kwont_quant.synthetic import gbm_ohlcv
 
 pytestmark = pytest.mark.unit
@@ -29,5 +29,5 @@ def test_guide_example_runs_backtest_and_live(tmp_path: Path) -> None:
     strategy = cls(k=1.0)
     full = compute_signals(strategy, candles)
     for i in range(len(candles) - 300, len(candles)):
-        live = strategy.latest_signal(candles[: i + 1])
+        live = latest_signal(strategy, candles[: i + 1])
         assert (live is not None and live.enter_long) == bool(full.enter_long[i])

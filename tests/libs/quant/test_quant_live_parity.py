@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kwont_quant import BUILTINS
-from kwont_quant.seam import compute_signals, instantiate
+from kwont_quant.seam import compute_signals, instantiate, latest_signal
 from kwont_quant.synthetic import gbm_ohlcv
 
 pytestmark = pytest.mark.unit
@@ -33,7 +33,7 @@ def test_live_signals_equal_backtest_signals(name: str, params: dict) -> None:
     full = compute_signals(strategy, candles)
     fired = 0
     for i in range(len(candles)):
-        live = strategy.latest_signal(candles[max(0, i + 1 - 2 * window) : i + 1])
+        live = latest_signal(strategy, candles[max(0, i + 1 - 2 * window) : i + 1])
         want = i >= full.warmup and bool(
             full.enter_long[i] or full.exit_long[i] or full.enter_short[i] or full.exit_short[i]
         )
@@ -54,7 +54,7 @@ def test_live_signals_equal_backtest_signals(name: str, params: dict) -> None:
 
 def test_live_signal_inside_warmup_is_none() -> None:
     strategy = instantiate(BUILTINS["sma_cross"], {"fast": 3, "slow": 8})
-    assert strategy.latest_signal(gbm_ohlcv(8, seed=1)) is None
+    assert latest_signal(strategy, gbm_ohlcv(8, seed=1)) is None
 
 
 def test_bar_signal_carries_stops() -> None:
@@ -67,7 +67,7 @@ def test_bar_signal_carries_stops() -> None:
         def generate(self, candles: Candles) -> Signals:
             return Signals(enter_long=np.ones(len(candles), dtype=bool), size=0.5)
 
-    sig = Always().latest_signal(gbm_ohlcv(20, seed=2))
+    sig = latest_signal(Always(), gbm_ohlcv(20, seed=2))
     assert sig is not None and sig.enter_long and sig.size == 0.5
     assert sig.stop_loss_kind == "pct" and sig.stop_loss_price(100.0, "long") == 98.0
     assert sig.take_profit_kind == "distance" and sig.take_profit_value
