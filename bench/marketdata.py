@@ -112,7 +112,7 @@ async def kafka_row(bootstrap: str, mongo_uri: str) -> tuple[str, int, float, fl
     await out.stop()
     candles = sum(d["count"] for d in await mongo.market_write[store.COLLECTION].find(
         {}, {"count": 1}).to_list(None))  # fmt: skip
-    mongo.close()
+    await mongo.close()
     return "ticks topic -> candles (consumer)", candles, done - first, first - started
 
 

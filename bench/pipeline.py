@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient
 
 from bench.engines import kafka_and_mongo
 from kwont_common.events import Candle
@@ -61,7 +61,7 @@ async def _run(
     with client(endpoint.admin_uri) as admin:
         roles = [{"role": "readWrite", "db": d} for d in (name, f"{name}_md")]
         admin.admin.command("grantRolesToUser", APP_USER, roles=roles)
-    conn: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(endpoint.app_uri)
+    conn: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoint.app_uri)
     db, md = conn[name], conn[f"{name}_md"]
     await store.ensure_indexes(md)
     steps = WARM + int(SECONDS * rate_wanted / len(SYMBOLS)) + 5
@@ -157,7 +157,7 @@ async def _run(
     finally:
         await producer.stop()
         p.stop_all()
-        conn.close()
+        await conn.close()
 
 
 def candle_at(c: Any, symbol: str, step: int) -> Candle:

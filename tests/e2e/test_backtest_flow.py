@@ -89,7 +89,7 @@ async def platform(
          "status": "TRADING"}
     )  # fmt: skip
     await ensure_admin(m.write, "e2e-admin-password", gw.run_dir)
-    m.close()
+    await m.close()
     await ensure_topics(gw)
     stop = asyncio.Event()
     tasks = [asyncio.create_task(serve(gw, gateway_setup, stop)),
@@ -136,7 +136,7 @@ async def candles_csv(p: Platform, start: int, end: int, path: Path) -> Path:
     """The stored BTCUSDT candles of ``[start, end)`` as the headed CSV `kwont` reads."""
     m = Mongo.connect(p.settings)
     columns = await store.read_range(m.market_read, "BTCUSDT", "1m", start, end)
-    m.close()
+    await m.close()
     assert len(columns["open_time"]) == (end - start) // 60_000, "candles missing"
     names = ("open_time", "open", "high", "low", "close", "volume")
     table = np.column_stack([columns[c] for c in names])

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient
 
 from kwont_common.events import Fill
 from kwont_common.kafka.admin import ensure_topics
@@ -85,7 +85,7 @@ async def prepare(mongo: MongoEndpoint, name: str, kafka: str) -> None:
         admin.admin.command("grantRolesToUser", APP_USER, roles=roles)
         read = [{"role": "read", "db": f"{name}_md"}]
         admin.admin.command("grantRolesToUser", READONLY_USER, roles=read)
-    conn: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo.app_uri)
+    conn: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.app_uri)
     db, md = conn[name], conn[f"{name}_md"]
     c = history()
     await store.ensure_indexes(md)
@@ -107,7 +107,7 @@ async def prepare(mongo: MongoEndpoint, name: str, kafka: str) -> None:
             "symbols": [SYMBOL], "interval": "1m", "venue": "paper", "status": "running",
             "created_at": 0,
         })  # fmt: skip
-    conn.close()
+    await conn.close()
 
 
 def pipeline(kafka: str, mongo: MongoEndpoint, name: str, logs: Path, speed: float) -> Pipeline:
@@ -130,7 +130,7 @@ def pipeline(kafka: str, mongo: MongoEndpoint, name: str, logs: Path, speed: flo
 
 async def state(mongo: MongoEndpoint, name: str) -> dict[str, Any]:
     """What the run left: fills per account (in order), portfolios, paper orders."""
-    conn: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo.app_uri)
+    conn: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.app_uri)
     db = conn[name]
     fills = [d async for d in db.fills.find({}).sort([("event_time", 1), ("_id", 1)])]
     portfolios = {d["_id"]: d async for d in db.portfolios.find({})}
@@ -140,7 +140,7 @@ async def state(mongo: MongoEndpoint, name: str) -> dict[str, Any]:
     progress = [d["open_time"] async for d in db.strategy_progress.find({})]
     approved = {d["_id"] async for d in db.risk_orders.find({}, {"_id": 1})}
     answered = {d["_id"] async for d in db.exec_orders.find({"outcome": {"$ne": None}}, {"_id": 1})}
-    conn.close()
+    await conn.close()
     return {"fills": fills, "portfolios": portfolios, "orders": orders, "signals": signals,
             "replayed": (replayed or {}).get("open_time", 0),
             # every deployment evaluated up to this candle; orders risk sent, not answered

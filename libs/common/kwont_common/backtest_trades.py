@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from kwont_common.mongo import Database
+
 COLLECTION = "backtest_trades"
 CHUNK = 1000
 INDEX_KEYS = [("job_id", 1), ("seq", 1)]
 INDEX_NAME = "job_seq"
-AnyDatabase = Any
-"""A motor database (the runner) or a PyMongo asynchronous one (the gateway): both answer
-the calls used here the same way."""
 
 
 def chunk_documents(job_id: str, owner: str, trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -36,19 +35,19 @@ def chunk_documents(job_id: str, owner: str, trades: list[dict[str, Any]]) -> li
     ]
 
 
-async def ensure_index(db: AnyDatabase) -> None:
+async def ensure_index(db: Database) -> None:
     """Create the index pages are read by (idempotent). Raises pymongo errors on failure."""
     await db[COLLECTION].create_index(INDEX_KEYS, unique=True, name=INDEX_NAME)
 
 
-async def store(db: AnyDatabase, job_id: str, owner: str, trades: list[dict[str, Any]]) -> None:
+async def store(db: Database, job_id: str, owner: str, trades: list[dict[str, Any]]) -> None:
     """Write a job's trades. Idempotent: a redelivered job rewrites the same chunks (keyed by
     job and position), so two runners finishing the same job leave one copy."""
     for doc in chunk_documents(job_id, owner, trades):
         await db[COLLECTION].replace_one({"_id": doc["_id"]}, doc, upsert=True)
 
 
-async def page(db: AnyDatabase, job_id: str, offset: int, limit: int) -> list[dict[str, Any]]:
+async def page(db: Database, job_id: str, offset: int, limit: int) -> list[dict[str, Any]]:
     """Trades ``offset`` to ``offset + limit`` (fewer at the end) of a job, in order."""
     first, last = offset // CHUNK, (offset + max(limit, 1) - 1) // CHUNK
     cursor = (

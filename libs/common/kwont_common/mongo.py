@@ -1,4 +1,4 @@
-"""MongoDB connections (motor) for the three roles of DESIGN.md.
+"""MongoDB connections on PyMongo's native asyncio client, one per role.
 
 - ``write``: the app user, writes on the primary;
 - ``read``: the app user, reads with ``secondaryPreferred`` (API reads; falls back to the
@@ -6,6 +6,11 @@
 - ``readonly``: the sandbox user, ``read`` on the market-data database only.
 
 The admin user is used by provisioning only (tools/devstack, the deploy init job).
+
+PyMongo's ``AsyncMongoClient`` runs on the event loop itself (Motor, its predecessor, sent
+every operation through a thread pool). Two calls differ from Motor's: ``aggregate`` and
+``watch`` are coroutines that return the cursor (``async for d in await c.aggregate(p)``),
+and ``close`` is awaited.
 """
 
 from __future__ import annotations
@@ -13,25 +18,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.read_preferences import SecondaryPreferred
 
 from kwont_common.retry import retry_until
 from kwont_common.settings import Settings
 
-Database = AsyncIOMotorDatabase[dict[str, Any]]
+Database = AsyncDatabase[dict[str, Any]]
+Client = AsyncMongoClient[dict[str, Any]]
 
 
-def client(uri: str, app_name: str) -> AsyncIOMotorClient[dict[str, Any]]:
-    """A motor client with short server-selection timeouts so failures surface quickly."""
-    return AsyncIOMotorClient(uri, appname=app_name, serverSelectionTimeoutMS=5000, tz_aware=True)
+def client(uri: str, app_name: str) -> Client:
+    """A client with short server-selection timeouts so failures surface quickly (lazy)."""
+    return AsyncMongoClient(uri, appname=app_name, serverSelectionTimeoutMS=5000, tz_aware=True)
 
 
 @dataclass
 class Mongo:
     """The app connection, with one database handle per role and store."""
 
-    app: AsyncIOMotorClient[dict[str, Any]]
+    client: Client
     settings: Settings
 
     @classmethod
@@ -42,26 +49,30 @@ class Mongo:
     @property
     def write(self) -> Database:
         """Platform database on the primary."""
-        return self.app[self.settings.mongo_database]
+        return self.client[self.settings.mongo_database]
 
     @property
     def read(self) -> Database:
         """Platform database, ``secondaryPreferred`` reads."""
-        return self.app.get_database(
+        return self.client.get_database(
             self.settings.mongo_database, read_preference=SecondaryPreferred()
         )
 
     @property
     def market_write(self) -> Database:
         """Market-data database on the primary."""
-        return self.app[self.settings.mongo_market_database]
+        return self.client[self.settings.mongo_market_database]
 
     @property
     def market_read(self) -> Database:
         """Market-data database, ``secondaryPreferred`` reads."""
-        return self.app.get_database(
+        return self.client.get_database(
             self.settings.mongo_market_database, read_preference=SecondaryPreferred()
         )
+
+    async def ping(self) -> None:
+        """One round trip to the server (raises when it does not answer)."""
+        await self.client.admin.command("ping")
 
     async def wait_ready(self) -> None:
         """Ping until the server answers or ``startup_timeout_s`` passes.
@@ -69,12 +80,11 @@ class Mongo:
         Raises:
             TransientError: MongoDB did not answer in time.
         """
-        await retry_until(
-            lambda: self.app.admin.command("ping"), "mongodb", self.settings.startup_timeout_s
-        )
+        await retry_until(self.ping, "mongodb", self.settings.startup_timeout_s)
 
-    def close(self) -> None:
-        self.app.close()
+    async def close(self) -> None:
+        """Close the client's connections."""
+        await self.client.close()
 
 
 def readonly_market(settings: Settings) -> Database:

@@ -140,7 +140,7 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
             except Exception:
                 log.exception("stop hook failed")
         if runtime._mongo is not None:
-            runtime._mongo.close()
+            await runtime._mongo.close()
         await producer.stop()
         await health.stop()
     log.info("stopped", extra={"error": None})

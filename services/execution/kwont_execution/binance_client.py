@@ -93,7 +93,7 @@ def audit_context(account: str | None, client_order_id: str | None,
 class AuditedClient(AsyncClient):  # type: ignore[misc]
     """``AsyncClient`` that records each REST exchange in ``execution_audit``."""
 
-    audit: Any = None  # the motor collection, set by ``connect``
+    audit: Any = None  # the audit collection, set by ``connect``
 
     async def _request(
         self, method: str, uri: str, signed: bool, force_params: bool = False, **kwargs: Any

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from kwont_common import backtest_trades
-from kwont_gateway.stores import Db
+from kwont_common.mongo import Database
 
 
-async def ensure_indexes(db: Db) -> None:
+async def ensure_indexes(db: Database) -> None:
     """Create the indexes the API's queries use. Raises pymongo errors on failure."""
     await db.users.create_index("username", unique=True, name="username")
     await db.refresh_tokens.create_index("user", name="user")

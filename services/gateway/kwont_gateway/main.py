@@ -9,6 +9,7 @@ import sys
 
 import redis.asyncio as aioredis
 
+from kwont_common.mongo import Mongo
 from kwont_common.retry import retry_until
 from kwont_common.service import Runtime, Wiring, run_service
 from kwont_gateway.app import create_app
@@ -18,7 +19,6 @@ from kwont_gateway.push import push_feed
 from kwont_gateway.ratelimit import RateLimiter
 from kwont_gateway.settings import GatewaySettings
 from kwont_gateway.state import Gateway, load_jwt_secret
-from kwont_gateway.stores import Stores
 from kwont_gateway.users import ADMIN_USERNAME, ensure_admin
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def build_gateway(runtime: Runtime) -> Gateway:
     redis = aioredis.from_url(settings.redis_url)
     return Gateway(
         settings=settings,
-        mongo=Stores.connect(settings),
+        mongo=Mongo.connect(settings),
         redis=redis,
         producer=runtime.producer,
         jwt_secret=load_jwt_secret(settings),
@@ -77,7 +77,7 @@ async def setup(runtime: Runtime) -> Wiring:
 
 async def create_admin(settings: GatewaySettings) -> str:
     """Create the first admin when missing; the login hint to print."""
-    mongo = Stores.connect(settings)
+    mongo = Mongo.connect(settings)
     try:
         await mongo.wait_ready()
         await ensure_indexes(mongo.write)

@@ -11,10 +11,10 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from kwont_common.kafka import EventProducer
+from kwont_common.mongo import Database, Mongo
 from kwont_gateway.hub import Hub
 from kwont_gateway.ratelimit import RateLimiter
 from kwont_gateway.settings import GatewaySettings
-from kwont_gateway.stores import Db, Stores
 
 
 @dataclass
@@ -22,7 +22,7 @@ class Gateway:
     """The gateway's shared state, created once per process in ``main.setup``."""
 
     settings: GatewaySettings
-    mongo: Stores
+    mongo: Mongo
     redis: aioredis.Redis
     producer: EventProducer
     jwt_secret: str
@@ -33,17 +33,17 @@ class Gateway:
     feed_ready: bool = False
 
     @property
-    def write(self) -> Db:
+    def write(self) -> Database:
         """Platform database on the primary."""
         return self.mongo.write
 
     @property
-    def read(self) -> Db:
+    def read(self) -> Database:
         """Platform database, ``secondaryPreferred``."""
         return self.mongo.read
 
     @property
-    def market(self) -> Db:
+    def market(self) -> Database:
         """Market-data database, ``secondaryPreferred``."""
         return self.mongo.market_read
 

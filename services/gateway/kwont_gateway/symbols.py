@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kwont_common.mongo import Database
 from kwont_gateway.errors import invalid, not_found
-from kwont_gateway.stores import Db
 
 MAX_SYMBOLS = 500
 
@@ -51,21 +51,21 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def find(
-    db: Db, q: dict[str, Any], limit: int = 100, offset: int = 0
+    db: Database, q: dict[str, Any], limit: int = 100, offset: int = 0
 ) -> list[dict[str, Any]]:
     """Symbols matching ``q``, by 24h volume (largest first)."""
     cursor = db.symbols.find(q).sort([("volume_24h", -1), ("symbol", 1)]).skip(offset).limit(limit)
     return [public(d) async for d in cursor]
 
 
-async def get(db: Db, symbol: str) -> dict[str, Any]:
+async def get(db: Database, symbol: str) -> dict[str, Any]:
     doc = await db.symbols.find_one({"symbol": symbol.upper()})
     if doc is None:
         raise not_found("symbol", symbol)
     return public(doc)
 
 
-async def patch(db: Db, symbol: str, changes: dict[str, Any]) -> dict[str, Any]:
+async def patch(db: Database, symbol: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Admin edit of metadata (tags, description, status, market cap)."""
     if not changes:
         return await get(db, symbol)
@@ -78,7 +78,7 @@ async def patch(db: Db, symbol: str, changes: dict[str, Any]) -> dict[str, Any]:
 
 
 async def resolve(
-    db: Db, symbols: list[str] | None, q: dict[str, Any] | None, limit: int
+    db: Database, symbols: list[str] | None, q: dict[str, Any] | None, limit: int
 ) -> list[str]:
     """The explicit list, or the symbols a filter selects (largest volume first).
 

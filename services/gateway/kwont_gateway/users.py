@@ -10,10 +10,10 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from kwont_common.mongo import Database
 from kwont_gateway.errors import ApiError
 from kwont_gateway.principal import Role
 from kwont_gateway.security import hash_password, new_id
-from kwont_gateway.stores import Db
 
 ADMIN_USERNAME = "admin"
 
@@ -22,7 +22,7 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def create_user(db: Db, username: str, password: str, role: Role) -> dict[str, Any]:
+async def create_user(db: Database, username: str, password: str, role: Role) -> dict[str, Any]:
     """Store a new user with an argon2id password hash.
 
     Raises:
@@ -43,11 +43,11 @@ async def create_user(db: Db, username: str, password: str, role: Role) -> dict[
     return doc
 
 
-async def find_by_name(db: Db, username: str) -> dict[str, Any] | None:
+async def find_by_name(db: Database, username: str) -> dict[str, Any] | None:
     return await db.users.find_one({"username": username})
 
 
-async def find_by_id(db: Db, user_id: str) -> dict[str, Any] | None:
+async def find_by_id(db: Database, user_id: str) -> dict[str, Any] | None:
     return await db.users.find_one({"_id": user_id})
 
 
@@ -60,7 +60,7 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def ensure_admin(db: Db, password: str | None, run_dir: Path) -> tuple[bool, str]:
+async def ensure_admin(db: Database, password: str | None, run_dir: Path) -> tuple[bool, str]:
     """Create the user ``admin`` when missing; idempotent.
 
     The password is ``password`` when given, otherwise generated and written (mode 0600) to

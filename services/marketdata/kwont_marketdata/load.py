@@ -198,7 +198,7 @@ async def command(args: argparse.Namespace, settings: MarketdataSettings) -> int
         print(f"kwont-marketdata: Binance: {exc!r}", file=sys.stderr)
         return 3
     finally:
-        mongo.close()
+        await mongo.close()
 
 
 def main(argv: list[str]) -> int:

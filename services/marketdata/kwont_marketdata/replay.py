@@ -178,4 +178,4 @@ async def command(args: argparse.Namespace, settings: MarketdataSettings) -> int
         return 2
     finally:
         await producer.stop()
-        mongo.close()
+        await mongo.close()

@@ -1,6 +1,6 @@
 """Candles in MongoDB (db ``ohlcv``, collection ``candles``) as period buckets; idempotent.
 
-The bucket format is kwont_ohlcv's; this module does the I/O with motor.
+The bucket format is kwont_ohlcv's; this module does the I/O with PyMongo async.
 """
 
 from __future__ import annotations
@@ -88,4 +88,4 @@ async def summary(db: Database) -> list[dict[str, Any]]:
         },
         {"$sort": {"_id.symbol": 1, "_id.interval": 1}},
     ]
-    return [{**row.pop("_id"), **row} async for row in db[COLLECTION].aggregate(pipeline)]
+    return [{**row.pop("_id"), **row} async for row in await db[COLLECTION].aggregate(pipeline)]

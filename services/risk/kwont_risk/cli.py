@@ -39,7 +39,7 @@ async def command(args: argparse.Namespace, settings: RiskSettings) -> int:
         print(json.dumps(doc, indent=2, default=str))
         return 0
     finally:
-        mongo.close()
+        await mongo.close()
 
 
 def main(argv: list[str]) -> int:

@@ -30,7 +30,7 @@ async def test_app_user_writes_on_primary_and_reads_secondary_preferred(settings
         assert db.read.read_preference.mongos_mode == "secondaryPreferred"
         await db.write.strategies.delete_one({"_id": "s1"})
     finally:
-        db.close()
+        await db.close()
 
 
 async def test_readonly_user_reads_market_data_and_is_refused_any_write(
@@ -53,5 +53,5 @@ async def test_readonly_user_reads_market_data_and_is_refused_any_write(
         assert await db.market_read.candles.count_documents({"symbol": "BTCUSDT"}) == 1
     finally:
         await db.market_write.candles.delete_many({"_id": "BTCUSDT:1m:0"})
-        sandbox.client.close()
-        db.close()
+        await sandbox.client.close()
+        await db.close()

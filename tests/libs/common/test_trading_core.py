@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient
 
 from kwont_common.events import Fill
 from kwont_common.trading.accounts import AccountConfig
@@ -83,7 +83,7 @@ def test_account_defaults_and_validation() -> None:
 
 @pytest.mark.integration
 async def test_book_store_books_each_fill_once(mongo: MongoEndpoint, mongo_db: str) -> None:
-    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo.app_uri)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.app_uri)
     store = BookStore(client[mongo_db]["books_test"])
     fills = [
         fill("BUY", "1", str(100 + i)).model_copy(update={"trade_id": f"t{i}"}) for i in range(8)
@@ -95,4 +95,4 @@ async def test_book_store_books_each_fill_once(mongo: MongoEndpoint, mongo_db: s
     assert ledger.positions["BTCUSDT"].quantity == Decimal(8)
     assert ledger.positions["BTCUSDT"].average_entry == Decimal("103.5")
     assert doc["version"] == 8 and len(doc["seen"]) == 8
-    client.close()
+    await client.close()

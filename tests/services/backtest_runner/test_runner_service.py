@@ -149,7 +149,7 @@ async def test_job_runs_is_stored_cached_and_an_identical_job_needs_no_container
         [replayed] = (await collect(settings, {first["job_id"]})).values()
         assert replayed.event_id == done.event_id
         assert await m.write.backtest_results.count_documents({"_id": first["job_id"]}) == 1
-        m.close()
+        await m.close()
     finally:
         client.close()
         stop.set()
@@ -254,7 +254,7 @@ async def test_cancelling_a_running_job_kills_its_container(
         stop.set()
         await asyncio.gather(*replicas)
     state = await m.write.backtests.find_one({"_id": job["job_id"]})
-    m.close()
+    await m.close()
     assert result.status == "cancelled" and state["status"] == "cancelled", result.error
     assert took < 10, f"cancel took {took:.1f}s (the job's timeout is 60s)"
 
@@ -304,7 +304,7 @@ async def test_uploaded_versions_are_checked_in_the_sandbox(
         stop.set()
         await asyncio.gather(*replicas)
     got = await checks()
-    m.close()
+    await m.close()
     assert got["good"]["status"] == "valid", got["good"]
     params = {p["name"]: p for p in got["good"]["description"]["parameters"]}
     assert params["fast"]["default"] == 10 and params["slow"]["max"] == 200

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient
 
 from kwont_common.events import Event, Fill, Order, OrderUpdate
 from kwont_common.trading import ids
@@ -103,12 +103,12 @@ class Harness:
 @pytest.fixture
 async def harness(mongo: MongoEndpoint, mongo_db: str) -> AsyncIterator[Harness]:
     exchange = BinanceFutures(price={SYMBOL: Decimal("42000.3")})
-    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo.app_uri, tz_aware=True)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.app_uri, tz_aware=True)
     db = client[mongo_db]
     await db.deployments.insert_one({"_id": "dep-bn", "account": ACCOUNT, "owner": "alice"})
     async with serve(exchange.app()) as url:
         yield Harness(exchange, url, db)
-    client.close()
+    await client.close()
 
 
 Run = Callable[[Harness], Awaitable[None]]

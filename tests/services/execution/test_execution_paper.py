@@ -9,7 +9,7 @@ import asyncio
 import base64
 import inspect
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient
 
 from kwont_common.events import Candle, DeadLetter, Event, Fill, Order, OrderUpdate, Tick
 from kwont_common.kafka import EventProducer
@@ -55,12 +55,12 @@ def settings(kafka_bootstrap: str, mongo: MongoEndpoint, mongo_db: str) -> Execu
 
 
 @pytest.fixture
-def db(mongo: MongoEndpoint, mongo_db: str) -> Iterator[Any]:
-    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo.app_uri)
+async def db(mongo: MongoEndpoint, mongo_db: str) -> AsyncIterator[Any]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.app_uri)
     try:
         yield client[mongo_db]
     finally:
-        client.close()
+        await client.close()
 
 
 async def prepare(settings: ExecutionSettings, db: Any, account: str = "acct-1") -> None:

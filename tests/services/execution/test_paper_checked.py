@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient
 
 from kwont_devstack.mongo_users import MongoEndpoint
 from kwont_execution.paper import Position
@@ -58,7 +58,7 @@ def test_take_hands_out_each_changed_mark_once() -> None:
 async def test_advance_writes_a_mark_only_at_its_version_and_only_forwards(
     mongo: MongoEndpoint, mongo_db: str
 ) -> None:
-    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo.app_uri)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.app_uri)
     store = PositionStore(client[mongo_db])
     try:
         assert await store.commit(Slot("a:BTCUSDT", 0, None), slot(0).position)
@@ -69,7 +69,7 @@ async def test_advance_writes_a_mark_only_at_its_version_and_only_forwards(
         loaded = await store.load("a", "BTCUSDT")
         assert checked_through(loaded) == 400 and loaded.version == 1
     finally:
-        client.close()
+        await client.close()
 
 
 def test_the_entry_an_exit_closed_is_the_order_transition_just_before_it() -> None:

@@ -100,7 +100,7 @@ async def gateway(gateway_settings: GatewaySettings) -> AsyncIterator[Server]:
             raise AssertionError("gateway not ready in 30s")
     m = Mongo.connect(s)
     await ensure_admin(m.write, server.admin_password, s.run_dir)
-    m.close()
+    await m.close()
     tokens = await login(server, "admin", server.admin_password)
     server.admin_headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     try:
@@ -128,4 +128,4 @@ async def db(gateway: Server) -> AsyncIterator[Database]:
     try:
         yield m.write
     finally:
-        m.close()
+        await m.close()

@@ -31,7 +31,7 @@ async def test_a_wrong_password_and_an_unknown_user_get_the_same_401(gateway: Se
 async def test_passwords_are_stored_as_argon2id_hashes(gateway: Server) -> None:
     m = Mongo.connect(gateway.settings)
     doc = await m.write.users.find_one({"username": "admin"})
-    m.close()
+    await m.close()
     assert doc is not None and doc["password_hash"].startswith("$argon2id$")
     assert gateway.admin_password not in str(doc)
 

@@ -15,11 +15,11 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from kwont_common.kafka import EventProducer
+from kwont_common.mongo import Mongo
 from kwont_gateway.app import PUBLIC_PATHS, create_app
 from kwont_gateway.ratelimit import RateLimiter
 from kwont_gateway.settings import GatewaySettings
 from kwont_gateway.state import Gateway
-from kwont_gateway.stores import Stores
 from tests.services.gateway.factories import Server
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ async def routes(settings: GatewaySettings) -> tuple[list[tuple[str, str]], list
     redis = aioredis.from_url(settings.redis_url)  # lazy: no I/O here
     gw = Gateway(
         settings,
-        Stores.connect(settings),
+        Mongo.connect(settings),
         redis,
         EventProducer(settings),
         "x",

@@ -46,7 +46,7 @@ async def outlet(settings: MarketdataSettings) -> AsyncIterator[Outlet]:
         yield Outlet(producer, mongo.market_write)
     finally:
         await producer.stop()
-        mongo.close()
+        await mongo.close()
 
 
 async def read_candles(

@@ -41,7 +41,7 @@ async def db(settings: MarketdataSettings) -> AsyncIterator[Database]:
     m = Mongo.connect(settings)
     await store.ensure_indexes(m.market_write)
     yield m.market_write
-    m.close()
+    await m.close()
 
 
 def served_columns(rows: list[list[object]]) -> dict[str, np.ndarray]:

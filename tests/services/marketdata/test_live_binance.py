@@ -98,6 +98,6 @@ async def test_klines_and_trades_flow_and_a_reconnect_back_fills_the_gap_over_re
     conn, db = market_db(settings)
     stored = await store.read_range(db, "BTCUSDT", "1m", T0, T0 + 10 * MINUTE)
     assert stored["open_time"].tolist() == [T0 + i * MINUTE for i in range(7)]
-    conn.close()
+    await conn.close()
     with pytest.raises(TimeoutError):  # nothing published twice
         await read_candles(settings, 8, timeout=1)

@@ -80,7 +80,7 @@ async def test_stored_candles_replay_in_time_then_symbol_order_with_repeatable_i
         rest = await replay.replay(settings, out.producer, db, ["BTCUSDT"], "1m",
                                    start, end, speed=0, progress="job")  # fmt: skip
         assert rest == 6 - sent + 1  # the last one recorded is published again
-    conn.close()
+    await conn.close()
 
 
 async def test_cli_replays_a_binance_csv_and_stores_it_first(
@@ -108,7 +108,7 @@ async def test_cli_replays_a_binance_csv_and_stores_it_first(
     whole = await store.read_range(db, "SOLUSDT", "1m", T0, T0 + 60 * MINUTE)
     assert len(whole["open_time"]) == 30  # the whole file is stored, the range replayed
     np.testing.assert_array_equal(whole["close"], [float(r[4]) for r in rows])
-    conn.close()
+    await conn.close()
 
     bad = await asyncio.to_thread(subprocess.run, [BIN / "kwont-marketdata", "replay",
                                   "--interval", "1m"], env=env, capture_output=True, text=True,

@@ -60,4 +60,4 @@ async def test_synthetic_feed_continues_stored_candles_stores_then_publishes(
             assert stored["close"].tolist() == [c.close]
     # The pace: ten candles (five steps) took about half a second, not an instant.
     assert (published[-1].produced_at - published[0].produced_at) >= 350
-    conn.close()
+    await conn.close()

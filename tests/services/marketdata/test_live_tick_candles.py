@@ -147,7 +147,7 @@ async def test_kill_in_the_middle_of_a_window_rebuilds_the_same_candles(
         assert c.volume == pytest.approx(want["volume"], rel=1e-12)
         stored = await store.read_range(db, c.symbol, "1m", c.open_time, c.open_time + 1)
         assert stored["close"].tolist() == [c.close] and stored["trades"].tolist() == [c.trades]
-    conn.close()
+    await conn.close()
 
 
 async def _equals(value: object, expected: int) -> bool:

@@ -38,7 +38,7 @@ async def db(mongo: MongoEndpoint, mongo_db: str):  # type: ignore[no-untyped-de
     )
     await store.ensure_indexes(m.market_write)
     yield m.market_write
-    m.close()
+    await m.close()
 
 
 async def test_binance_csv_folder_loads_idempotently_into_day_buckets(db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

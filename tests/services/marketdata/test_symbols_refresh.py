@@ -60,7 +60,7 @@ async def db(mongo: MongoEndpoint, mongo_db: str) -> AsyncIterator[Database]:
     m = Mongo.connect(configure(mongo, mongo_db, "http://unused"))
     await symbols.ensure_indexes(m.write)
     yield m.write
-    m.close()
+    await m.close()
 
 
 async def test_refresh_stores_the_gateway_shape_and_keeps_admin_edits(

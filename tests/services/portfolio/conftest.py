@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient
 
 from kwont_common.events import Fill, PortfolioSnapshot
 from kwont_common.kafka.admin import ensure_topics
@@ -38,12 +38,12 @@ def settings(kafka_bootstrap: str, mongo: MongoEndpoint, mongo_db: str) -> Portf
 
 
 @pytest.fixture
-def db(mongo: MongoEndpoint, mongo_db: str) -> Iterator[Any]:
-    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo.app_uri)
+async def db(mongo: MongoEndpoint, mongo_db: str) -> AsyncIterator[Any]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.app_uri)
     try:
         yield client[mongo_db]
     finally:
-        client.close()
+        await client.close()
 
 
 @asynccontextmanager

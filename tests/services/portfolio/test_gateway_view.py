@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient
 
 from kwont_common.kafka import EventProducer
 from kwont_common.testing import candle
@@ -25,7 +25,7 @@ async def test_the_gateway_shows_the_position_and_equity_curve(gateway: Server) 
     owner_id, owner = await new_user(gateway)
     _, other = await new_user(gateway)
     account = f"acct-{owner_id[-6:]}"
-    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(gs.mongo_uri)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(gs.mongo_uri)
     db = client[gs.mongo_database]
     await db.deployments.insert_one({"account": account, "owner": owner_id, "name": "view"})
     entry = fill(account, "ETHUSDT", "BUY", "0.5", "2000", T0, "1")
@@ -44,7 +44,7 @@ async def test_the_gateway_shows_the_position_and_equity_curve(gateway: Server) 
             await producer.stop()
             await until(lambda: db.portfolios.find_one({"_id": account, "version": 3}))
     finally:
-        client.close()
+        await client.close()
 
     oracle = Ledger(cash=Decimal(10_000))
     oracle.apply(entry)

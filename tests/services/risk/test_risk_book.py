@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient
 
 from kwont_devstack.mongo_users import MongoEndpoint
 from kwont_risk.book import COLLECTION, mutate, with_fields
@@ -41,7 +41,7 @@ def put(symbol: str, coid: str) -> Any:
 async def test_a_stale_copy_is_read_again_and_no_write_is_lost(
     mongo: MongoEndpoint, mongo_db: str
 ) -> None:
-    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo.app_uri)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.app_uri)
     books = client[mongo_db][COLLECTION]
     docs: dict[str, dict[str, Any]] = {}
     try:
@@ -65,4 +65,4 @@ async def test_a_stale_copy_is_read_again_and_no_write_is_lost(
         stored = await books.find_one({"_id": "acct"})
         assert stored is not None and set(stored["in_flight"]["BTC"]) == {"k1", "k2"}
     finally:
-        client.close()
+        await client.close()

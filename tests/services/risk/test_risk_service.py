@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pytest
 from aiokafka import AIOKafkaConsumer
-from motor.motor_asyncio import AsyncIOMotorClient
 from prometheus_client import REGISTRY
+from pymongo import AsyncMongoClient
 
 import kwont_ohlcv as ohlcv
 from kwont_common import events as ev
@@ -101,7 +101,7 @@ async def stack(
         limits_cache_s=0,
     )  # fmt: skip
     await ensure_topics(settings)
-    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo.app_uri)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.app_uri)
     db = client[mongo_db]
     producer = EventProducer(settings)
     await producer.start()
@@ -117,7 +117,7 @@ async def stack(
         collector.cancel()
         await asyncio.gather(collector, return_exceptions=True)
         await producer.stop()
-        client.close()
+        await client.close()
 
 
 def signal(action: str, price: float, t: int, symbol: str = "BTCUSDT", **kw: Any) -> ev.Signal:

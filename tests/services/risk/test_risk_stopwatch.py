@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient
 
 import kwont_ohlcv as ohlcv
 from kwont_common.events import Order
@@ -27,11 +27,11 @@ MIN = 60_000
 
 @pytest.fixture
 async def db(mongo: MongoEndpoint, mongo_db: str) -> AsyncIterator[Any]:
-    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo.app_uri)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.app_uri)
     try:
         yield client[mongo_db]
     finally:
-        client.close()
+        await client.close()
 
 
 def entry() -> Order:

@@ -61,7 +61,7 @@ async def test_two_replicas_split_the_symbols(
         assert a and b, "one replica got no symbols"
         assert not a & b, "a symbol was handled by both replicas"
         assert {k[0] for k in a | b} == set(symbols)
-    m.close()
+    await m.close()
 
 
 async def test_twenty_symbols_signal_on_every_candle_without_reloads(
@@ -101,4 +101,4 @@ async def test_twenty_symbols_signal_on_every_candle_without_reloads(
     ms = sorted(t * 1000 for t in took)
     p50, p99 = statistics.median(ms), ms[int(len(ms) * 0.99)]
     print(f"strategy handler per candle: p50 {p50:.2f} ms, p99 {p99:.2f} ms, n={len(ms)}")
-    m.close()
+    await m.close()

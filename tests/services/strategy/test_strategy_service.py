@@ -141,7 +141,7 @@ async def test_deployments_trade_like_the_backtest_and_follow_changes_without_re
             b"{not json"
         )
         assert not svc.task.done()
-    m.close()
+    await m.close()
 
 
 async def test_long_only_deployment_exits_instead_of_shorting(
@@ -166,4 +166,4 @@ async def test_long_only_deployment_exits_instead_of_shorting(
         got = by_deployment(seen, dep["_id"])
         assert {t: (s.action, s.exit_side) for t, s in got.items()} == want
         assert len(seen) == len(want) + len(want_both)
-    m.close()
+    await m.close()

@@ -57,4 +57,4 @@ async def test_window_is_the_same_however_it_was_built(
     assert same(await windows.window(events[46], 30), bars[17:47])
     # history shorter than the window: what there is
     assert same(await windows.window(events[5], CAP), bars[0:6])
-    m.close()
+    await m.close()
