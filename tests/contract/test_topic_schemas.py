@@ -95,3 +95,13 @@ def test_checker_allows_enum_growth_but_not_loss() -> None:
     grown["properties"]["feed"]["enum"].append("coinbase")
     assert schemas.compatibility_problems(old, grown) == []
     assert schemas.compatibility_problems(grown, old) == ["candles.feed: enum lost ['coinbase']"]
+
+
+def test_checker_refuses_a_changed_id_or_dialect() -> None:
+    new = _candles()
+    new["$id"] = "urn:kwont:candles"
+    del new["$schema"]
+    assert schemas.compatibility_problems(_candles(), new) == [
+        "$schema: changed from 'https://json-schema.org/draft/2020-12/schema' to None",
+        "$id: changed from 'https://kwont.dev/schemas/topics/candles.json' to 'urn:kwont:candles'",
+    ]

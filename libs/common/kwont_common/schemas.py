@@ -2,7 +2,10 @@
 the backward-compatibility rule the contract tests hold them to.
 
 ``kwont-schemas export [DIR]`` writes one file per topic (plus ``dead-letter.json``);
-``kwont-schemas check [DIR]`` exits 1 when the files on disk drift from the models.
+``kwont-schemas check [DIR]`` exits 1 when the files on disk drift from the models. Every
+file declares its dialect (``$schema``: JSON Schema draft 2020-12) and a stable ``$id``
+(``https://kwont.dev/schemas/topics/<topic>.json``); descriptions say which fields are
+decimal strings and which JSON numbers (``kwont_common.events.fields``).
 ``kwont-schemas docs [FILE]`` regenerates the topic table of docs/contract.md;
 ``kwont-schemas docs-check [FILE]`` exits 1 when that table is stale (kwont_common.topics_doc).
 
@@ -22,13 +25,21 @@ from kwont_common.topics import DEAD_LETTER, TOPICS, Topic
 from kwont_common.topics_doc import DEFAULT_DOC, stale, write
 
 DEFAULT_DIR = Path("schemas/topics")
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+"""The JSON Schema dialect of every exported file (what pydantic generates)."""
 _NOISE = {"title", "description", "default", "examples"}
+
+
+def schema_id(topic_name: str) -> str:
+    """The stable ``$id`` of a topic's schema: its URL, named after the topic."""
+    return f"https://kwont.dev/schemas/topics/{topic_name}.json"
 
 
 def topic_schema(t: Topic) -> dict[str, Any]:
     """The JSON Schema of a topic's messages as they appear on the wire."""
     schema = t.model.model_json_schema(mode="serialization")
-    schema["$id"] = f"https://kwont.dev/schemas/topics/{t.name}.json"
+    schema["$schema"] = DIALECT
+    schema["$id"] = schema_id(t.name)
     schema["x-kwont-topic"] = t.name
     schema["x-kwont-key"] = t.key_rule
     return schema
@@ -125,6 +136,9 @@ def _compare(old: Any, new: Any, path: str, problems: list[str]) -> None:
 def compatibility_problems(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Why ``new`` cannot replace ``old`` within one schema version (empty when it can)."""
     problems: list[str] = []
+    for key in ("$schema", "$id"):  # consumers resolve and cache schemas by these
+        if key in old and new.get(key) != old[key]:
+            problems.append(f"{key}: changed from {old[key]!r} to {new.get(key)!r}")
     _compare(
         _resolve(old, old.get("$defs", {})),
         _resolve(new, new.get("$defs", {})),

@@ -1,8 +1,9 @@
 """Strategies: the built-ins of kwont_quant and users' uploads (collection ``strategies``).
 
-An upload is stored as versions; each version's sandbox check starts ``pending`` and the
-backtest-runner sets it to ``valid`` (with the strategy's description) or ``invalid`` (with
-the error). Parameters of a job are validated against the description before it is queued.
+An upload is stored as versions; each version's sandbox check starts ``pending``, a
+backtest-runner claims it (``checking``) and sets it to ``valid`` (with the strategy's
+description) or ``invalid`` (with the error): ``models.strategies.CheckStatus``. Parameters
+of a job are validated against the description before it is queued.
 """
 
 from __future__ import annotations

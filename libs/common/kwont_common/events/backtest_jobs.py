@@ -29,7 +29,12 @@ class Sizing(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     mode: Literal["fraction", "notional"] = "fraction"
-    value: float = Field(1.0, gt=0)
+    value: float = Field(
+        1.0,
+        gt=0,
+        description="Equity fraction (mode `fraction`) or quote notional (mode `notional`); "
+        "JSON number (float).",
+    )
 
 
 class WalkForwardSpec(BaseModel):
@@ -40,7 +45,9 @@ class WalkForwardSpec(BaseModel):
 
     grid: dict[str, list[ParamValue]] = Field(min_length=1)
     windows: int = Field(4, ge=1, le=50)
-    in_sample: float = Field(0.75, gt=0, lt=1, description="In-sample share of each window.")
+    in_sample: float = Field(
+        0.75, gt=0, lt=1, description="In-sample share of each window; JSON number (float)."
+    )
 
 
 class BacktestJob(Event):
@@ -62,10 +69,14 @@ class BacktestJob(Event):
     interval: Interval
     start_time: EpochMs
     end_time: EpochMs
-    cash: Money = Field(gt=0)
-    fee_bps: float = Field(0.0, ge=0, le=1000)
-    slippage_bps: float = Field(0.0, ge=0, le=1000)
-    leverage: float = Field(1.0, ge=1, le=125)
+    cash: Money = Field(gt=0, description="Starting cash, in quote asset; decimal string.")
+    fee_bps: float = Field(
+        0.0, ge=0, le=1000, description="Fee per fill in basis points; JSON number (float)."
+    )
+    slippage_bps: float = Field(
+        0.0, ge=0, le=1000, description="Slippage per fill in basis points; JSON number (float)."
+    )
+    leverage: float = Field(1.0, ge=1, le=125, description="Leverage; JSON number (float).")
     long_only: bool = False
     sizing: Sizing = Field(default_factory=Sizing)
     walk_forward: WalkForwardSpec | None = Field(

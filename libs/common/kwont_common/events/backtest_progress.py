@@ -16,7 +16,7 @@ class BacktestProgress(Event):
 
     job_id: str = Field(min_length=1)
     stage: Stage
-    fraction: float = Field(ge=0, le=1)
+    fraction: float = Field(ge=0, le=1, description="Share done, 0 to 1; JSON number (float).")
     message: str | None = None
     runner: str | None = Field(None, description="Runner replica that reports it.")
 

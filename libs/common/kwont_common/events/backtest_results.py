@@ -19,8 +19,12 @@ class BacktestResult(Event):
     job_id: str = Field(min_length=1)
     status: JobStatus
     error: str | None = Field(None, description="Why it failed, in words a user understands.")
-    metrics: dict[str, float | None] = Field(default_factory=dict)
-    final_equity: Money | None = None
+    metrics: dict[str, float | None] = Field(
+        default_factory=dict, description="Metric name -> JSON number (float), or null."
+    )
+    final_equity: Money | None = Field(
+        None, description="Equity at the end of the run, in quote asset; decimal string."
+    )
     trade_count: int = Field(0, ge=0)
     from_cache: bool = False
     content_hash: str | None = None

@@ -9,18 +9,21 @@ from kwont_common.events.fields import EpochMs, Feed, Interval, Symbol
 
 
 class Candle(Event):
-    """A closed candle with Binance kline semantics. ``event_time`` is the close time."""
+    """A closed candle with Binance kline semantics. ``event_time`` is the close time. Market
+    data: prices and volumes are JSON numbers (float), not decimal strings."""
 
     symbol: Symbol
     interval: Interval
     open_time: EpochMs
     close_time: EpochMs
-    open: float = Field(gt=0)
-    high: float = Field(gt=0)
-    low: float = Field(gt=0)
-    close: float = Field(gt=0)
-    volume: float = Field(ge=0)
-    quote_volume: float = Field(0.0, ge=0)
+    open: float = Field(gt=0, description="Open price, quote per base unit; JSON number (float).")
+    high: float = Field(gt=0, description="High price; JSON number (float).")
+    low: float = Field(gt=0, description="Low price; JSON number (float).")
+    close: float = Field(gt=0, description="Close price; JSON number (float).")
+    volume: float = Field(ge=0, description="Traded base-asset volume; JSON number (float).")
+    quote_volume: float = Field(
+        0.0, ge=0, description="Traded quote-asset volume; JSON number (float)."
+    )
     trades: int = Field(0, ge=0)
     feed: Feed = Field("binance", description="Origin; `synthetic` marks generated data.")
 

@@ -1,7 +1,12 @@
 """Field types the event models are built from.
 
-Booked money (quantities, prices, fees, balances of orders and fills) is ``Money``: an exact
-``Decimal`` written in JSON as a plain string. Market data may be float.
+The wire rule, stated in every field's description:
+
+- Booked money (quantities, prices, fees, balances and PnL of orders, fills and portfolios, a
+  job's cash and final equity) is ``Money``: an exact ``Decimal``, in JSON a **decimal string**
+  in plain notation (``"0.00000001"``, never ``1E-8`` or a number).
+- Market data (candle OHLCV, ticks) and what is derived from it (signal prices, reference
+  prices, fractions, basis points, metrics) is ``float``, in JSON a **JSON number**.
 """
 
 from __future__ import annotations
@@ -12,12 +17,22 @@ from typing import Annotated, Literal
 from pydantic import Field, PlainSerializer, WithJsonSchema
 
 DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+DECIMAL_STRING = 'Decimal string (exact, plain notation such as "0.00125", never a number)'
+"""How a ``Money`` field's description names its wire type; the contract tests look for it."""
+JSON_NUMBER = "JSON number (float)"
+"""How a float field's description names its wire type; the contract tests look for it."""
 
 Money = Annotated[
     Decimal,
     Field(allow_inf_nan=False),
     PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": DECIMAL_PATTERN,
+            "description": f"{DECIMAL_STRING}.",
+        }
+    ),
 ]
 """Exact decimal, written in JSON as a plain (non-exponent) string such as ``"0.00125"``."""
 

@@ -19,9 +19,9 @@ class Fill(AccountEvent):
     venue: Venue
     trade_id: str = Field(min_length=1)
     side: Side
-    quantity: Money = Field(gt=0)
-    price: Money = Field(gt=0)
-    fee: Money = Field(ge=0)
+    quantity: Money = Field(gt=0, description="Filled base-asset quantity; decimal string.")
+    price: Money = Field(gt=0, description="Fill price, quote per base unit; decimal string.")
+    fee: Money = Field(ge=0, description="Fee charged, in `fee_asset`; decimal string.")
     fee_asset: str = "USDT"
     reduce_only: bool = False
     exit_reason: ExitReason | None = None

@@ -19,6 +19,10 @@ class OrderUpdate(AccountEvent):
     venue: Venue
     venue_order_id: str | None = None
     status: OrderStatus
-    filled_quantity: Money = Field(ge=0)
-    average_price: Money | None = Field(None, gt=0)
+    filled_quantity: Money = Field(
+        ge=0, description="Base-asset quantity filled so far; decimal string."
+    )
+    average_price: Money | None = Field(
+        None, gt=0, description="Average fill price so far (null before a fill); decimal string."
+    )
     reason: str | None = None

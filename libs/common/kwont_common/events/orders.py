@@ -20,20 +20,30 @@ class Order(AccountEvent):
     venue: Venue
     side: Side
     order_type: Literal["MARKET", "LIMIT"] = "MARKET"
-    quantity: Money = Field(gt=0)
-    limit_price: Money | None = Field(None, gt=0)
+    quantity: Money = Field(gt=0, description="Base-asset quantity to trade; decimal string.")
+    limit_price: Money | None = Field(
+        None, gt=0, description="Limit price (LIMIT orders only); decimal string."
+    )
     reduce_only: bool = False
     leverage: int = Field(1, ge=1, le=125)
-    stop_loss: Money | None = Field(None, gt=0)
-    take_profit: Money | None = Field(None, gt=0)
+    stop_loss: Money | None = Field(None, gt=0, description="Stop-loss price; decimal string.")
+    take_profit: Money | None = Field(None, gt=0, description="Take-profit price; decimal string.")
     stop_loss_pct: float | None = Field(
-        None, gt=0, lt=1, description="Stop-loss as a fraction of the entry fill price."
+        None,
+        gt=0,
+        lt=1,
+        description="Stop-loss as a fraction of the entry fill price; JSON number (float).",
     )
     take_profit_pct: float | None = Field(
-        None, gt=0, description="Take-profit as a fraction of the entry fill price."
+        None,
+        gt=0,
+        description="Take-profit as a fraction of the entry fill price; JSON number (float).",
     )
     reference_price: float | None = Field(
-        None, gt=0, description="The price the signal saw (its candle's close)."
+        None,
+        gt=0,
+        description="The price the signal saw (its candle's close): market data, so a JSON "
+        "number (float).",
     )
     interval: Interval | None = Field(None, description="Interval of the signal's candles.")
     candle_open_time: EpochMs | None = Field(

@@ -17,8 +17,10 @@ class Balance(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     asset: str = Field(min_length=1)
-    total: Money
-    locked: Money = Field(default=Decimal(0), ge=0)
+    total: Money = Field(description="Total balance of `asset`; decimal string.")
+    locked: Money = Field(
+        default=Decimal(0), ge=0, description="Part of `total` held by orders; decimal string."
+    )
 
 
 class Position(BaseModel):
@@ -28,12 +30,18 @@ class Position(BaseModel):
 
     symbol: Symbol
     side: Literal["LONG", "SHORT"]
-    quantity: Money = Field(gt=0)
-    average_entry: Money = Field(gt=0)
-    mark_price: Money | None = Field(None, gt=0)
-    unrealized_pnl: Money = Field(default=Decimal(0))
+    quantity: Money = Field(gt=0, description="Open base-asset quantity; decimal string.")
+    average_entry: Money = Field(gt=0, description="Average entry price; decimal string.")
+    mark_price: Money | None = Field(
+        None, gt=0, description="Price the position is marked at; decimal string."
+    )
+    unrealized_pnl: Money = Field(
+        default=Decimal(0), description="PnL at `mark_price`, in quote asset; decimal string."
+    )
     leverage: int = Field(1, ge=1)
-    realized_pnl: Money = Field(default=Decimal(0))
+    realized_pnl: Money = Field(
+        default=Decimal(0), description="PnL booked by closing fills; decimal string."
+    )
     correlation_id: str | None = Field(
         None, description="Correlation id of the last fill that changed this position."
     )
@@ -45,10 +53,18 @@ class PortfolioSnapshot(Event):
     account: Account
     balances: list[Balance] = Field(default_factory=list)
     positions: list[Position] = Field(default_factory=list)
-    equity: Money
-    realized_pnl: Money = Field(default=Decimal(0))
-    unrealized_pnl: Money = Field(default=Decimal(0))
-    fees_paid: Money = Field(default=Decimal(0), ge=0)
+    equity: Money = Field(
+        description="Balances plus unrealized PnL, in quote asset; decimal string."
+    )
+    realized_pnl: Money = Field(
+        default=Decimal(0), description="Realized PnL of the account; decimal string."
+    )
+    unrealized_pnl: Money = Field(
+        default=Decimal(0), description="Unrealized PnL of open positions; decimal string."
+    )
+    fees_paid: Money = Field(
+        default=Decimal(0), ge=0, description="Fees paid so far; decimal string."
+    )
 
     def key(self) -> str:
         return self.account

@@ -20,19 +20,32 @@ class Signal(AccountEvent):
     interval: Interval
     action: SignalAction
     candle_open_time: EpochMs
-    reference_price: float = Field(gt=0, description="Close of the candle that caused it.")
+    reference_price: float = Field(
+        gt=0, description="Close of the candle that caused it; JSON number (float)."
+    )
     venue: Venue = "paper"
-    stop_loss: float | None = Field(None, gt=0, description="Stop-loss price, if any.")
-    take_profit: float | None = Field(None, gt=0, description="Take-profit price, if any.")
-    size_hint: float | None = Field(None, gt=0, le=1, description="Fraction-of-equity hint.")
+    stop_loss: float | None = Field(
+        None, gt=0, description="Stop-loss price, if any; JSON number (float)."
+    )
+    take_profit: float | None = Field(
+        None, gt=0, description="Take-profit price, if any; JSON number (float)."
+    )
+    size_hint: float | None = Field(
+        None, gt=0, le=1, description="Fraction-of-equity hint; JSON number (float)."
+    )
     exit_side: Literal["long", "short"] | None = Field(
         None,
         description="For `exit`: which position side it closes (None: either). The "
         "strategy does not know the position; risk and execution resolve it.",
     )
     stop_loss_pct: float | None = Field(
-        None, gt=0, lt=1, description="Stop-loss as a fraction of the entry fill price."
+        None,
+        gt=0,
+        lt=1,
+        description="Stop-loss as a fraction of the entry fill price; JSON number (float).",
     )
     take_profit_pct: float | None = Field(
-        None, gt=0, description="Take-profit as a fraction of the entry fill price."
+        None,
+        gt=0,
+        description="Take-profit as a fraction of the entry fill price; JSON number (float).",
     )

@@ -12,8 +12,8 @@ class Tick(Event):
     """One trade (Binance aggregated-trade semantics). ``event_time`` is the trade time."""
 
     symbol: Symbol
-    price: float = Field(gt=0)
-    quantity: float = Field(gt=0)
+    price: float = Field(gt=0, description="Trade price, quote per base unit; JSON number (float).")
+    quantity: float = Field(gt=0, description="Traded base-asset quantity; JSON number (float).")
     trade_id: int = Field(ge=0, description="Venue (aggregate) trade id.")
     buyer_is_maker: bool = False
     feed: Feed = "binance"

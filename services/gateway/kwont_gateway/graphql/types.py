@@ -38,7 +38,9 @@ class Strategy:
     description: str | None
     parameters: JSON | None
     latest_version: int | None
-    check_status: str | None
+    check_status: str | None = strawberry.field(
+        description="The latest version's check: pending, checking, valid or invalid."
+    )
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> Strategy:

@@ -29,10 +29,24 @@ class StrategyUpdate(BaseModel):
     code: str = Field(min_length=1, max_length=200_000, examples=[EXAMPLE_CODE])
 
 
+CheckStatus = Literal["pending", "checking", "valid", "invalid"]
+"""A version's sandbox check: ``pending`` (stored, not claimed yet), ``checking`` (a
+backtest-runner claimed it and is loading it in its sandbox), then ``valid`` or ``invalid``."""
+
+
 class Check(BaseModel):
-    status: Literal["pending", "valid", "invalid"]
-    description: dict[str, Any] | None = None
-    error: str | None = None
+    status: CheckStatus = Field(
+        description="`pending` until a backtest-runner claims the version, `checking` while "
+        "it loads it in its sandbox (a second or two), then `valid` (see `description`) or "
+        "`invalid` (see `error`). Poll until it is `valid` or `invalid`."
+    )
+    description: dict[str, Any] | None = Field(
+        None, description="What the strategy describes of itself (when `valid`)."
+    )
+    error: str | None = Field(None, description="Why the check failed (when `invalid`).")
+    checked_at: dt.datetime | None = Field(
+        None, description="When the check finished (when `valid` or `invalid`)."
+    )
 
 
 class VersionPublic(BaseModel):
