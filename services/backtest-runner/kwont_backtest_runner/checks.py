@@ -32,7 +32,16 @@ async def claim(db: Database, runner: str) -> tuple[str, int, int, str] | None:
     not resolve ``$`` against ``$elemMatch``), so two replicas never check the same version.
     """
     now = dt.datetime.now(dt.UTC)
-    candidates = db.strategies.find({"versions.check.status": {"$in": ["pending", "checking"]}})
+    # Only documents holding a claimable version: versions other runners are checking right
+    # now would otherwise fill the page and hide a pending one behind them.
+    claimable = {"$or": [
+        {"versions.check.status": "pending"},
+        {"versions": {"$elemMatch": {"check.status": "checking",
+                                     "check.claimed_at": {"$lt": now - STALE_CHECK}}}},
+        {"versions": {"$elemMatch": {"check.status": "checking",
+                                     "check.claimed_at": {"$exists": False}}}},
+    ]}  # fmt: skip
+    candidates = db.strategies.find(claimable)
     async for doc in candidates.limit(20):
         for i, v in enumerate(doc.get("versions") or []):
             check = v.get("check") or {}

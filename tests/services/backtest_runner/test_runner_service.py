@@ -348,7 +348,7 @@ async def test_forged_results_leaks_and_unknown_strategies_fail_after_one_sandbo
         stop.set()
         await asyncio.gather(*replicas)
     states = {k: await m.write.backtests.find_one({"_id": j["job_id"]}) for k, j in jobs.items()}
-    m.close()
+    await m.close()
     results = {k: got[j["job_id"]] for k, j in jobs.items()}
     errors = {k: s["error"] for k, s in states.items()}
     assert {k: (results[k].status, states[k]["status"]) for k in jobs} == {
