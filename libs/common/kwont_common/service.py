@@ -2,10 +2,12 @@
 
 A service's ``main.py`` gives a ``setup(runtime) -> Wiring`` coroutine and calls
 ``run_service``. The shell then: configures JSON logging, serves /metrics, /healthz and
-/readyz, waits for Kafka (capped retries), runs ``setup``, runs the consumer loop over the
+/readyz, waits for Kafka (capped retries), runs ``setup``, checks that the co-partitioned
+topics share one partition count when its handlers read one, runs the consumer loop over the
 returned handlers and any long-running tasks, and on SIGTERM/SIGINT stops fetching, finishes
 the message in hand, commits, runs the stop hooks and closes. A crashed task stops the
-service with exit code 1; a ``ConfigurationError`` exits with 2.
+service with exit code 1; a ``ConfigurationError`` (such as a partition count mismatch)
+exits with 2.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, TypeVar
 
 from kwont_common.errors import ConfigurationError
 from kwont_common.kafka import DeadLetterHook, EventConsumer, EventProducer, Handler, Ordering
+from kwont_common.kafka.admin import check_copartitioned
 from kwont_common.logs import configure_logging
 from kwont_common.metrics import HealthServer
 from kwont_common.mongo import Mongo
@@ -93,7 +96,9 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
 
         async def start() -> Wiring:
             await producer.start()
-            return await setup(runtime)
+            wired = await setup(runtime)
+            await check_copartitioned(settings, wired.handlers)  # before reading any input
+            return wired
 
         # Start-up waits for dependencies (Kafka, Mongo, Docker, ...) with capped retries; a
         # stop asked meanwhile cancels it instead of waiting for the retries to run out.

@@ -17,11 +17,15 @@ DLQ_SUFFIX = ".dlq"
 
 @dataclass(frozen=True)
 class Topic:
-    """A topic's base name, its model and how its key is formed (the model's ``key()``)."""
+    """A topic's base name, its model and how its key is formed (the model's ``key()``);
+    ``copartitioned``: keyed by account first, its partition is chosen from the account
+    (:mod:`kwont_common.kafka.partitioning`), so one account's records share one partition
+    number on every such topic."""
 
     name: str
     model: type[ev.Event]
     key_rule: str
+    copartitioned: bool = False
 
     def full_name(self, prefix: str = "") -> str:
         """The name on the broker, with the deployment prefix."""
@@ -37,15 +41,15 @@ TOPICS: dict[str, Topic] = {
     for t in (
         Topic("ticks", ev.Tick, "SYMBOL"),
         Topic("candles", ev.Candle, "SYMBOL:interval"),
-        Topic("signals", ev.Signal, "account:SYMBOL"),
-        Topic("orders", ev.Order, "account:SYMBOL"),
-        Topic("fills", ev.Fill, "account:SYMBOL"),
-        Topic("order-updates", ev.OrderUpdate, "account:SYMBOL"),
-        Topic("risk-rejections", ev.RiskRejection, "account:SYMBOL"),
+        Topic("signals", ev.Signal, "account:SYMBOL", copartitioned=True),
+        Topic("orders", ev.Order, "account:SYMBOL", copartitioned=True),
+        Topic("fills", ev.Fill, "account:SYMBOL", copartitioned=True),
+        Topic("order-updates", ev.OrderUpdate, "account:SYMBOL", copartitioned=True),
+        Topic("risk-rejections", ev.RiskRejection, "account:SYMBOL", copartitioned=True),
         Topic("backtest-jobs", ev.BacktestJob, "job_id"),
         Topic("backtest-progress", ev.BacktestProgress, "job_id"),
         Topic("backtest-results", ev.BacktestResult, "job_id"),
-        Topic("portfolio-snapshots", ev.PortfolioSnapshot, "account"),
+        Topic("portfolio-snapshots", ev.PortfolioSnapshot, "account", copartitioned=True),
     )
 }
 
@@ -77,6 +81,11 @@ def topic_of(model: type[ev.Event]) -> Topic:
         if cls in _BY_MODEL:
             return _BY_MODEL[cls]
     raise KeyError(f"{model.__name__} is not registered to a topic")
+
+
+def copartitioned_names(prefix: str = "") -> list[str]:
+    """The co-partitioned topics as named on the broker: they must share one partition count."""
+    return [t.full_name(prefix) for t in TOPICS.values() if t.copartitioned]
 
 
 def all_topic_names(prefix: str = "") -> list[str]:

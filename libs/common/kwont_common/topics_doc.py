@@ -53,6 +53,8 @@ def _row(t: Topic, name: str) -> str:
     c = CONTRACTS[t.name]
     model = f"`{t.model.__name__}`"
     key = f"`{t.key_rule}`" if t is not DEAD_LETTER else "the original key"
+    if t.copartitioned:
+        key += ", partition by `account`"
     ends = f"{_ends(c.producers)} | {_ends(c.consumers, c.unconsumed)}"
     return f"| `{name}` | {model} | {key} | {ends} | {c.event_id} |"
 
@@ -68,6 +70,13 @@ def render(root: Path) -> str:
         f"**{p['compose']}** in the Compose stack (`{COMPOSE_ENV}`), **{p['helm']}** with the "
         f"Helm chart (`kafka.partitions`). They are created up front by `kwont-topics create`; "
         "a consumer's replicas beyond that count sit idle.",
+        "",
+        f"Co-partitioned ({', '.join(f'`{t.name}`' for t in TOPICS.values() if t.copartitioned)}"
+        "): the partition is chosen from the key's account, "
+        "`toPositive(murmur2(account)) % partitions` (Kafka's default partitioner applied to "
+        "the key up to its first `:`), so one account's records share one partition number "
+        "on all of them; a service that consumes one refuses to start when their counts "
+        "differ ([architecture.md](architecture.md#partitioning)).",
         "",
         "Delivery is at-least-once for every consumer with a group (`EventConsumer`: the offset "
         "is committed after the handler's effects are stored and its events acknowledged), so "

@@ -1,5 +1,7 @@
 """Typed producer: ``await producer.publish(event)`` sends a model to its topic, keyed by the
-registry's rule, and waits for the broker's acknowledgement (acks=all)."""
+registry's rule, and waits for the broker's acknowledgement (acks=all). On a co-partitioned
+topic the partition is chosen from the key's account (:mod:`kwont_common.kafka.partitioning`);
+elsewhere from the whole key (Kafka's default partitioner)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ from aiokafka import AIOKafkaProducer
 
 from kwont_common.events import Event
 from kwont_common.kafka.codec import encode
+from kwont_common.kafka.partitioning import key_partition
 from kwont_common.metrics import MESSAGES_PRODUCED
 from kwont_common.retry import retry_until
 from kwont_common.settings import Settings
-from kwont_common.topics import topic_of
+from kwont_common.topics import Topic, topic_of
 
 log = logging.getLogger(__name__)
 
@@ -57,22 +60,52 @@ class EventProducer:
 
     async def publish(self, event: Event, *, topic: str | None = None) -> None:
         """Send ``event`` to its registered topic (or ``topic``, a full name) and wait for acks.
+        A co-partitioned model goes to its account's partition, on ``topic`` too.
 
         Raises:
             KeyError: the model is not registered to a topic and no topic was given.
             aiokafka.errors.KafkaError: the broker refused or timed out.
         """
-        name = topic or topic_of(type(event)).full_name(self.settings.topic_prefix)
+        registered: Topic | None
+        if topic is None:
+            registered = topic_of(type(event))
+            name = registered.full_name(self.settings.topic_prefix)
+        else:
+            registered, name = _registered(type(event)), topic
         key, value = encode(event)
-        await self.send_raw(name, key, value)
+        partition = None
+        if registered is not None and registered.copartitioned:
+            partition = await self.partition_of(name, key)
+        await self.send_raw(name, key, value, partition=partition)
 
-    async def send_raw(self, topic: str, key: bytes | None, value: bytes) -> None:
-        """Send bytes as they are (dead letters, tests).
+    async def partition_of(self, topic: str, key: bytes) -> int:
+        """The partition of ``key`` on the co-partitioned ``topic`` (its count from the
+        producer's metadata, fetched once per topic).
 
         Raises:
             RuntimeError: the producer was not started.
         """
         if self._producer is None:
             raise RuntimeError("EventProducer.start() was not called")
-        await self._producer.send_and_wait(topic, value=value, key=key)
+        return key_partition(key, len(await self._producer.partitions_for(topic)))
+
+    async def send_raw(
+        self, topic: str, key: bytes | None, value: bytes, *, partition: int | None = None
+    ) -> None:
+        """Send bytes as they are (dead letters, tests); to ``partition`` when given, else
+        the default partitioner picks one from the key.
+
+        Raises:
+            RuntimeError: the producer was not started.
+        """
+        if self._producer is None:
+            raise RuntimeError("EventProducer.start() was not called")
+        await self._producer.send_and_wait(topic, value=value, key=key, partition=partition)
         MESSAGES_PRODUCED.labels(self.settings.service_name, topic).inc()
+
+
+def _registered(model: type[Event]) -> Topic | None:
+    try:
+        return topic_of(model)
+    except KeyError:
+        return None
