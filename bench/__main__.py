@@ -10,7 +10,7 @@ import importlib
 import sys
 import time
 
-MODULES = ["quant", "backtests", "mongo", "gateway", "marketdata", "pipeline"]
+MODULES = ["quant", "backtests", "mongo", "gateway", "marketdata", "partitioning", "pipeline"]
 
 
 def run(names: list[str]) -> None:
