@@ -6,8 +6,13 @@ refuses to start when those topics' partition counts differ."""
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
 import uuid
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -20,6 +25,7 @@ from kwont_common.service import Runtime, Wiring, serve
 from kwont_common.settings import Settings
 from kwont_common.testing import sample_events, serving
 from kwont_common.topics import copartitioned_names
+from kwont_devstack.mongo_users import MongoEndpoint
 from tests.libs.common.kafka_helpers import publish, settings_for
 
 pytestmark = pytest.mark.integration
@@ -133,3 +139,32 @@ async def test_a_service_reading_an_account_topic_starts_on_one_count(
     await create_with_fills_at(settings, 3)
     async with serving(settings, fills_only):
         await asyncio.sleep(0.5)
+
+
+async def test_the_portfolio_process_exits_2_naming_the_counts(
+    kafka_bootstrap: str, mongo: MongoEndpoint, tmp_path: Path
+) -> None:
+    settings = settings_for(kafka_bootstrap, topic_partitions=3)
+    await create_with_fills_at(settings, 2)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        metrics_port = s.getsockname()[1]
+    env = {**os.environ, "KWONT_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+           "KWONT_KAFKA_IDEMPOTENCE": "false", "KWONT_TOPIC_PREFIX": settings.topic_prefix,
+           "KWONT_METRICS_PORT": str(metrics_port), "KWONT_MONGO_URI": mongo.app_uri,
+           "KWONT_MONGO_READONLY_URI": mongo.readonly_uri}  # fmt: skip
+    log = tmp_path / "portfolio.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [Path(sys.executable).parent / "kwont-portfolio"], env=env, stdout=out, stderr=out
+        )
+        try:
+            code = await asyncio.to_thread(proc.wait, 90)
+        finally:
+            if proc.poll() is None:  # it kept running: the check did not refuse
+                proc.kill()
+                proc.wait()
+    text = log.read_text()
+    assert code == 2, text[-2000:]
+    assert f"{settings.topic_prefix}fills has 2" in text
+    assert "kwont-topics create" in text
