@@ -80,7 +80,7 @@ class EventProducer:
 
     async def partition_of(self, topic: str, key: bytes) -> int:
         """The partition of ``key`` on the co-partitioned ``topic`` (its count from the
-        producer's metadata, fetched once per topic).
+        producer's cached metadata, which aiokafka refreshes every `metadata_max_age_ms`).
 
         Raises:
             RuntimeError: the producer was not started.
