@@ -50,6 +50,7 @@ def make_loaders(gw: Gateway, principal: Principal) -> Loaders:
             "trade_count": 1,
             "content_hash": 1,
             "duration_ms": 1,
+            "monte_carlo": 1,
         }
         async for d in gw.read.backtest_results.find(
             {"_id": {"$in": ids}, "owner": owner}, projection
@@ -60,6 +61,7 @@ def make_loaders(gw: Gateway, principal: Principal) -> Loaders:
                 trade_count=int(d.get("trade_count") or 0),
                 content_hash=d.get("content_hash"),
                 duration_ms=d.get("duration_ms"),
+                monte_carlo=cast(JSON, d.get("monte_carlo")),
             )
         return [found.get(i) for i in ids]
 

@@ -64,6 +64,9 @@ class BacktestSummary:
     trade_count: int
     content_hash: str | None
     duration_ms: float | None
+    monte_carlo: JSON | None = strawberry.field(
+        default=None, description="Final equity and max drawdown bands (as REST's result)."
+    )
 
 
 @strawberry.type
