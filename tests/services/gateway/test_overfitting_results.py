@@ -24,7 +24,7 @@ API = "/api/v1"
 async def test_a_backtest_result_carries_its_monte_carlo_bands(
     gateway: Server, db: Database
 ) -> None:
-    user_id, headers = await new_user(gateway)
+    _, headers = await new_user(gateway)
     async with gateway.client(headers) as c:
         job_id = (await c.post(f"{API}/backtests", json=backtest_body())).json()["job_id"]
     run = run_backtest("sma_cross", gbm_ohlcv(3000, seed=4), params={"fast": 5, "slow": 20})
