@@ -47,6 +47,7 @@ def make_loaders(gw: Gateway, principal: Principal) -> Loaders:
             "trade_count": 1,
             "content_hash": 1,
             "duration_ms": 1,
+            "monte_carlo": 1,
         }
         async for d in gw.read.backtest_results.find(
             {"_id": {"$in": ids}, "owner": owner}, projection

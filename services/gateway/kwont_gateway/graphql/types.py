@@ -64,6 +64,9 @@ class BacktestSummary:
     trade_count: int
     content_hash: str | None
     duration_ms: float | None
+    monte_carlo: JSON | None = strawberry.field(
+        default=None, description="Final equity and max drawdown bands (as REST's result)."
+    )
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> BacktestSummary:
@@ -73,6 +76,7 @@ class BacktestSummary:
             trade_count=int(d.get("trade_count") or 0),
             content_hash=d.get("content_hash"),
             duration_ms=d.get("duration_ms"),
+            monte_carlo=cast(JSON, d.get("monte_carlo")),
         )
 
 
