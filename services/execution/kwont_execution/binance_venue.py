@@ -5,7 +5,8 @@ client id, waits for its fill, then places reduce-only STOP_MARKET and TAKE_PROF
 conditional orders (ids ``ksl-`` / ``ktp-`` of the signal) at levels anchored at the average
 fill price and rounded to the symbol's tick. A reduce-only order is a MARKET close, after
 which the protective orders left are cancelled. When one protective order fills (user-data
-stream, see ``binance_sync``), its sibling is cancelled.
+stream, followed by ``binance_sync``, which also opens the venue), its sibling is
+cancelled.
 
 Exactly once: every order is claimed in ``binance_orders`` before any call; a second copy
 asks the exchange for its client id and re-publishes what happened, and only an id the
@@ -31,12 +32,10 @@ from kwont_common.trading import ids
 from kwont_execution import binance_claims as claims
 from kwont_execution import binance_reports as reports
 from kwont_execution.binance_client import (
-    AUDIT,
     NETWORK_ERRORS,
     AuditedClient,
     BinanceVenueSettings,
     audit_context,
-    connect,
     is_refusal,
     transient,
 )
@@ -336,31 +335,5 @@ class BinanceVenue:
             if out:
                 await self.publish(out)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Follow the user-data stream until ``stop`` is set (reconnecting as needed)."""
-        from kwont_execution.binance_sync import follow
-
-        await follow(self, stop)
-
     async def close(self) -> None:
         await self.client.close_connection()
-
-
-async def open_binance_venue(settings: Any, db: Any, publish: Publish) -> BinanceVenue:
-    """Connect to Binance, reconcile open orders and positions, and return the venue (its
-    ``run`` task then follows the user-data stream).
-
-    Raises:
-        TransientError: Binance did not answer.
-    """
-    from kwont_execution.binance_sync import reconcile
-
-    config = BinanceVenueSettings.of(settings)
-    client = await connect(config, db[AUDIT])
-    venue = BinanceVenue(client, config, db, publish)
-    try:
-        await reconcile(venue)
-    except BaseException:
-        await venue.close()
-        raise
-    return venue
