@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(redis-server docker.io mmdebstrap iptables wrk)
+APT_PACKAGES=(redis-server docker.io mmdebstrap iptables wrk nodejs npm chromium chromium-driver)
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 
