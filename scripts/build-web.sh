@@ -17,6 +17,9 @@ if [ -f .build-stamp ] && [ "$(cat .build-stamp)" = "$want" ] && [ -f dist/index
   exit 0
 fi
 command -v npm >/dev/null || { echo "build-web: npm is missing (make bootstrap installs it)" >&2; exit 1; }
+# Vite 7 needs Node 20.19+ (Debian 12's own nodejs is 18: use NodeSource's 20).
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+  || { echo "build-web: Node $(node --version) is too old; Vite needs 20.19 or newer" >&2; exit 1; }
 echo "build-web: npm ci && npm run build"
 lock_want=$(sha256sum package-lock.json | cut -d' ' -f1)
 # node_modules is reinstalled only when the lockfile changed.

@@ -20,7 +20,11 @@ def stored(symbol: str) -> ohlcv.Columns:
 async def test_candles_of_a_range_as_stored(gateway: Server) -> None:
     want = stored("BTCUSDT")
     async with gateway.client(gateway.admin_headers) as c:
-        params = {"interval": "1h", "start": "2024-01-02T00:00:00Z", "end": JAN_2024 + 3 * 24 * HOUR}
+        params = {
+            "interval": "1h",
+            "start": "2024-01-02T00:00:00Z",
+            "end": JAN_2024 + 3 * 24 * HOUR,
+        }
         r = await c.get(f"{API}/candles/BTCUSDT", params=params)
         assert r.status_code == 200, r.text
         body = r.json()
@@ -52,6 +56,7 @@ async def test_no_data_is_no_candles_and_a_bad_range_is_refused(gateway: Server)
         r = await c.get(f"{API}/candles/BTCUSDT", params={"start": JAN_2024, "end": JAN_2024})
         assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
         r = await c.get(
-            f"{API}/candles/BTCUSDT", params={"interval": "1m", "start": "2020-01-01", "end": "2024-01-01"}
+            f"{API}/candles/BTCUSDT",
+            params={"interval": "1m", "start": "2020-01-01", "end": "2024-01-01"},
         )
         assert r.status_code == 422 and "shorter range" in r.json()["error"]["message"]

@@ -3,29 +3,16 @@ own paths alone; without a build, ``/`` says how to make one."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from kwont_gateway.webapp import DEFAULT_DIST, serve_web
+from kwont_gateway.webapp import serve_web
 from tests.services.gateway.factories import Server
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="session")
-def web_dist() -> Path:
-    """web/dist, built (or found up to date) by scripts/build-web.sh."""
-    proc = subprocess.run(
-        [str(ROOT / "scripts" / "build-web.sh")], capture_output=True, text=True, timeout=600
-    )
-    assert proc.returncode == 0, f"web build failed:\n{proc.stdout[-2000:]}{proc.stderr[-4000:]}"
-    assert (DEFAULT_DIST / "index.html").is_file()
-    return DEFAULT_DIST
 
 
 async def test_the_app_and_its_client_routes_are_served_but_not_over_the_api(
@@ -61,9 +48,7 @@ async def test_the_app_and_its_client_routes_are_served_but_not_over_the_api(
 async def test_without_a_build_the_root_says_how_to_build_it(tmp_path: Path) -> None:
     app = FastAPI()
     serve_web(app, tmp_path / "dist")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gw"
-    ) as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as c:
         for path in ("/", "/backtests/bt_1"):
             r = await c.get(path)
             assert r.status_code == 200 and "make up" in r.text, path
