@@ -74,5 +74,11 @@ document.addEventListener("click", (ev) => {
     navigate(a.getAttribute("href")!);
   }
 });
+// Failures after a page is drawn (paging, downloads): sign in again, or say what failed.
+window.addEventListener("unhandledrejection", (ev) => {
+  if (ev.reason instanceof SignedOut) return navigate("/login");
+  const message = ev.reason instanceof ApiError ? `${ev.reason.code}: ${ev.reason.message}` : String(ev.reason);
+  document.querySelector("main")?.prepend(h("p", { class: "error" }, message));
+});
 window.addEventListener("popstate", () => void render());
 void render();

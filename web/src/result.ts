@@ -94,17 +94,25 @@ async function watch(root: HTMLElement, bt: Backtest): Promise<void> {
   const stage = h("span", {}, bt.progress.stage);
   root.append(h("p", {}, bar, " ", stage));
   const ws = new WebSocket(await socketUrl(`/ws/backtests/${bt.id}`));
+  let finished = false;
+  ws.onclose = () => {
+    if (!finished) stage.textContent += " (live updates stopped: reload the page)";
+  };
   ws.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
     const p = msg.type === "state" ? msg.data.progress : msg.data;
     if (msg.type === "result") {
+      finished = true;
       window.dispatchEvent(new PopStateEvent("popstate")); // redraw with the result
     } else if (p && typeof p.fraction === "number") {
       bar.value = p.fraction;
       stage.textContent = `${p.stage} ${Math.round(p.fraction * 100)}%${p.message ? ` · ${p.message}` : ""}`;
     }
   };
-  onLeave(() => ws.close());
+  onLeave(() => {
+    finished = true;
+    ws.close();
+  });
 }
 
 const TRADE_COLUMNS = ["side", "symbol", "entry_time", "entry_price", "exit_time", "exit_price", "qty", "fees", "pnl", "exit_reason"];
