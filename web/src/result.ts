@@ -79,7 +79,7 @@ export async function resultPage(root: HTMLElement, id: string): Promise<void> {
 
 function metricsTable(result: Result): HTMLElement {
   const rows = Object.entries(result.metrics)
-    .filter(([, v]) => typeof v === "number" || typeof v === "string")
+    .filter(([k, v]) => k !== "final_equity" && (typeof v === "number" || typeof v === "string")) // shown first, as booked
     .map(([k, v]) => h("tr", {}, h("th", {}, k.replaceAll("_", " ")), h("td", {}, typeof v === "number" ? fmtNum(v, 4) : String(v))));
   rows.unshift(
     h("tr", {}, h("th", {}, "final equity"), h("td", {}, result.final_equity ?? "–")),

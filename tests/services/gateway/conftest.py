@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,10 +20,7 @@ from kwont_devstack.mongo_users import APP_USER, READONLY_USER, MongoEndpoint, c
 from kwont_gateway.main import setup
 from kwont_gateway.settings import GatewaySettings
 from kwont_gateway.users import ensure_admin
-from kwont_gateway.webapp import DEFAULT_DIST
 from tests.services.gateway.factories import Server, candle_buckets, login, symbol_docs
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def _free_port() -> int:
@@ -133,14 +129,3 @@ async def db(gateway: Server) -> AsyncIterator[Database]:
         yield m.write
     finally:
         await m.close()
-
-
-@pytest.fixture(scope="session")
-def web_dist() -> Path:
-    """web/dist, built (or found up to date) by scripts/build-web.sh."""
-    proc = subprocess.run(
-        [str(ROOT / "scripts" / "build-web.sh")], capture_output=True, text=True, timeout=600
-    )
-    assert proc.returncode == 0, f"web build failed:\n{proc.stdout[-2000:]}{proc.stderr[-4000:]}"
-    assert (DEFAULT_DIST / "index.html").is_file()
-    return DEFAULT_DIST

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from kwont_backtest_runner.results import result_document
 from kwont_common import backtest_trades
@@ -27,28 +26,9 @@ from kwont_common.mongo import Database
 from tests.services.gateway.factories import HOUR, JAN_2024, Server
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
 N_TRADES = 60  # three pages of 25
 DASH = "\u2013"  # the pager writes ranges with an en dash
 DAYS = 5
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """Debian's chromium (Playwright cannot download its own browsers here)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: make bootstrap installs chromium")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=chromium, headless=True)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 async def new_account(gateway: Server) -> tuple[str, str, str]:
