@@ -10,6 +10,7 @@ tests/e2e/test_backtest_flow.py covers the runner itself."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,11 @@ async def test_sign_in_submit_watch_and_read_a_backtest(
     saved = Path(await (await download.value).path())
     csv = (await asyncio.to_thread(saved.read_text)).splitlines()
     assert len(csv) == N_TRADES + 1 and "entry_price" in csv[0]
+    async with page.expect_download() as download:
+        await page.click("#download-json")
+    saved = Path(await (await download.value).path())
+    result = json.loads(await asyncio.to_thread(saved.read_text))
+    assert result["trade_count"] == N_TRADES and result["metrics"]["sharpe"] == 1.25
     await page.screenshot(path=str(tmp_path / "result.png"), full_page=True)
     print(f"screenshot: {tmp_path / 'result.png'}")
 
