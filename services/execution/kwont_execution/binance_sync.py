@@ -31,7 +31,8 @@ from kwont_execution.binance_client import (
     connect,
     socket_manager,
 )
-from kwont_execution.binance_venue import BinanceVenue, Publish
+from kwont_execution.binance_market import Publish
+from kwont_execution.binance_venue import BinanceVenue
 
 log = logging.getLogger(__name__)
 

@@ -20,32 +20,12 @@ from kwont_common.events.order_updates import OrderStatus
 from kwont_common.trading import exchange, ids
 from kwont_common.trading.accounts import AccountConfig
 from kwont_common.trading.exchange import NO_FILTERS, Priced, SymbolFilters
+from kwont_execution.paper_position import Bar, Position
 from kwont_ohlcv import INTERVAL_MS
 from kwont_quant import live
 
 VENUE = "paper"
 SOURCE = "execution"
-
-
-@dataclass(frozen=True)
-class Position:
-    """An open paper position of one account on one symbol."""
-
-    account: str
-    symbol: str
-    side: int  # +1 long, -1 short
-    quantity: Decimal
-    entry_price: Decimal
-    stop_loss: float | None
-    take_profit: float | None
-    liquidation: float
-    interval: str
-    checked_through: int  # open time of the last candle checked against the stops
-    correlation_id: uuid.UUID
-    entry_order: str
-    sl_order: str  # client order ids of the protective legs (derived from the signal)
-    tp_order: str
-    leverage: int = 1
 
 
 @dataclass(frozen=True)
@@ -56,17 +36,6 @@ class Outcome:
     events: list[Event]
     position: Position | None
     changed: bool = True
-
-
-@dataclass(frozen=True)
-class Bar:
-    """The part of a closed candle the stops are checked against."""
-
-    open_time: int
-    close_time: int
-    open: float
-    high: float
-    low: float
 
 
 def side_of(order_side: str) -> int:

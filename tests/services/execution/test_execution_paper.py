@@ -28,7 +28,8 @@ from kwont_common.trading.accounts import AccountConfig, load_account, save_acco
 from kwont_devstack.mongo_users import MongoEndpoint
 from kwont_execution import paper
 from kwont_execution.main import setup
-from kwont_execution.paper_venue import _candle_key
+from kwont_execution.paper_position import Bar
+from kwont_execution.paper_stops import _candle_key
 from kwont_execution.settings import ExecutionSettings
 from kwont_execution.store import PositionStore
 from kwont_marketdata import store as candle_store
@@ -456,7 +457,7 @@ async def test_a_stop_committed_but_not_stored_before_a_crash_is_stored_on_the_r
     store = PositionStore(db)
     slot = await store.load("acct-1", "BTCUSDT")
     assert slot.position is not None
-    hit = paper.Bar(falling.open_time, falling.close_time, falling.open, falling.high,
+    hit = Bar(falling.open_time, falling.close_time, falling.open, falling.high,
                     falling.low)  # fmt: skip
     exit_ = paper.protect(slot.position, hit, await load_account(db, "acct-1"))
     assert exit_ is not None

@@ -13,7 +13,7 @@ from kwont_common.events import Fill, Order, OrderUpdate
 from kwont_common.trading import ids
 from kwont_common.trading.accounts import AccountConfig
 from kwont_execution import paper
-from kwont_execution.paper import Bar
+from kwont_execution.paper_position import Bar, Position
 from kwont_quant import live
 
 pytestmark = pytest.mark.unit
@@ -46,7 +46,7 @@ def order(side: str = "BUY", **kw: object) -> Order:
     return Order.model_validate(fields)
 
 
-def opened(o: Order) -> paper.Position:
+def opened(o: Order) -> Position:
     price = paper.market_price(o, None)
     out = paper.execute(o, None, price, ACCOUNT)
     assert out.position is not None
