@@ -11,7 +11,7 @@ import uuid
 from collections import defaultdict
 
 import pytest
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 
 from kwont_common import events as ev
@@ -187,3 +187,67 @@ async def test_the_group_still_forms_with_a_member_of_the_older_version(
     finally:
         for m in (old, new):
             await m.leave()
+
+
+@pytest.mark.integration
+async def test_on_revoked_comes_after_the_work_in_hand_is_finished_and_committed(
+    kafka_bootstrap: str,
+) -> None:
+    settings = settings_for(kafka_bootstrap, kafka_session_timeout_ms=6000)
+    await create(settings, "signals", partitions=2)
+    started, finished = asyncio.Event(), asyncio.Event()
+    at_revoke: list[tuple[bool, int | None]] = []
+
+    async def slow(_: ev.Signal) -> None:
+        started.set()
+        await asyncio.sleep(6)  # past the rebalance: heartbeat (2 s) and tansu join hold (3 s)
+        finished.set()
+
+    async def on_revoked(partitions: set[TopicPartition]) -> None:
+        tp = TopicPartition(f"{settings.topic_prefix}signals", account_partition("acct-0", 2))
+        group = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=settings.group_id)
+        await group.start()
+        try:
+            at_revoke.append((finished.is_set(), await group.committed(tp)))
+        finally:
+            await group.stop()
+
+    producer = EventProducer(settings)
+    await producer.start()
+    stop = asyncio.Event()
+    first = EventConsumer(settings, producer, {"signals": slow}, on_revoked=on_revoked)
+    task = asyncio.create_task(first.run(stop))
+    second = Member(settings, "b", defaultdict(set))
+    try:
+        await publish(settings, *account_events("acct-0")[:1])
+        await asyncio.wait_for(started.wait(), 30)
+        await second.start()  # a rebalance while the message is in hand
+        await wait_for(lambda: bool(at_revoke), timeout=30)
+        assert at_revoke[0] == (True, 1)  # handled, and its offset committed first
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await second.leave()
+        await producer.stop()
+
+
+@pytest.mark.integration
+async def test_a_failing_hook_stops_the_consumer(kafka_bootstrap: str) -> None:
+    settings = settings_for(kafka_bootstrap)
+    await create(settings, "signals", partitions=2)
+
+    async def on_assigned(partitions: set[TopicPartition]) -> None:
+        raise RuntimeError("state for the partitions could not be loaded")
+
+    async def on_signal(_: ev.Signal) -> None:
+        return None
+
+    producer = EventProducer(settings)
+    await producer.start()
+    try:
+        consumer = EventConsumer(settings, producer, {"signals": on_signal},
+                                 on_assigned=on_assigned)  # fmt: skip
+        with pytest.raises(RuntimeError, match="could not be loaded"):
+            await asyncio.wait_for(consumer.run(asyncio.Event()), 30)
+    finally:
+        await producer.stop()
