@@ -3,9 +3,11 @@
 An entry sets the symbol's leverage and margin type, places a MARKET order under the order's
 client id, waits for its fill, then places reduce-only STOP_MARKET and TAKE_PROFIT_MARKET
 conditional orders (ids ``ksl-`` / ``ktp-`` of the signal) at levels anchored at the average
-fill price and rounded to the symbol's tick. A reduce-only order is a MARKET close, after
-which the protective orders left are cancelled. When one protective order fills (user-data
-stream, see ``binance_sync``), its sibling is cancelled.
+fill price and rounded to the symbol's tick toward the fill (a long's stop up, its
+take-profit down: :func:`kwont_common.trading.exchange.protective_levels`). A reduce-only
+order is a MARKET close, after which the protective orders left are cancelled. When one
+protective order fills (user-data stream, followed by ``binance_sync``, which also opens
+the venue), its sibling is cancelled.
 
 Exactly once: every order is claimed in ``binance_orders`` before any call; a second copy
 asks the exchange for its client id and re-publishes what happened, and only an id the
@@ -20,27 +22,25 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from binance.exceptions import BinanceAPIException  # type: ignore[import-untyped]
 
 from kwont_common.errors import TransientError
 from kwont_common.events import Event, Order
-from kwont_common.trading import ids
+from kwont_common.trading import exchange, ids
+from kwont_common.trading.exchange import SymbolFilters
 from kwont_execution import binance_claims as claims
 from kwont_execution import binance_reports as reports
 from kwont_execution.binance_client import (
-    AUDIT,
     NETWORK_ERRORS,
     AuditedClient,
     BinanceVenueSettings,
     audit_context,
-    connect,
     is_refusal,
     transient,
 )
-from kwont_quant.live import stop_levels
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class BinanceVenue:
     def __init__(self, client: AuditedClient, settings: BinanceVenueSettings, db: Any,
                  publish: Publish) -> None:  # fmt: skip
         self.client, self.settings, self.db, self.publish = client, settings, db, publish
-        self._ticks: dict[str, Decimal] = {}
+        self._filters: dict[str, SymbolFilters] = {}
         self._margin_done: set[str] = set()
         # the REST answer and the user-data stream report the same orders from two tasks:
         # one stores and publishes at a time, so what goes out keeps the stored order (a
@@ -176,33 +176,28 @@ class BinanceVenue:
     async def _levels(self, order: Order, side: int, fill_price: Decimal
                       ) -> tuple[Decimal | None, Decimal | None]:  # fmt: skip
         """Stop-loss and take-profit prices: anchored at the fill when given as fractions,
-        else the order's absolute levels; rounded to the symbol's tick."""
-        sl_f, tp_f = stop_levels(side, float(fill_price), order.stop_loss_pct,
-                                 order.take_profit_pct)  # fmt: skip
-        stop = Decimal(repr(sl_f)) if sl_f is not None else order.stop_loss
-        take = Decimal(repr(tp_f)) if tp_f is not None else order.take_profit
-        tick = await self.tick_size(order.symbol)
-        return self._round(stop, tick), self._round(take, tick)
+        else the order's absolute levels; on the symbol's tick by the rounding rule."""
+        filters = await self.filters(order.symbol)
+        return exchange.protective_levels(
+            side, fill_price, order.stop_loss_pct, order.take_profit_pct, order.stop_loss,
+            order.take_profit, filters.tick_size,
+        )  # fmt: skip
 
-    @staticmethod
-    def _round(price: Decimal | None, tick: Decimal | None) -> Decimal | None:
-        if price is None or tick is None:
-            return price
-        return (price / tick).quantize(Decimal(1), ROUND_HALF_EVEN) * tick
+    async def filters(self, symbol: str) -> SymbolFilters:
+        """The symbol's filters: futures exchangeInfo (read once), else the ``symbols``
+        collection (spot's, as marketdata stored them), else none.
 
-    async def tick_size(self, symbol: str) -> Decimal | None:
-        """The symbol's price tick: futures exchangeInfo, else the ``symbols`` collection."""
-        if not self._ticks:
+        Raises:
+            TransientError: Binance did not answer exchangeInfo.
+        """
+        if not self._filters:
             info = await self.call(self.client.futures_exchange_info)
             for s in info.get("symbols", []):
-                for f in s.get("filters", []):
-                    if f.get("filterType") == "PRICE_FILTER":
-                        self._ticks[s["symbol"]] = Decimal(f["tickSize"]).normalize()
-        if symbol in self._ticks:
-            return self._ticks[symbol]
+                self._filters[s["symbol"]] = SymbolFilters.from_binance(s.get("filters", []))
+        if symbol in self._filters:
+            return self._filters[symbol]
         doc = await self.db["symbols"].find_one({"_id": symbol}, {"filters": 1})
-        tick = ((doc or {}).get("filters") or {}).get("tick_size")
-        return Decimal(tick).normalize() if tick else None
+        return SymbolFilters.from_doc(doc)
 
     async def _protect(self, order: Order, leg: str, kind: str, side: str, quantity: Decimal,
                        level: Decimal) -> None:  # fmt: skip
@@ -336,31 +331,5 @@ class BinanceVenue:
             if out:
                 await self.publish(out)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Follow the user-data stream until ``stop`` is set (reconnecting as needed)."""
-        from kwont_execution.binance_sync import follow
-
-        await follow(self, stop)
-
     async def close(self) -> None:
         await self.client.close_connection()
-
-
-async def open_binance_venue(settings: Any, db: Any, publish: Publish) -> BinanceVenue:
-    """Connect to Binance, reconcile open orders and positions, and return the venue (its
-    ``run`` task then follows the user-data stream).
-
-    Raises:
-        TransientError: Binance did not answer.
-    """
-    from kwont_execution.binance_sync import reconcile
-
-    config = BinanceVenueSettings.of(settings)
-    client = await connect(config, db[AUDIT])
-    venue = BinanceVenue(client, config, db, publish)
-    try:
-        await reconcile(venue)
-    except BaseException:
-        await venue.close()
-        raise
-    return venue

@@ -90,7 +90,9 @@ class PaperVenue:
         prior, slot = await asyncio.gather(
             self.store.claim(order), self.store.load(order.account, order.symbol)
         )
-        account, owner = await self.accounts.get(order.account)
+        (account, owner), filters = await asyncio.gather(
+            self.accounts.get(order.account), self.accounts.filters(order.symbol)
+        )
         if prior is not None and prior.get("outcome") is not None:
             answered = [event_from_doc(d) for d in prior["outcome"]]
             # the outcome is written beside the fills and statuses, not after them: make
@@ -105,8 +107,8 @@ class PaperVenue:
             if replayed is not None:  # crashed after acting, before answering
                 events = replayed
                 break
-            price = paper.fill_price(order, self.ticks.get(order.symbol), account.slippage_rate)
-            done = paper.execute(order, slot.position, price, account)
+            price = paper.market_price(order, self.ticks.get(order.symbol))
+            done = paper.execute(order, slot.position, price, account, filters)
             if not done.changed:
                 events = done.events
                 break
@@ -239,7 +241,8 @@ class PaperVenue:
             if position is None or position.checked_through >= bar.open_time:
                 return [], slot
             account, owner = await self.accounts.get(position.account)
-            exit_ = paper.protect(position, bar, account)
+            filters = await self.accounts.filters(position.symbol)
+            exit_ = paper.protect(position, bar, account, filters)
             if exit_ is None:
                 self.checked.see(slot, bar.open_time)
                 moved = replace(position, checked_through=bar.open_time)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from decimal import Decimal
 from typing import Any
 
 from pymongo import UpdateOne
@@ -107,7 +106,10 @@ class Gate:
         side = opens(signal.action)
         ahead: Order | None = None  # a closing order that goes out together with the entry
         if closing is not None:
-            expected = orders.paper_fill(closing, config) if signal.venue == "paper" else None
+            expected = None
+            if signal.venue == "paper":
+                filters = await self.directory.filters(signal.symbol)
+                expected = orders.paper_fill(closing, config, filters)
             if fresh and side != 0 and expected is not None:
                 ahead, state = closing, state.after_expected(expected, config.leverage)
             else:
@@ -213,9 +215,11 @@ class Gate:
         goes out first (with the entry, or alone before the rejection)."""
         filters = await self.directory.filters(signal.symbol)
         equity, day_start, peak = state.levels(signal.event_time)
-        raw = sizing.raw_quantity(config, signal, side, float(state.equity_without(signal.symbol)))
-        quantity = sizing.quantity(raw, filters.step_size)
-        price = Decimal(repr(sizing.fill_price(config, side, signal.reference_price)))
+        cash = float(state.equity_without(signal.symbol))
+        quantity = sizing.quantity(
+            sizing.raw_quantity(config, signal, side, cash, filters), filters.step_size
+        )
+        price = sizing.fill_price(config, side, signal.reference_price, filters)
         others = sum(1 for s in state.ledger.positions if s != signal.symbol)
         entry = rules.Entry(
             symbol=signal.symbol, time=signal.event_time, quantity=quantity, price=price,

@@ -35,7 +35,7 @@ async def setup(runtime: Runtime) -> Wiring:
     directory = Directory(db, settings.limits_cache_s)
     book = Book(db, directory)
     # Primary reads of candles: the one marketdata stored just before the signal's candle.
-    stops = StopWatch(db, mongo.market_write)
+    stops = StopWatch(db, mongo.market_write, directory.filters)
     gate = Gate(db, book, directory, runtime.producer, settings, runtime.stop, stops)
     # Accounts side by side, one account's signals (its book decides them), fills and
     # updates each in order. Each topic is its own lane of the consumer, so a signal

@@ -23,7 +23,7 @@ from kwont_common.events import Candle, DeadLetter, Event, Fill, Order, OrderUpd
 from kwont_common.kafka import EventProducer
 from kwont_common.kafka.admin import ensure_topics
 from kwont_common.testing import candle, service_settings, serving
-from kwont_common.trading import ids
+from kwont_common.trading import exchange, ids
 from kwont_common.trading.accounts import AccountConfig, load_account, save_account
 from kwont_devstack.mongo_users import MongoEndpoint
 from kwont_execution import paper
@@ -125,10 +125,14 @@ async def store_candles(db: Any, *candles: Candle) -> None:
 def expected_entry(
     side: int, ref: float = 100.0
 ) -> tuple[float, float | None, float | None, float]:
-    """Fill price, stop-loss, take-profit and liquidation of an entry by the engine's rules."""
-    px = live.market_price(side, ref, SLIP)
-    sl, tp = live.stop_levels(side, px, 0.02, 0.03)
-    return px, sl, tp, live.liquidation_price(side, px, 5, MMR)
+    """Fill price, stop-loss, take-profit and liquidation of an entry by the engine's rules,
+    in Decimal as the paper fill model computes them (no tick: nothing rounded)."""
+    rates = exchange.Rates.of(FEE, SLIP)
+    fill = exchange.market_fill(side, ref, Decimal(0), rates, None).price
+    sl, tp = exchange.protective_levels(side, fill, 0.02, 0.03, None, None, None)
+    assert sl is not None and tp is not None
+    px = float(fill)
+    return px, float(sl), float(tp), live.liquidation_price(side, px, 5, MMR)
 
 
 def dec(x: float) -> Decimal:
