@@ -517,12 +517,18 @@ class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        with contextlib.suppress(Exception):  # kept in owner._error: the loop stops
+        try:
             await self.owner.revoked(set(revoked))
+        except Exception as exc:
+            if exc is not self.owner._error:  # a hook's is logged and stops the loop
+                raise  # aiokafka logs it
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        with contextlib.suppress(Exception):
+        try:
             await self.owner.assigned(set(assigned))
+        except Exception as exc:
+            if exc is not self.owner._error:
+                raise
 
 
 async def _through(before: _Job | None) -> bool:
