@@ -10,7 +10,9 @@ import importlib
 import sys
 import time
 
-MODULES = ["quant", "backtests", "mongo", "gateway", "marketdata", "partitioning", "pipeline"]
+MODULES = [
+    "quant", "backtests", "mongo", "state", "gateway", "marketdata", "partitioning", "pipeline"
+]  # fmt: skip
 
 
 def run(names: list[str]) -> None:
