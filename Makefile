@@ -42,8 +42,8 @@ test-integration: bootstrap ## Integration tests (start their own engines)
 test-contract: bootstrap ## Topic schema compatibility and round trips
 	@$(PY) -m pytest -q -m contract
 
-lint: bootstrap ## ruff lint and format check
-	@$(BIN)/ruff check . && $(BIN)/ruff format --check .
+lint: bootstrap ## ruff lint and format check, no import circle, no module over 300 lines
+	@$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(PY) scripts/check_structure.py
 
 typecheck: bootstrap ## mypy (strict on libs/)
 	@$(BIN)/mypy $(PACKAGES)
