@@ -200,3 +200,21 @@ async def test_assignment_loads_the_snapshots_and_returns_their_offsets(
     assert await third.assign({TopicPartition("fills", 3)}, {TopicPartition("fills", 3): 40}) == {
         TopicPartition("fills", 3): 40
     }
+
+
+@pytest.mark.integration
+async def test_a_revoked_partition_not_settled_keeps_its_older_snapshot(
+    db: tuple[Any, _Writes],
+) -> None:
+    coll, _ = db
+    store = _store(coll)
+    await store.assign({TopicPartition("fills", 0)})
+    store.apply("fills", 0, 0, _count("a"))
+    store.mark("fills", 0, 0)
+    assert await store.flush() == 1
+    store.apply("fills", 0, 1, _count("a"))  # its outputs never acknowledged
+    await store.revoke({TopicPartition("fills", 0)})
+    assert store.owned == set()
+    doc = await coll.find_one({"_id": "g1:0"})
+    assert doc is not None  # the next owner replays offset 1 from here
+    assert (doc["state"], doc["offsets"]) == ({"counts": {"a": 1}}, [{"topic": "fills", "next": 1}])
