@@ -127,6 +127,11 @@ def _tiers(config: BacktestConfig, symbol: str) -> tuple[F64, F64, F64, float]:
     """
     if not config.margin_tiers:
         return _NO_TIERS
+    if not symbol:
+        raise ConfigError(
+            "margin_tiers needs the symbol: run_backtest(..., symbol=...) or data as "
+            "{symbol: candles} (kwont: --data files named after their symbol)"
+        )
     table = default_table(symbol)
     if table is None:
         known = ", ".join(sorted(DEFAULT_TABLES))

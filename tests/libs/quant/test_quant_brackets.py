@@ -170,6 +170,10 @@ def test_entry_capped_to_the_notional_the_leverage_allows() -> None:
 
 
 def test_tiers_need_a_known_symbol_and_an_allowed_leverage() -> None:
+    with pytest.raises(ConfigError, match="margin_tiers needs the symbol"):
+        run_backtest(LongOnce, market(90.0), config(1e4))
+    data = {"BTCUSDT": market(90.0)}  # a mapping names the symbol
+    assert run_backtest(LongOnce, data, config(1e4)).metrics.n_trades == 1
     with pytest.raises(ConfigError, match="no bracket table for 'DOGEUSDT'"):
         run_backtest(LongOnce, market(90.0), config(1e4), symbol="DOGEUSDT")
     cfg = BacktestConfig(leverage=110, maintenance_margin=0.001, margin_tiers=True)
