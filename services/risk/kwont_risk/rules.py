@@ -130,9 +130,14 @@ def judge_entry(entry: Entry, account: AccountConfig, filters: SymbolFilters) ->
 
 def bracket_refusal(symbol: str, notional: Decimal, leverage: int) -> Refusal | None:
     """Refuse a leverage above the highest the venue allows for a position of ``notional``
-    (Binance's notional brackets, the default table of :mod:`kwont_quant.brackets`)."""
+    (Binance's notional brackets, the default table of :mod:`kwont_quant.brackets`): the
+    notional may reach the cap of the last bracket allowing ``leverage``, as the backtest
+    engine's cap with ``margin_tiers``."""
     table = default_table(symbol)
     if table is None:
+        return None
+    allowed = table.max_notional(leverage)
+    if notional <= allowed:
         return None
     bracket = table.for_notional(notional)
     if bracket is None:
@@ -141,11 +146,9 @@ def bracket_refusal(symbol: str, notional: Decimal, leverage: int) -> Refusal | 
             "bracket_leverage",
             f"notional {notional:.2f} is above {symbol}'s largest bracket (cap {top})",
         )
-    if leverage <= bracket.initial_leverage:
-        return None
     return Refusal(
         "bracket_leverage",
         f"leverage {leverage}x is above the {bracket.initial_leverage}x {symbol}'s bracket "
-        f"{bracket.bracket} allows for a notional of {notional:.2f} (bracket "
-        f"{bracket.notional_floor} to {bracket.notional_cap}); lower the leverage or the size",
+        f"{bracket.bracket} allows for a notional of {notional:.2f} (at {leverage}x at most "
+        f"{allowed}); lower the leverage or the size",
     )

@@ -132,14 +132,14 @@ def test_the_kill_switch_is_checked_before_the_limits() -> None:
 def test_bracket_leverage_refuses_a_large_notional_and_passes_a_small_one() -> None:
     # BTCUSDT's brackets: up to 500,000 of notional 100x, 500,000 to 8,000,000 50x.
     acct = account(leverage=75, max_leverage=125)
-    assert judged(entry(quantity=Decimal(4_999)), acct) is None  # 499,900: bracket 2
-    assert judged(entry(quantity=Decimal(5_000)), acct) == (
+    assert judged(entry(quantity=Decimal(5_000)), acct) is None  # 500,000: the cap at 75x
+    assert judged(entry(quantity=Decimal("5000.01")), acct) == (
         "bracket_leverage",
         "leverage 75x is above the 50x BTCUSDT's bracket 3 allows for a notional of "
-        "500000.00 (bracket 500000 to 8000000); lower the leverage or the size",
+        "500001.00 (at 75x at most 500000); lower the leverage or the size",
     )
-    assert judged(entry(quantity=Decimal(5_000)), account(leverage=50, max_leverage=125)) is None
+    assert judged(entry(quantity=Decimal(6_000)), account(leverage=50, max_leverage=125)) is None
     code, reason = judged(entry(quantity=Decimal(6_000_000)), acct) or ("", "")
     assert code == "bracket_leverage" and "above BTCUSDT's largest bracket" in reason
     # a symbol without a table is not judged by brackets
-    assert judged(entry(symbol="XYZUSDT", quantity=Decimal(5_000)), acct) is None
+    assert judged(entry(symbol="XYZUSDT", quantity=Decimal(6_000)), acct) is None
