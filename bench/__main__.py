@@ -10,7 +10,9 @@ import importlib
 import sys
 import time
 
-MODULES = ["quant", "backtests", "mongo", "gateway", "marketdata", "partitioning", "pipeline"]
+MODULES = [
+    "quant", "backtests", "mongo", "gateway", "marketdata", "partitioning", "pipeline", "idle",
+]
 
 
 def run(names: list[str]) -> None:
