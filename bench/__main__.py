@@ -10,9 +10,8 @@ import importlib
 import sys
 import time
 
-MODULES = [
-    "quant", "backtests", "mongo", "gateway", "marketdata", "partitioning", "pipeline", "idle",
-]
+MODULES = ["quant", "backtests", "mongo", "gateway", "marketdata", "partitioning", "pipeline"]
+MODULES += ["idle"]  # last: it starts the whole stack
 
 
 def run(names: list[str]) -> None:

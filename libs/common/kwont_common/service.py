@@ -64,8 +64,9 @@ class Wiring:
     its consumer orders messages (see :class:`EventConsumer`: ``concurrency`` messages of
     different keys at once, ``ordering`` per topic, ``latest_only`` state topics);
     ``fast_fetch``: the consumer is on the candle -> fill path and fetches with
-    ``kafka_fast_fetch_max_wait_ms``; ``on_dead_letter``: called with each dead letter the
-    consumer publishes."""
+    ``kafka_fast_fetch_max_wait_ms``; ``background_fetch``: no trade waits for it, it
+    fetches with ``kafka_background_fetch_max_wait_ms``; ``on_dead_letter``: called with
+    each dead letter the consumer publishes."""
 
     handlers: dict[str, Handler] = field(default_factory=dict)
     tasks: list[Task] = field(default_factory=list)
@@ -74,10 +75,21 @@ class Wiring:
     ordering: dict[str, Ordering] = field(default_factory=dict)
     latest_only: tuple[str, ...] = ()
     fast_fetch: bool = False
+    background_fetch: bool = False
     on_dead_letter: DeadLetterHook | None = None
 
 
 Setup = Callable[[Runtime], Awaitable[Wiring]]
+
+
+def fetch_wait_ms(settings: Settings, wiring: Wiring) -> int:
+    """The fetch wait of the service's consumer: fast on the candle -> fill path, long where
+    no trade waits for it, else ``kafka_fetch_max_wait_ms``."""
+    if wiring.fast_fetch:
+        return settings.kafka_fast_fetch_max_wait_ms
+    if wiring.background_fetch:
+        return settings.kafka_background_fetch_max_wait_ms
+    return settings.kafka_fetch_max_wait_ms
 
 
 async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = None) -> int:
@@ -118,8 +130,8 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
             consumer = EventConsumer(
                 settings, producer, wiring.handlers, concurrency=wiring.concurrency,
                 ordering=wiring.ordering, latest_only=wiring.latest_only,
-                fetch_max_wait_ms=settings.kafka_fast_fetch_max_wait_ms
-                if wiring.fast_fetch else None, on_dead_letter=wiring.on_dead_letter,
+                fetch_max_wait_ms=fetch_wait_ms(settings, wiring),
+                on_dead_letter=wiring.on_dead_letter,
             )  # fmt: skip
             health.add_check("consumer", lambda: consumer.running)
             running.append(asyncio.create_task(consumer.run(stop), name="consumer"))
