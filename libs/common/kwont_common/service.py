@@ -164,6 +164,18 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
     return exit_code
 
 
+def fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when installed, else None (asyncio's own). Each idle consumer
+    fetches 200 times a second on the candle -> fill path; on uvloop such a fetch costs the
+    client about a fifth less CPU (measured on tansu: 0.056 -> 0.044 of a core per consumer),
+    and the gateway's requests less overhead."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def run_service(name: str, setup: Setup, settings_cls: type[S] = Settings) -> None:  # type: ignore[assignment]
     """Entry point of a service process: load settings, serve, exit with the right code."""
     try:
@@ -181,7 +193,8 @@ def run_service(name: str, setup: Setup, settings_cls: type[S] = Settings) -> No
         return await serve(settings, setup, stop)
 
     try:
-        code = asyncio.run(main())
+        with asyncio.Runner(loop_factory=fast_loop_factory()) as runner:
+            code = runner.run(main())
     except ConfigurationError as exc:
         log.error("configuration error: %s", exc)
         code = 2
