@@ -10,7 +10,7 @@ PACKAGES := -p kwont_common -p kwont_quant -p kwont_ohlcv -p kwont_sandbox -p kw
 
 .PHONY: help bootstrap sandbox-image up down status logs test lint typecheck schemas schemas-check docs \
 	test-unit test-integration test-contract bench clean \
-	images compose-up compose-down compose-ps compose-logs compose-test helm-check test-deploy
+	images compose-up compose-down compose-ps compose-logs compose-test helm-check test-deploy web
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ help: ## List the targets
 bootstrap: ## Install apt packages and the .venv (idempotent)
 	@scripts/bootstrap.sh system venv
 
-up: bootstrap sandbox-image ## Start the whole platform on the embedded engines (returns when healthy and consumers joined)
+up: bootstrap sandbox-image web ## Start the whole platform on the embedded engines (returns when healthy and consumers joined)
 	@$(BIN)/kwont-stack up
 
 down: ## Stop everything `make up` started, and remove its sandbox network and firewall rules
@@ -30,7 +30,7 @@ status: ## Show what runs and whether it is healthy
 logs: ## Tail the logs of the stack (make logs NAME=risk for one)
 	@$(BIN)/kwont-stack logs $(NAME)
 
-test: bootstrap lint typecheck schemas-check helm-check ## Every test: lint, types, unit, integration, contract
+test: bootstrap lint typecheck schemas-check helm-check web ## Every test: lint, types, unit, integration, contract
 	@$(PY) -m pytest -q
 
 test-unit: bootstrap ## Unit tests only
@@ -56,6 +56,9 @@ schemas-check: bootstrap ## Fail when schemas/topics or the topic table of docs/
 
 docs: bootstrap ## Regenerate the topic table of docs/contract.md (registry + kwont_common.topics_contract)
 	@$(BIN)/kwont-schemas docs
+
+web: ## Build the web dashboard (web/ -> web/dist, served at /) when its sources changed
+	@scripts/build-web.sh
 
 sandbox-image: bootstrap ## Build the backtest sandbox image locally (no registry) when missing or stale
 	@$(BIN)/kwont-stack docker-up

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(redis-server docker.io mmdebstrap iptables wrk)
+# nodejs and chromium build and test the web dashboard (web/); npm comes below.
+APT_PACKAGES=(redis-server docker.io mmdebstrap iptables wrk nodejs chromium chromium-driver)
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 
@@ -13,6 +14,9 @@ system() {
   for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
+  # NodeSource's nodejs package bundles npm and conflicts with Debian's npm package: ask
+  # for the package only when the command is missing.
+  command -v npm >/dev/null || missing+=(npm)
   if ((${#missing[@]})); then
     echo "bootstrap: installing apt packages: ${missing[*]}"
     local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo

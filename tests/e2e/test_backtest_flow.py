@@ -195,6 +195,10 @@ async def test_one_year_backtest_through_the_gateway_matches_the_cli(
     assert len(want) > 1000
     assert got == want
     assert float(result["final_equity"]) == pytest.approx(expected["final_equity"], abs=1e-8)
+    mc, want_mc = result["monte_carlo"], expected["monte_carlo"]  # same trades, same seed
+    assert (mc["paths"], mc["seed"], mc["trades"]) == (want_mc["paths"], 0, want_mc["trades"])
+    for kind in ("permutation", "bootstrap"):
+        assert mc[kind] == pytest.approx(want_mc[kind], rel=1e-9)
 
 
 async def test_identical_resubmission_is_answered_from_the_cache(platform: Platform) -> None:
@@ -237,6 +241,9 @@ async def test_a_90_combination_grid_ranks_like_kwont_optimize(
     assert len(cli["evaluations"]) == shown["combinations"]
     assert shown["ranking"][0]["params"] == cli["best"]["params"]
     assert shown["ranking"][0]["score"] == pytest.approx(cli["best"]["score"], rel=1e-12)
+    # The guards from the shards' stored moments are those of the search in one process.
+    assert shown["guards"]["n_trials"] == cli["guards"]["n_trials"] == shown["combinations"]
+    assert shown["guards"] == pytest.approx(cli["guards"], rel=1e-9)
 
 
 async def test_walk_forward_through_the_gateway_matches_kwont_optimize(

@@ -21,7 +21,9 @@ from redis.asyncio import Redis
 from kwont_common.events import BacktestJob
 
 PREFIX = "kwont:backtest-cache:"
-SUMMARY_FIELDS = ("metrics", "final_equity", "trade_count", "ranking", "walk_forward")
+SUMMARY_FIELDS = (
+    "metrics", "final_equity", "trade_count", "ranking", "walk_forward", "monte_carlo",
+)  # fmt: skip
 # What identifies a result; everything else in a job (ids, owner, times) does not.
 _CONTENT_FIELDS = (
     "kind", "params", "param_sets", "objective", "symbols", "interval", "start_time",

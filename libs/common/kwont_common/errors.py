@@ -3,7 +3,8 @@
 - ``TransientError``: a dependency hiccup; the consumer retries with backoff.
 - ``InvalidMessage``: the message can never be handled; it goes to ``<topic>.dlq``.
 - ``ConfigurationError``: the service cannot run as configured; it exits non-zero.
-- ``StrategyError``: user strategy code failed; the job or deployment reports it.
+
+User strategy code that fails raises ``kwont_quant.errors.StrategyError`` (the SDK's own).
 
 A risk refusal is not an error: it is a ``RiskRejection`` event.
 """
@@ -25,14 +26,6 @@ class InvalidMessage(KwontError):
 
 class ConfigurationError(KwontError):
     """Settings or environment make it impossible to run; exit non-zero."""
-
-
-class StrategyError(KwontError):
-    """User strategy code raised; carries the traceback text for the user."""
-
-    def __init__(self, message: str, traceback_text: str = "") -> None:
-        super().__init__(message)
-        self.traceback_text = traceback_text
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from kwont_common.errors import ConfigurationError
-from kwont_common.kafka import DeadLetterHook, EventConsumer, EventProducer, Handler, Ordering
+from kwont_common.kafka import (
+    DeadLetterHook,
+    EventConsumer,
+    EventProducer,
+    Handler,
+    Ordering,
+    PartitionsHook,
+)
 from kwont_common.kafka.admin import check_copartitioned
 from kwont_common.logs import configure_logging
 from kwont_common.metrics import HealthServer
@@ -66,7 +73,8 @@ class Wiring:
     ``fast_fetch``: the consumer is on the candle -> fill path and fetches with
     ``kafka_fast_fetch_max_wait_ms``; ``background_fetch``: no trade waits for it, it
     fetches with ``kafka_background_fetch_max_wait_ms``; ``on_dead_letter``: called with
-    each dead letter the consumer publishes."""
+    each dead letter the consumer publishes; ``on_assigned`` / ``on_revoked``: the
+    consumer's rebalance hooks."""
 
     handlers: dict[str, Handler] = field(default_factory=dict)
     tasks: list[Task] = field(default_factory=list)
@@ -77,6 +85,8 @@ class Wiring:
     fast_fetch: bool = False
     background_fetch: bool = False
     on_dead_letter: DeadLetterHook | None = None
+    on_assigned: PartitionsHook | None = None
+    on_revoked: PartitionsHook | None = None
 
 
 Setup = Callable[[Runtime], Awaitable[Wiring]]
@@ -132,6 +142,7 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
                 ordering=wiring.ordering, latest_only=wiring.latest_only,
                 fetch_max_wait_ms=fetch_wait_ms(settings, wiring),
                 on_dead_letter=wiring.on_dead_letter,
+                on_assigned=wiring.on_assigned, on_revoked=wiring.on_revoked,
             )  # fmt: skip
             health.add_check("consumer", lambda: consumer.running)
             running.append(asyncio.create_task(consumer.run(stop), name="consumer"))

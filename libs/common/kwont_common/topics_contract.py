@@ -47,7 +47,7 @@ _BR = "services/backtest-runner/kwont_backtest_runner"
 _PUSH = End(
     "gateway", f"{_GW}/push.py", "push feed: a group per replica, from the end, auto-commit"
 )
-_RISK_BOOK = "group `kwont-risk-book`, at-least-once"
+_RISK_BOOK = "group `kwont-risk`, at-least-once"
 
 CONTRACTS: dict[str, TopicContract] = {
     "ticks": TopicContract(
@@ -185,7 +185,7 @@ CONTRACTS: dict[str, TopicContract] = {
             ),
         ),
         consumers=(
-            End("risk", f"{_RK}/main.py", "group `kwont-risk-book`, `latest_only` per account"),
+            End("risk", f"{_RK}/main.py", "group `kwont-risk`, `latest_only` per account"),
             _PUSH,
         ),
         event_id="uuid5 of (`snapshot`, account, document version)",

@@ -28,7 +28,8 @@ from kwont_quant.strategy import Strategy
 
 __version__ = "0.1.0"
 # Part of the backtest cache key: bump when results for the same inputs change.
-ENGINE_VERSION = "1"
+# "2": results carry Monte Carlo bands and grid rows the moments of the overfitting guards.
+ENGINE_VERSION = "2"
 
 __all__ = [
     "BUILTINS",

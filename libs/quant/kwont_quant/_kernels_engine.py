@@ -45,7 +45,7 @@ def _record(
 
 
 @jit
-def simulate(
+def simulate(  # noqa: C901 - the one compiled pass over the bars, a branch per bar event
     o: F64,
     h: F64,
     lo: F64,

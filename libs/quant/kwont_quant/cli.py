@@ -19,6 +19,7 @@ from kwont_quant.config import BacktestConfig, Sizing
 from kwont_quant.data import read_csv
 from kwont_quant.errors import ParameterError, QuantError, StrategyError
 from kwont_quant.loader import describe_strategy, load_strategy
+from kwont_quant.montecarlo import PATHS, monte_carlo_of
 from kwont_quant.optimize import OBJECTIVES, grid_search, parse_range
 from kwont_quant.report import print_backtest, print_optimization, print_walk_forward
 from kwont_quant.strategies import BUILTINS
@@ -64,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     common(bt)
     bt.add_argument("--param", action="append", metavar="K=V", help="strategy parameter")
     bt.add_argument("--equity-curve", action="store_true", help="include it in --json")
+    bt.add_argument(
+        "--mc-paths",
+        type=int,
+        default=PATHS,
+        metavar="N",
+        help=f"Monte Carlo paths of the trade sequence (default {PATHS}; 0: none)",
+    )
+    bt.add_argument("--mc-seed", type=int, default=0, metavar="SEED", help="its random seed")
 
     opt = sub.add_parser("optimize", help="grid search (optionally walk-forward)")
     common(opt)
@@ -145,9 +154,12 @@ def _run(args: argparse.Namespace) -> Any:
     bar = _Bar(not args.json)
     if args.command == "backtest":
         result = run_backtest(cls, data, config, params, bar)
+        mc = monte_carlo_of(result, args.mc_paths, args.mc_seed) if args.mc_paths > 0 else None
         if args.json:
-            return result.to_dict(equity_curve=args.equity_curve)
-        print_backtest(result, args.data)
+            out = result.to_dict(equity_curve=args.equity_curve)
+            out["monte_carlo"] = mc.to_dict() if mc else None
+            return out
+        print_backtest(result, args.data, mc)
         return None
     grid: dict[str, list[object]] = {
         k: list(parse_range(v)) for k, v in _pairs(args.grid, "--grid").items()

@@ -15,15 +15,18 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from kwont_quant.backtest import Progress, ProgressCallback, StrategySpec, run_backtest
-from kwont_quant.candles import Candles
+from kwont_quant.candles import F64, Candles
 from kwont_quant.config import BacktestConfig
 from kwont_quant.errors import ConfigError, ParameterError
 from kwont_quant.loader import load_strategy
 from kwont_quant.metrics import Metrics
+from kwont_quant.overfitting import Guards, block_moments, blocks_for, guards_of, returns_of
 from kwont_quant.seam import instantiate
 from kwont_quant.strategy import Strategy
 
@@ -129,11 +132,14 @@ def expand_grid(
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One parameter set's score and metrics."""
+    """One parameter set's score and metrics; ``moments`` are the power sums of its
+    per-bar returns in blocks (:func:`~kwont_quant.overfitting.block_moments`), what the
+    overfitting guards of a whole search are computed from (None: too few bars)."""
 
     params: dict[str, Any]
     score: float
     metrics: Metrics
+    moments: F64 | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -170,10 +176,14 @@ def evaluate(
 
     def one(params: Mapping[str, object]) -> Evaluation:
         if isinstance(data, Candles):
-            m = run_backtest(cls, data, cfg, params, start=start).metrics
+            r = run_backtest(cls, data, cfg, params, start=start)
+            m, returns = r.metrics, returns_of(r.equity, start)
         else:
-            m = run_backtest(cls, data, cfg, params).metrics
-        return Evaluation(dict(params), score_of(m, objective), m)
+            p = run_backtest(cls, data, cfg, params)
+            m, returns = p.metrics, returns_of(p.equity)
+        n = returns.shape[0]
+        moments = block_moments(returns, blocks_for(n)) if n >= 4 else None
+        return Evaluation(dict(params), score_of(m, objective), m, moments)
 
     n_workers = max(1, min(workers or os.cpu_count() or 1, total or 1))
     if n_workers == 1 or total < 2:
@@ -201,12 +211,24 @@ def evaluate(
         return [f.result() for f in futures]
 
 
+def search_guards(ranked: Sequence[Evaluation]) -> Guards | None:
+    """The overfitting guards of a search whose evaluations are ``ranked`` best first:
+    PSR and DSR of the winner, PBO of the search (:mod:`kwont_quant.overfitting`). None
+    when an evaluation has no moments (too few bars)."""
+    blocks = [e.moments for e in ranked]
+    if not blocks or any(b is None for b in blocks):
+        return None
+    return guards_of(np.stack([b for b in blocks if b is not None], axis=1), 0)
+
+
 @dataclass(frozen=True)
 class OptimizationResult:
-    """A grid search: every evaluation, best first (ties keep grid order)."""
+    """A grid search: every evaluation, best first (ties keep grid order), and the
+    overfitting guards of its winner."""
 
     objective: str
     evaluations: list[Evaluation]
+    guards: Guards | None = None
 
     @property
     def best(self) -> Evaluation:
@@ -216,6 +238,7 @@ class OptimizationResult:
         return {
             "objective": self.objective,
             "best": self.best.to_dict() if self.evaluations else None,
+            "guards": self.guards.to_dict() if self.guards else None,
             "evaluations": [e.to_dict() for e in self.evaluations],
         }
 
@@ -239,4 +262,5 @@ def grid_search(
     if not sets:
         raise ConfigError("the grid has no valid parameter combination")
     evals = evaluate(strategy, sets, data, config, objective, progress, workers)
-    return OptimizationResult(objective, sorted(evals, key=_rank, reverse=True))
+    ranked = sorted(evals, key=_rank, reverse=True)
+    return OptimizationResult(objective, ranked, search_guards(ranked))

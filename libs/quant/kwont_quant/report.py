@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 from kwont_quant.metrics import Metrics
+from kwont_quant.montecarlo import MonteCarlo
 from kwont_quant.optimize import OptimizationResult
 from kwont_quant.results import BacktestResult, PortfolioResult, iso_utc
 from kwont_quant.walkforward import WalkForwardResult
@@ -44,14 +45,32 @@ def metric_lines(m: Metrics) -> list[str]:
     return ["   ".join(cells[i : i + 2]) for i in range(0, len(cells), 2)]
 
 
-def print_backtest(result: BacktestResult | PortfolioResult, sources: Sequence[str]) -> None:
-    """Print a backtest summary and the last trades."""
+def monte_carlo_lines(mc: MonteCarlo) -> list[str]:
+    """The 5/50/95 % bands of both resamplings, one line each."""
+    out = [
+        f"Monte Carlo of {mc.trades:,} trades, {mc.paths:,} paths (seed {mc.seed}): p5 / p50 / p95"
+    ]
+    for name, b in (("reordered", mc.permutation), ("bootstrap", mc.bootstrap)):
+        fe = " / ".join(_num(x) for x in b.final_equity)
+        dd = " / ".join(_pct(x) for x in b.max_drawdown)
+        out.append(f"  {name:<10} final equity {fe}   max drawdown {dd}")
+    return out
+
+
+def print_backtest(
+    result: BacktestResult | PortfolioResult, sources: Sequence[str], mc: MonteCarlo | None = None
+) -> None:
+    """Print a backtest summary, its Monte Carlo bands and the last trades."""
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
     t = result.open_time_ms
     print(f"\n{result.strategy}({params})  on {', '.join(sources)}")
     print(f"{t.shape[0]:,} bars  {iso_utc(int(t[0]))} -> {iso_utc(int(t[-1]))}\n")
     for line in metric_lines(result.metrics):
         print(line)
+    if mc is not None:
+        print()
+        for line in monte_carlo_lines(mc):
+            print(line)
     trades = (
         result.trades.to_list()
         if isinstance(result, BacktestResult)
@@ -93,6 +112,14 @@ def print_optimization(opt: OptimizationResult, top: int) -> None:
         print(
             f"{k:>3}  {_num(e.score):>9}  {_pct(m.total_return):>10}  "
             f"{_pct(m.max_drawdown):>9}  {m.n_trades:>7,}  {params}"
+        )
+    g = opt.guards
+    if g is not None:
+        print(
+            f"\noverfitting guards of #1 over {g.n_trials} trials: "
+            f"PSR {_num(g.psr)}  DSR {_num(g.dsr)}  PBO {_num(g.pbo)} "
+            f"(per-bar Sharpe {g.sharpe:.4f}, expected best of the trials "
+            f"{g.expected_max_sharpe:.4f}, {g.n_blocks} CSCV blocks)"
         )
 
 

@@ -35,6 +35,7 @@ MAX_ROWS = 10_000  # rankings of a shard, parameters of a strategy
 MAX_WINDOWS = 100
 MAX_CURVE_POINTS = 5_000_000
 MONEY_LIMIT = 1e18  # what the 8-decimal text of final_equity can hold exactly
+MAX_BLOCKS = 64  # CSCV blocks of a ranking row's moments (the sandbox writes 16)
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Money = Annotated[float, Field(allow_inf_nan=False, ge=-MONEY_LIMIT, le=MONEY_LIMIT)]
@@ -106,6 +107,28 @@ class SymbolBlock(_Strict):
     equity_curve: Curve | None = None
 
 
+Fraction = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1)]
+# One block's power sums of per-bar returns: [n, sum r, sum r^2, sum r^3, sum r^4].
+PowerSums = Annotated[list[Finite], Field(min_length=5, max_length=5)]
+
+
+class Bands(_Strict):
+    final_equity_p5: Money
+    final_equity_p50: Money
+    final_equity_p95: Money
+    max_drawdown_p5: Fraction
+    max_drawdown_p50: Fraction
+    max_drawdown_p95: Fraction
+
+
+class MonteCarloLine(_Strict):
+    paths: Annotated[int, Field(ge=1, le=1_000_000)]
+    seed: int
+    trades: Annotated[int, Field(ge=1, le=MAX_TRADES)]
+    permutation: Bands
+    bootstrap: Bands
+
+
 class BacktestLine(_Strict):
     mode: Literal["backtest"]
     strategy: Text
@@ -116,6 +139,7 @@ class BacktestLine(_Strict):
     symbols: Annotated[dict[Text, SymbolBlock], Field(max_length=MAX_SYMBOLS)]
     candles: Annotated[dict[Text, Annotated[int, Field(ge=0)]], Field(max_length=MAX_SYMBOLS)]
     equity_curve: Curve | None = None
+    monte_carlo: MonteCarloLine | None = None
 
 
 class Ranking(_Strict):
@@ -123,6 +147,7 @@ class Ranking(_Strict):
     score: Finite | None
     metrics: MetricsLine
     index: Annotated[int, Field(ge=0)]
+    moments: Annotated[list[PowerSums], Field(min_length=2, max_length=MAX_BLOCKS)] | None = None
 
 
 class ShardLine(_Strict):

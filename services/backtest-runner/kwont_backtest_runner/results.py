@@ -59,6 +59,7 @@ def result_document(
         },
         "ranking": result.get("rankings"),
         "walk_forward": result.get("walk_forward"),
+        "monte_carlo": result.get("monte_carlo"),
         "trade_count": len(result.get("trades") or []),
         "candles": result.get("candles"),
         "content_hash": content_hash,
@@ -157,5 +158,13 @@ def result_event(
         duration_ms=duration_ms or int(doc.get("duration_ms") or 0),
         runner=runner,
         optimization_id=job.optimization_id,
-        ranking=doc.get("ranking"),
+        ranking=_without_moments(doc.get("ranking")),
     )
+
+
+def _without_moments(ranking: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """The ranking for the event: the rows' block moments stay in MongoDB (they are for the
+    gateway's overfitting guards, and would make the event several times larger)."""
+    if ranking is None:
+        return None
+    return [{k: v for k, v in row.items() if k != "moments"} for row in ranking]

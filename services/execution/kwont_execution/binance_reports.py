@@ -21,6 +21,7 @@ from kwont_common.events import Event, Fill, OrderUpdate, now_ms
 from kwont_common.events.fills import ExitReason
 from kwont_common.trading import ids
 from kwont_common.trading.accounts import owner_of
+from kwont_common.trading.exchange import to_decimal
 
 ORDERS = "orders"
 FILLS = "fills"
@@ -36,7 +37,7 @@ def _rank(status: str) -> int:
 
 
 def _dec(value: Any) -> Decimal:
-    return Decimal(str(value or "0"))
+    return to_decimal(value or "0")
 
 
 def _flow(claim: dict[str, Any], event_time: int) -> dict[str, Any]:

@@ -6,6 +6,9 @@ nobody listened (a stop that fired during a restart is reported and its sibling 
 A triggered conditional order becomes a new matching-engine order with its own id (``ai`` of
 the ``ALGO_UPDATE``, ``actualOrderId`` over REST); its trades are tied back to the stop-loss
 or take-profit claim through that id.
+
+:func:`open_binance_venue` connects and reconciles; :func:`follow` is then its task. This
+module stands above ``binance_venue`` (it drives the venue; the venue never calls it).
 """
 
 from __future__ import annotations
@@ -14,17 +17,22 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from binance.ws.constants import WSListenerState  # type: ignore[import-untyped]
 from pymongo import ReplaceOne
 
 from kwont_execution import binance_claims as claims
 from kwont_execution import binance_reports as reports
-from kwont_execution.binance_client import audit_context, socket_manager
-
-if TYPE_CHECKING:
-    from kwont_execution.binance_venue import BinanceVenue
+from kwont_execution.binance_client import (
+    AUDIT,
+    BinanceVenueSettings,
+    audit_context,
+    connect,
+    socket_manager,
+)
+from kwont_execution.binance_market import Publish
+from kwont_execution.binance_venue import BinanceVenue
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +41,24 @@ OPEN_ORDERS = "binance_open_orders"
 BACKOFF_MAX_S = 30.0
 RECV_TIMEOUT_S = 1.0  # python-binance's read loop wait; bounds how long closing takes
 RECONNECT_WAIT_S = 120.0  # python-binance retries 5 times, waiting up to 1+2+4+8+16 s
+
+
+async def open_binance_venue(settings: Any, db: Any, publish: Publish) -> BinanceVenue:
+    """Connect to Binance, reconcile open orders and positions, and return the venue (a
+    task then follows its user-data stream: :func:`follow`).
+
+    Raises:
+        TransientError: Binance did not answer.
+    """
+    config = BinanceVenueSettings.of(settings)
+    client = await connect(config, db[AUDIT])
+    venue = BinanceVenue(client, config, db, publish)
+    try:
+        await reconcile(venue)
+    except BaseException:
+        await venue.close()
+        raise
+    return venue
 
 
 async def reconcile(venue: BinanceVenue) -> None:

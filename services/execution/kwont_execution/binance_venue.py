@@ -3,9 +3,11 @@
 An entry sets the symbol's leverage and margin type, places a MARKET order under the order's
 client id, waits for its fill, then places reduce-only STOP_MARKET and TAKE_PROFIT_MARKET
 conditional orders (ids ``ksl-`` / ``ktp-`` of the signal) at levels anchored at the average
-fill price and rounded to the symbol's tick. A reduce-only order is a MARKET close, after
-which the protective orders left are cancelled. When one protective order fills (user-data
-stream, see ``binance_sync``), its sibling is cancelled.
+fill price and rounded to the symbol's tick toward the fill (a long's stop up, its
+take-profit down: :func:`kwont_common.trading.exchange.protective_levels`). A reduce-only
+order is a MARKET close, after which the protective orders left are cancelled. When one
+protective order fills (user-data stream, followed by ``binance_sync``, which also opens
+the venue), its sibling is cancelled.
 
 Exactly once: every order is claimed in ``binance_orders`` before any call; a second copy
 asks the exchange for its client id and re-publishes what happened, and only an id the
@@ -16,55 +18,26 @@ stored in ``orders`` / ``fills``; every REST exchange is in ``execution_audit``.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
-from collections.abc import Awaitable, Callable
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from binance.exceptions import BinanceAPIException  # type: ignore[import-untyped]
 
-from kwont_common.errors import TransientError
-from kwont_common.events import Event, Order
-from kwont_common.trading import ids
+from kwont_common.events import Order
+from kwont_common.trading import exchange, ids
+from kwont_common.trading.exchange import SymbolFilters
 from kwont_execution import binance_claims as claims
 from kwont_execution import binance_reports as reports
-from kwont_execution.binance_client import (
-    AUDIT,
-    NETWORK_ERRORS,
-    AuditedClient,
-    BinanceVenueSettings,
-    audit_context,
-    connect,
-    is_refusal,
-    transient,
-)
-from kwont_quant.live import stop_levels
-
-log = logging.getLogger(__name__)
-
-Publish = Callable[[list[Event]], Awaitable[None]]
-NO_SUCH_ORDER = (-2011, -2013)  # "Unknown order sent." / "Order does not exist."
-MARGIN_KEPT = (-4046, -4047, -4048)  # already that type / open orders / open position
+from kwont_execution.binance_client import NETWORK_ERRORS, audit_context, transient
+from kwont_execution.binance_market import NO_SUCH_ORDER, BinanceMarket
 
 
 def _fmt(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-class BinanceVenue:
+class BinanceVenue(BinanceMarket):
     """Places and follows orders on Binance USD-M futures (see the module docstring)."""
-
-    def __init__(self, client: AuditedClient, settings: BinanceVenueSettings, db: Any,
-                 publish: Publish) -> None:  # fmt: skip
-        self.client, self.settings, self.db, self.publish = client, settings, db, publish
-        self._ticks: dict[str, Decimal] = {}
-        self._margin_done: set[str] = set()
-        # the REST answer and the user-data stream report the same orders from two tasks:
-        # one stores and publishes at a time, so what goes out keeps the stored order (a
-        # status never goes back) instead of a stored NEW published after a FILLED
-        self._emitting = asyncio.Lock()
 
     # -- orders in ------------------------------------------------------------------------
 
@@ -102,107 +75,33 @@ class BinanceVenue:
         await self._market(claim, fresh)
         await self.cancel_protective(order.account, order.symbol)
 
-    async def _market(self, claim: dict[str, Any], fresh: bool,
-                      leverage: int | None = None) -> dict[str, Any] | None:  # fmt: skip
-        """The claimed MARKET order, placed unless the exchange has it already, settled and
-        reported; None if Binance refused it."""
-        if claim["status"] == "REJECTED":
-            update = reports.order_update(claim, "REJECTED", reason=claim.get("reason"))
-            await self.emit([update], republish=True)
-            return None
-        placed = None if fresh else await self.lookup(claim)
-        if placed is None:
-            try:
-                if leverage is not None:
-                    await self._prepare(claim["symbol"], leverage)
-                reduce = {"reduceOnly": "true"} if claim["reduce_only"] else {}
-                placed = await self.client.futures_create_order(
-                    symbol=claim["symbol"], side=claim["side"], type="MARKET",
-                    quantity=claim["quantity"], newClientOrderId=claim["_id"],
-                    newOrderRespType="RESULT", **reduce,
-                )  # fmt: skip
-            except Exception as exc:
-                await self._refused(claim, exc, "order")
-                return None
-        assert placed is not None
-        placed = await self._settle(claim, placed)
-        await self.report_market(claim, placed, republish=not fresh)
-        return placed
-
-    async def _settle(self, claim: dict[str, Any], placed: dict[str, Any]) -> dict[str, Any]:
-        """Wait (polling) until the market order is done; futures may answer NEW first."""
-        deadline = time.monotonic() + self.settings.fill_timeout_s
-        while placed["status"] not in reports.FINAL:
-            if time.monotonic() > deadline:
-                raise TransientError(f"order {claim['_id']} not done after "
-                                     f"{self.settings.fill_timeout_s}s")  # fmt: skip
-            await asyncio.sleep(0.1)
-            placed = await self.call(self.client.futures_get_order, symbol=claim["symbol"],
-                                      orderId=placed["orderId"])  # fmt: skip
-        return placed
-
-    async def report_market(self, claim: dict[str, Any], placed: dict[str, Any],
-                            republish: bool = False) -> None:  # fmt: skip
-        """Publish a market order's trades and status (those not published before)."""
-        events: list[Event] = []
-        if Decimal(placed.get("executedQty") or 0) > 0:
-            trades = await self.call(
-                self.client.futures_account_trades, symbol=claim["symbol"],
-                orderId=placed["orderId"],
-            )  # fmt: skip
-            events += [reports.from_trade(claim, t) for t in trades]
-        events.append(reports.from_order(claim, placed))
-        await claims.update(self.db, claim["_id"], status=placed["status"],
-                            venue_order_id=str(placed["orderId"]))  # fmt: skip
-        await self.emit(events, republish)
-
-    async def _prepare(self, symbol: str, leverage: int) -> None:
-        await self.client.futures_change_leverage(symbol=symbol, leverage=leverage)
-        if symbol in self._margin_done:
-            return
-        try:
-            await self.client.futures_change_margin_type(
-                symbol=symbol, marginType=self.settings.margin_type
-            )
-        except BinanceAPIException as exc:
-            if exc.code not in MARGIN_KEPT:
-                raise
-            if exc.code != -4046:
-                log.warning("margin type of %s stays: %s", symbol, exc.message)
-        self._margin_done.add(symbol)
-
     # -- protective orders --------------------------------------------------------------
 
     async def _levels(self, order: Order, side: int, fill_price: Decimal
                       ) -> tuple[Decimal | None, Decimal | None]:  # fmt: skip
         """Stop-loss and take-profit prices: anchored at the fill when given as fractions,
-        else the order's absolute levels; rounded to the symbol's tick."""
-        sl_f, tp_f = stop_levels(side, float(fill_price), order.stop_loss_pct,
-                                 order.take_profit_pct)  # fmt: skip
-        stop = Decimal(repr(sl_f)) if sl_f is not None else order.stop_loss
-        take = Decimal(repr(tp_f)) if tp_f is not None else order.take_profit
-        tick = await self.tick_size(order.symbol)
-        return self._round(stop, tick), self._round(take, tick)
+        else the order's absolute levels; on the symbol's tick by the rounding rule."""
+        filters = await self.filters(order.symbol)
+        return exchange.protective_levels(
+            side, fill_price, order.stop_loss_pct, order.take_profit_pct, order.stop_loss,
+            order.take_profit, filters.tick_size,
+        )  # fmt: skip
 
-    @staticmethod
-    def _round(price: Decimal | None, tick: Decimal | None) -> Decimal | None:
-        if price is None or tick is None:
-            return price
-        return (price / tick).quantize(Decimal(1), ROUND_HALF_EVEN) * tick
+    async def filters(self, symbol: str) -> SymbolFilters:
+        """The symbol's filters: futures exchangeInfo (read once), else the ``symbols``
+        collection (spot's, as marketdata stored them), else none.
 
-    async def tick_size(self, symbol: str) -> Decimal | None:
-        """The symbol's price tick: futures exchangeInfo, else the ``symbols`` collection."""
-        if not self._ticks:
+        Raises:
+            TransientError: Binance did not answer exchangeInfo.
+        """
+        if not self._filters:
             info = await self.call(self.client.futures_exchange_info)
             for s in info.get("symbols", []):
-                for f in s.get("filters", []):
-                    if f.get("filterType") == "PRICE_FILTER":
-                        self._ticks[s["symbol"]] = Decimal(f["tickSize"]).normalize()
-        if symbol in self._ticks:
-            return self._ticks[symbol]
+                self._filters[s["symbol"]] = SymbolFilters.from_binance(s.get("filters", []))
+        if symbol in self._filters:
+            return self._filters[symbol]
         doc = await self.db["symbols"].find_one({"_id": symbol}, {"filters": 1})
-        tick = ((doc or {}).get("filters") or {}).get("tick_size")
-        return Decimal(tick).normalize() if tick else None
+        return SymbolFilters.from_doc(doc)
 
     async def _protect(self, order: Order, leg: str, kind: str, side: str, quantity: Decimal,
                        level: Decimal) -> None:  # fmt: skip
@@ -291,76 +190,3 @@ class BinanceVenue:
             await claims.update(self.db, claim["_id"], status="CANCELED")
             canceled = reports.order_update(claim, "CANCELED", venue_order_id=claim.get("algo_id"))
             await self.emit([canceled])
-
-    # -- helpers ------------------------------------------------------------------------
-
-    async def lookup(self, claim: dict[str, Any]) -> dict[str, Any] | None:
-        """The exchange's record of a claimed order, or None if it never got there."""
-        key = "clientAlgoId" if claim["kind"] == "algo" else "origClientOrderId"
-        try:
-            found: dict[str, Any] = await self.client.futures_get_order(
-                symbol=claim["symbol"], **{key: claim["_id"]}
-            )
-        except BinanceAPIException as exc:
-            if exc.code in NO_SUCH_ORDER:
-                return None
-            raise transient(exc, "order lookup") from exc
-        except NETWORK_ERRORS as exc:
-            raise transient(exc, "order lookup") from exc
-        return found
-
-    async def call(self, method: Callable[..., Awaitable[Any]], **params: Any) -> Any:
-        try:
-            return await method(**params)
-        except (BinanceAPIException, *NETWORK_ERRORS) as exc:
-            raise transient(exc, method.__name__) from exc
-
-    async def _refused(self, claim: dict[str, Any], exc: BaseException, what: str,
-                       publish: bool = True) -> None:  # fmt: skip
-        """Record a refusal (and publish it as REJECTED), or raise a retryable error."""
-        if not is_refusal(exc):
-            if isinstance(exc, BinanceAPIException | NETWORK_ERRORS):
-                raise transient(exc, what) from exc
-            raise exc
-        reason = f"{exc.code}: {exc.message}"  # type: ignore[attr-defined]
-        log.warning("Binance refused %s %s: %s", what, claim["_id"], reason)
-        if publish:
-            await claims.update(self.db, claim["_id"], status="REJECTED", reason=reason)
-            await self.emit([reports.order_update(claim, "REJECTED", reason=reason)], True)
-
-    async def emit(self, events: list[Event], republish: bool = False) -> None:
-        """Store ``events``; publish the new ones (all of them when ``republish``)."""
-        async with self._emitting:
-            fresh = await reports.record(self.db, events)
-            out = events if republish else fresh
-            if out:
-                await self.publish(out)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Follow the user-data stream until ``stop`` is set (reconnecting as needed)."""
-        from kwont_execution.binance_sync import follow
-
-        await follow(self, stop)
-
-    async def close(self) -> None:
-        await self.client.close_connection()
-
-
-async def open_binance_venue(settings: Any, db: Any, publish: Publish) -> BinanceVenue:
-    """Connect to Binance, reconcile open orders and positions, and return the venue (its
-    ``run`` task then follows the user-data stream).
-
-    Raises:
-        TransientError: Binance did not answer.
-    """
-    from kwont_execution.binance_sync import reconcile
-
-    config = BinanceVenueSettings.of(settings)
-    client = await connect(config, db[AUDIT])
-    venue = BinanceVenue(client, config, db, publish)
-    try:
-        await reconcile(venue)
-    except BaseException:
-        await venue.close()
-        raise
-    return venue

@@ -89,13 +89,18 @@ async def setup(runtime: Runtime) -> Wiring:
     tasks: list[Task] = []
     on_stop: list[Callable[[], Awaitable[None]]] = []
     if settings.binance_enabled:
-        from kwont_execution.binance_venue import (  # type: ignore[import-not-found,unused-ignore]
+        from kwont_execution.binance_sync import (  # type: ignore[import-not-found,unused-ignore]
+            follow,
             open_binance_venue,
         )
 
         binance = await open_binance_venue(settings, db, publish)
         venues["binance"] = binance.handle
-        tasks.append(binance.run)
+
+        async def follow_binance(stop: asyncio.Event) -> None:
+            await follow(binance, stop)
+
+        tasks.append(follow_binance)
         on_stop.append(binance.close)
     stops = EventConsumer(
         settings, runtime.producer, {"candles": paper.on_candle},

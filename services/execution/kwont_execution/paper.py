@@ -1,6 +1,8 @@
 """The paper venue's fill rules as pure functions: an order against the position, and a
-closed candle against the position's stops. No I/O; prices follow ``kwont_quant.live``
-(the backtest engine's rules bar by bar), money is booked as Decimal.
+closed candle against the position's stops. No I/O; the rules follow ``kwont_quant.live``
+(the backtest engine's rules bar by bar); prices and fees come from the paper fill model
+and the rounding rule of :mod:`kwont_common.trading.exchange` (risk predicts fills with
+the same functions), money is booked as Decimal.
 
 An outcome is the events to publish (fills, order-updates) and the position after it.
 """
@@ -15,34 +17,15 @@ from kwont_common.events import Event, Fill, Order, OrderUpdate
 from kwont_common.events.fields import Side
 from kwont_common.events.fills import ExitReason
 from kwont_common.events.order_updates import OrderStatus
-from kwont_common.trading import ids
+from kwont_common.trading import exchange, ids
 from kwont_common.trading.accounts import AccountConfig
+from kwont_common.trading.exchange import NO_FILTERS, Priced, SymbolFilters
+from kwont_execution.paper_position import Bar, Position
 from kwont_ohlcv import INTERVAL_MS
 from kwont_quant import live
 
 VENUE = "paper"
 SOURCE = "execution"
-
-
-@dataclass(frozen=True)
-class Position:
-    """An open paper position of one account on one symbol."""
-
-    account: str
-    symbol: str
-    side: int  # +1 long, -1 short
-    quantity: Decimal
-    entry_price: Decimal
-    stop_loss: float | None
-    take_profit: float | None
-    liquidation: float
-    interval: str
-    checked_through: int  # open time of the last candle checked against the stops
-    correlation_id: uuid.UUID
-    entry_order: str
-    sl_order: str  # client order ids of the protective legs (derived from the signal)
-    tp_order: str
-    leverage: int = 1
 
 
 @dataclass(frozen=True)
@@ -55,24 +38,8 @@ class Outcome:
     changed: bool = True
 
 
-@dataclass(frozen=True)
-class Bar:
-    """The part of a closed candle the stops are checked against."""
-
-    open_time: int
-    close_time: int
-    open: float
-    high: float
-    low: float
-
-
 def side_of(order_side: str) -> int:
     return 1 if order_side == "BUY" else -1
-
-
-def money(x: float) -> Decimal:
-    """A float price as the Decimal of its shortest repr (no binary noise digits)."""
-    return Decimal(repr(float(x)))
 
 
 def candle_close_time(interval: str, open_time: int) -> int:
@@ -80,12 +47,10 @@ def candle_close_time(interval: str, open_time: int) -> int:
     return open_time + INTERVAL_MS[interval] - 1
 
 
-def fill_price(
-    order: Order, tick: tuple[int, float] | None, slippage: float
-) -> tuple[float, int] | None:
-    """Fill price of a market order and the time it fills at: the latest tick if it is
-    newer than the signal candle's close, else the order's reference price (that close),
-    then slippage against the taker. None when there is no price at all."""
+def market_price(order: Order, tick: tuple[int, float] | None) -> tuple[float, int] | None:
+    """The market price a market order fills against and the time it fills at: the latest
+    tick if it is newer than the signal candle's close, else the order's reference price
+    (that close). None when there is no price at all."""
     price, at = order.reference_price, order.event_time
     if tick is not None:
         known = order.interval is not None and order.candle_open_time is not None
@@ -94,7 +59,7 @@ def fill_price(
             price, at = tick[1], max(at, tick[0])
     if price is None:
         return None
-    return live.market_price(side_of(order.side), price, slippage), at
+    return price, at
 
 
 def execute(
@@ -102,13 +67,15 @@ def execute(
     position: Position | None,
     price: tuple[float, int] | None,
     account: AccountConfig,
+    filters: SymbolFilters = NO_FILTERS,
 ) -> Outcome:
-    """Fill or reject a market order against ``position`` (None: flat) at ``price``
-    (from :func:`fill_price`)."""
+    """Fill or reject a market order against ``position`` (None: flat) at market ``price``
+    (from :func:`market_price`) by the paper fill model
+    (:func:`kwont_common.trading.exchange.market_fill`)."""
     if order.order_type != "MARKET":
         return _reject(order, position, "the paper venue fills MARKET orders only")
     if order.reduce_only:
-        return _reduce(order, position, price, account)
+        return _reduce(order, position, price, account, filters)
     if position is not None:
         held = "long" if position.side == 1 else "short"
         return _reject(order, position, f"a {held} position of {position.quantity} is open")
@@ -116,18 +83,20 @@ def execute(
         return _reject(order, None, "no price: no reference_price and no tick seen")
     if order.interval is None or order.candle_open_time is None:
         return _reject(order, None, "an entry needs interval and candle_open_time (stops)")
-    px, at = price
+    market, at = price
     side = side_of(order.side)
-    sl_pct, tp_pct = order.stop_loss_pct, order.take_profit_pct
-    sl, tp = live.stop_levels(side, px, sl_pct, tp_pct)
-    sl = sl if sl is not None else _opt(order.stop_loss)
-    tp = tp if tp is not None else _opt(order.take_profit)
+    made = _market_fill(side, market, order.quantity, account, filters)
+    sl, tp = (_opt(level) for level in exchange.protective_levels(
+        side, made.price, order.stop_loss_pct, order.take_profit_pct, order.stop_loss,
+        order.take_profit, filters.tick_size,
+    ))  # fmt: skip
+    px = float(made.price)
     opened = Position(
         account=order.account,
         symbol=order.symbol,
         side=side,
         quantity=order.quantity,
-        entry_price=money(px),
+        entry_price=made.price,
         stop_loss=sl,
         take_profit=tp,
         liquidation=live.liquidation_price(side, px, order.leverage, account.maintenance_margin),
@@ -139,7 +108,7 @@ def execute(
         tp_order=ids.client_order_id(order.signal_id, "tp"),
         leverage=order.leverage,
     )
-    fill = _fill(opened, order.client_order_id, order.side, order.quantity, px, at, account)
+    fill = _fill(opened, order.client_order_id, order.side, order.quantity, made, at, account)
     events: list[Event] = [fill, _update(fill, "FILLED")]
     for leg, level in ((opened.sl_order, sl), (opened.tp_order, tp)):
         if level is not None:
@@ -147,8 +116,11 @@ def execute(
     return Outcome(events, opened)
 
 
-def protect(position: Position, bar: Bar, account: AccountConfig) -> Outcome | None:
-    """The protective exit ``bar`` triggers (worse outcome first), or None."""
+def protect(
+    position: Position, bar: Bar, account: AccountConfig, filters: SymbolFilters = NO_FILTERS
+) -> Outcome | None:
+    """The protective exit ``bar`` triggers (worse outcome first), or None. Its price (the
+    engine's, slippage in it) goes on the tick against the taker."""
     hit = live.protective_exit(
         position.side,
         bar.open,
@@ -164,7 +136,10 @@ def protect(position: Position, bar: Bar, account: AccountConfig) -> Outcome | N
     px, reason = hit
     leg = position.tp_order if reason == "take_profit" else position.sl_order
     exit_side: Side = "SELL" if position.side == 1 else "BUY"
-    fill = _fill(position, leg, exit_side, position.quantity, px, bar.close_time, account, reason)
+    made = exchange.settle(-position.side, exchange.to_decimal(px), position.quantity,
+                           _rates(account), filters.tick_size)  # fmt: skip
+    fill = _fill(position, leg, exit_side, position.quantity, made, bar.close_time, account,
+                 reason)  # fmt: skip
     events: list[Event] = [fill, _update(fill, "FILLED")]
     events += _cancel_legs(position, bar.close_time, keep=leg)
     return Outcome(events, None)
@@ -175,6 +150,7 @@ def _reduce(
     position: Position | None,
     price: tuple[float, int] | None,
     account: AccountConfig,
+    filters: SymbolFilters,
 ) -> Outcome:
     if position is None:
         return _reject(order, None, "reduce-only order with no open position")
@@ -183,10 +159,11 @@ def _reduce(
         return _reject(order, position, f"reduce-only {order.side} cannot reduce a {held}")
     if price is None:
         return _reject(order, position, "no price: no reference_price and no tick seen")
-    px, at = price
+    market, at = price
     qty = min(order.quantity, position.quantity)
+    made = _market_fill(side_of(order.side), market, qty, account, filters)
     coid, corr = order.client_order_id, order.correlation_id
-    fill = _fill(position, coid, order.side, qty, px, at, account, "signal", corr)
+    fill = _fill(position, coid, order.side, qty, made, at, account, "signal", corr)
     events: list[Event] = [fill, _update(fill, "FILLED")]
     left = position.quantity - qty
     if left > 0:
@@ -216,7 +193,7 @@ def _fill(
     client_order_id: str,
     side: Side,
     quantity: Decimal,
-    price: float,
+    made: Priced,
     at: int,
     account: AccountConfig,
     exit_reason: ExitReason | None = None,
@@ -224,7 +201,6 @@ def _fill(
 ) -> Fill:
     """A fill of ``client_order_id``. A reduce-only signal exit carries its own order's
     correlation id (the exit signal); entries and protective exits the position's."""
-    px = money(price)
     trade_id = f"{VENUE}-{client_order_id}"
     return Fill(
         event_id=ids.event_id(VENUE, "fill", trade_id),
@@ -238,8 +214,8 @@ def _fill(
         trade_id=trade_id,
         side=side,
         quantity=quantity,
-        price=px,
-        fee=quantity * px * money(account.fee_rate),
+        price=made.price,
+        fee=made.fee,
         fee_asset=account.asset,
         reduce_only=exit_reason is not None,
         exit_reason=exit_reason,
@@ -287,6 +263,16 @@ def _cancel_legs(position: Position, at: int, keep: str | None) -> list[Event]:
         for leg, level in legs
         if level is not None and leg != keep
     ]
+
+
+def _rates(account: AccountConfig) -> exchange.Rates:
+    return exchange.Rates.of(account.fee_rate, account.slippage_rate)
+
+
+def _market_fill(
+    side: int, market: float, quantity: Decimal, account: AccountConfig, filters: SymbolFilters
+) -> Priced:
+    return exchange.market_fill(side, market, quantity, _rates(account), filters.tick_size)
 
 
 def _opt(x: Decimal | None) -> float | None:

@@ -1,6 +1,7 @@
-"""The paper venue: orders from ``orders`` and closed candles from ``candles`` against the
-paper positions in Mongo (rules in :mod:`kwont_execution.paper`, state in
-:mod:`kwont_execution.store`).
+"""The paper venue: orders from ``orders`` against the paper positions in Mongo (rules in
+:mod:`kwont_execution.paper`, state in :mod:`kwont_execution.store`); the candle path it
+stands on, closed candles from ``candles`` against the positions' stops, is
+:class:`kwont_execution.paper_stops.PaperStops`.
 
 Exactly once: an order is claimed under its client order id first; every position change
 is a compare-and-set that journals its events; outcomes are stored (``orders``, ``fills``,
@@ -14,70 +15,22 @@ published), are checked at once, in order (marketdata stores a candle
 before publishing it); the candle path first checks any stored candles a position has
 not seen before the one in hand. So whether the entry or the next candles arrive first,
 each candle after the signal's is checked once, in time order.
-
-A protective exit acts on a candle only once the signals of the candles before it are in
-(:mod:`kwont_execution.stop_gate`): the candle path retries until then. An order's
-catch-up does not wait (the order's own key may be what the gate waits for): it records
-the hold (``paper_held``) and :meth:`PaperVenue.revisit_held` retries it every ``flush_s``
-and publishes what fires. The stop consumers' next candle would check it too, but at the
-end of a feed or replay no next candle comes; the record also outlives a crash between
-committing such an exit and publishing it.
-
-A candle that fires nothing only advances the position's ``checked_through`` in memory
-(:class:`Checked`), written to Mongo every ``flush_s`` by :meth:`PaperVenue.flush_checks`
-without a version change (so it never fails another writer's compare-and-set). A write
-per candle and position cost a third of the candle path's database work. After a crash
-the stored mark is at most ``flush_s`` old: the next candle checks the candles since then
-again from the store, with the same outcome (nothing fired on them; a firing candle is
-committed at once).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from typing import Any
 
-import kwont_ohlcv as ohlcv
 from kwont_common.errors import TransientError
-from kwont_common.events import Candle, Event, Fill, Order, OrderUpdate
-from kwont_common.mongo import Database
+from kwont_common.events import Event, Order
 from kwont_execution import audit, outcomes, paper
-from kwont_execution.account_cache import AccountCache
 from kwont_execution.outcomes import event_doc, event_from_doc
-from kwont_execution.paper import Bar, Position
-from kwont_execution.stop_gate import StopGate, StopHeld
-from kwont_execution.store import PositionStore, Slot
-from kwont_execution.ticks import LastTicks
-
-log = logging.getLogger(__name__)
-ATTEMPTS = 20
-"""Compare-and-set retries before the message is retried as a transient failure."""
+from kwont_execution.paper_stops import ATTEMPTS, PaperStops
+from kwont_execution.stop_gate import StopHeld
 
 
-class PaperVenue:
+class PaperVenue(PaperStops):
     """Handles paper orders and checks paper positions' stops on closed candles."""
-
-    def __init__(
-        self,
-        db: Database,
-        market_db: Database,
-        accounts: AccountCache,
-        ticks: LastTicks,
-        stop_wait_s: float = 30.0,
-        publish: Callable[[list[Event]], Awaitable[None]] | None = None,
-    ) -> None:
-        self.db = db
-        self.publish = publish
-        self.market_db = market_db
-        self.accounts = accounts
-        self.ticks = ticks
-        self.store = PositionStore(db)
-        self.gate = StopGate(db, stop_wait_s)
-        self.checked = Checked()
 
     async def handle(self, order: Order) -> list[Event]:
         """Fill or reject ``order``; returns the events to publish (a redelivery: the same
@@ -90,7 +43,9 @@ class PaperVenue:
         prior, slot = await asyncio.gather(
             self.store.claim(order), self.store.load(order.account, order.symbol)
         )
-        account, owner = await self.accounts.get(order.account)
+        (account, owner), filters = await asyncio.gather(
+            self.accounts.get(order.account), self.accounts.filters(order.symbol)
+        )
         if prior is not None and prior.get("outcome") is not None:
             answered = [event_from_doc(d) for d in prior["outcome"]]
             # the outcome is written beside the fills and statuses, not after them: make
@@ -105,8 +60,8 @@ class PaperVenue:
             if replayed is not None:  # crashed after acting, before answering
                 events = replayed
                 break
-            price = paper.fill_price(order, self.ticks.get(order.symbol), account.slippage_rate)
-            done = paper.execute(order, slot.position, price, account)
+            price = paper.market_price(order, self.ticks.get(order.symbol))
+            done = paper.execute(order, slot.position, price, account, filters)
             if not done.changed:
                 events = done.events
                 break
@@ -153,242 +108,6 @@ class PaperVenue:
         )
         return events
 
-    async def on_candle(self, candle: Candle) -> list[Event]:
-        """Check every paper position on the candle's symbol and interval that has not
-        seen it; returns the protective exits' events (a redelivery: the same)."""
-        # First say this candle is being checked, then look for positions: an entry that
-        # commits meanwhile reads the mark afterwards and checks the candle itself.
-        await self.db[PASSED].update_one(
-            {"_id": f"{candle.symbol}:{candle.interval}"},
-            {"$max": {"open_time": candle.open_time}},
-            upsert=True,
-        )
-        key = _candle_key(candle.interval, candle.open_time)
-        slots = await self.store.watching(candle.symbol, candle.interval, candle.open_time, key)
-        if not slots:
-            return []
-        bar = Bar(candle.open_time, candle.close_time, candle.open, candle.high, candle.low)
-        results = await asyncio.gather(*(self._on_slot(slot, key, bar) for slot in slots))
-        return [e for events in results for e in events]
-
-    async def _on_slot(self, slot: Slot, key: str, bar: Bar) -> list[Event]:
-        replayed = await self._replayed(slot, key, slot.opened_by(key))
-        if replayed is not None:  # a redelivery
-            return replayed
-        slot = self.checked.apply(slot)
-        position = slot.position
-        if position is None:
-            return []
-        step = ohlcv.INTERVAL_MS[position.interval]
-        if position.checked_through < bar.open_time - step:  # candles it has not seen
-            return await self.catch_up(slot, key, bar)
-        return (await self._check(slot, bar, key))[0]
-
-    async def passed(self, symbol: str, interval: str) -> int | None:
-        """Open time of the newest candle of ``symbol``/``interval`` the stop consumers have
-        started checking (None before the first)."""
-        doc = await self.db[PASSED].find_one({"_id": f"{symbol}:{interval}"})
-        return None if doc is None else int(doc["open_time"])
-
-    async def catch_up(
-        self, slot: Slot, key: str, last: Bar | None = None, through: int = -1
-    ) -> list[Event]:
-        """Check ``slot``'s open position against the stored candles after the last one it
-        saw, up to and including ``last`` (used even if not stored) or else the candle
-        opening at ``through``; ``key`` names the message being handled (an exit is
-        journalled under it)."""
-        position = slot.position
-        if position is None:
-            return []
-        end = through if last is None else last.open_time
-        bars = await self._stored(position, end)
-        if last is not None and (not bars or bars[-1].open_time < last.open_time):
-            bars.append(last)
-        for bar in bars:
-            fired, slot = await self._check(slot, bar, key)
-            if fired or slot.position is None:
-                return fired
-        return []
-
-    async def _stored(self, position: Position, end: int) -> list[Bar]:
-        """Stored candles of the position's interval with open time in
-        ``(checked_through, end]``."""
-        start = position.checked_through + 1
-        if start > end:  # nothing after the candles seen (an entry usually): no read
-            return []
-        docs = await (
-            self.market_db[STORED_CANDLES]
-            .find(ohlcv.range_filter(position.symbol, position.interval, start, end + 1))
-            .to_list(None)
-        )
-        cols = ohlcv.concat(docs, start, end + 1)
-        step = ohlcv.INTERVAL_MS[position.interval]
-        return [
-            Bar(int(t), int(t) + step - 1, float(o), float(h), float(lo))
-            for t, o, h, lo in zip(
-                cols["open_time"], cols["open"], cols["high"], cols["low"], strict=True
-            )
-        ]
-
-    async def _check(self, slot: Slot, bar: Bar, key: str) -> tuple[list[Event], Slot]:
-        """One candle against one position: exit (journalled) or advance the position's
-        checked-through mark. Re-reads and retries when another writer got there first.
-        Returns the exit's events and the slot after."""
-        for _ in range(ATTEMPTS):
-            position = slot.position
-            if position is None or position.checked_through >= bar.open_time:
-                return [], slot
-            account, owner = await self.accounts.get(position.account)
-            exit_ = paper.protect(position, bar, account)
-            if exit_ is None:
-                self.checked.see(slot, bar.open_time)
-                moved = replace(position, checked_through=bar.open_time)
-                return [], Slot(slot.key, slot.version, moved, slot.applied)
-            else:
-                await self.gate.check(position, bar)
-                if await self.store.commit(
-                    slot, None, checked_through=bar.open_time, key=key, events=exit_.events
-                ):
-                    await self._record_exit(position, bar, exit_.events, owner)
-                    # The entry fill goes out again first (same id: consumers drop the
-                    # copy): the order path may not have published them yet, and a book
-                    # must never see an exit before the entry it closes.
-                    opening = await self.store.opening(slot.key, position.entry_order)
-                    return opening + exit_.events, slot.after(None)
-            slot = self.checked.apply(await self.store.load(position.account, position.symbol))
-        raise TransientError(f"paper position {slot.key} kept changing")
-
-    async def flush_checks(self, stop: asyncio.Event) -> None:
-        """Service task: write the in-memory checked-through marks every ``flush_s``, and
-        once more on the way out (the marks are only a head start after a restart)."""
-
-        async def write() -> None:
-            await self.store.advance(self.checked.take())
-
-        await self._every_flush(stop, write, "writing checked-through marks")
-
-    async def revisit_held(self, stop: asyncio.Event) -> None:
-        """Service task: every ``flush_s``, retry the order catch-ups the stop gate held
-        (every replica tries every hold: the compare-and-set lets one exit through, and a
-        copy published twice carries the same event ids)."""
-
-        async def retry() -> None:
-            for hold in await self.store.holds():
-                await self._revisit(hold)
-
-        await self._every_flush(stop, retry, "retrying held paper stops")
-
-    async def _every_flush(
-        self, stop: asyncio.Event, step: Callable[[], Awaitable[None]], what: str
-    ) -> None:
-        """``step()`` every ``flush_s`` until ``stop``, and once more after it; a failure is
-        logged and the next round tries again."""
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.checked.flush_s)
-            try:
-                await step()
-            except Exception:
-                log.warning("%s failed", what, exc_info=True)
-
-    async def _revisit(self, hold: dict[str, Any]) -> None:
-        key = _candle_key(hold["interval"], int(hold["through"]))
-        slot = self.checked.apply(await self.store.load(hold["account"], hold["symbol"]))
-        position = slot.position
-        if position is not None and position.entry_order == hold["entry_order"]:
-            try:
-                events = await self.catch_up(slot, key, through=int(hold["through"]))
-            except StopHeld:
-                return  # next round (the gate lets it act after stop_wait_s at the latest)
-        else:  # closed (here before a crash, by another replica, or by an order or candle)
-            events = await self._replayed(slot, key, hold["entry_order"]) or []
-        if events:
-            if self.publish is None:
-                raise RuntimeError("a held paper stop fired but this venue cannot publish")
-            await self.publish(events)
-        await self.store.release(hold)
-
-    async def _replayed(self, slot: Slot, key: str, entry_order: str | None) -> list[Event] | None:
-        """The exit message ``key`` journalled on ``slot`` (None: it made no transition
-        there), stored again, after the fills of ``entry_order``, the entry it closed. The
-        first run may have stopped before storing the exit's fills (killed after the
-        commit), and the order path may not have published the entry either: a book must
-        never see the exit first."""
-        replayed = await self.store.replay(slot, key)
-        if not replayed:
-            return replayed
-        await self._store_again(replayed)
-        return await self.store.opening(slot.key, entry_order) + replayed
-
-    async def _store_again(self, events: list[Event]) -> None:
-        """Store journalled events found again (idempotent: each fill is written once, a
-        status never goes back)."""
-        owned = [e for e in events if isinstance(e, Fill | OrderUpdate)]
-        if owned:  # one position's events: one account (outcomes stores only these kinds)
-            _, owner = await self.accounts.get(owned[0].account)
-            await outcomes.store(self.db, events, owner)
-
-    async def _record_exit(
-        self, position: Position, bar: Bar, events: list[Event], owner: str | None
-    ) -> None:
-        fill = events[0]
-        await asyncio.gather(
-            outcomes.store(self.db, events, owner),
-            audit.record(
-                self.db,
-                venue=paper.VENUE,
-                account=position.account,
-                symbol=position.symbol,
-                client_order_id=getattr(fill, "client_order_id", None),
-                correlation_id=str(position.correlation_id),
-                request={"candle": {"interval": position.interval, **bar.__dict__}},
-                response=[event_doc(e) for e in events],
-            ),
-        )
-
-
-class Checked:
-    """Per position document, the newest candle checked without effect since the version
-    read: ``{slot key: (version, open time)}``."""
-
-    def __init__(self, flush_s: float = 1.0) -> None:
-        self.flush_s = flush_s
-        self._marks: dict[str, tuple[int, int]] = {}
-        self._dirty: set[str] = set()
-
-    def see(self, slot: Slot, open_time: int) -> None:
-        known = self._marks.get(slot.key)
-        if known is None or known[0] != slot.version or known[1] < open_time:
-            self._marks[slot.key] = (slot.version, open_time)
-            self._dirty.add(slot.key)
-
-    def apply(self, slot: Slot) -> Slot:
-        """``slot`` with its position's ``checked_through`` from memory when it is newer
-        and was seen at the same version (another version: a different position state)."""
-        known = self._marks.get(slot.key)
-        position = slot.position
-        if known is None or position is None or known[0] != slot.version:
-            return slot
-        if known[1] <= position.checked_through:
-            return slot
-        return Slot(slot.key, slot.version, replace(position, checked_through=known[1]),
-                    slot.applied)  # fmt: skip
-
-    def take(self) -> dict[str, tuple[int, int]]:
-        """The marks changed since the last call."""
-        dirty, self._dirty = self._dirty, set()
-        return {k: self._marks[k] for k in dirty if k in self._marks}
-
-
-PASSED = "paper_candles_passed"
-"""Per ``SYMBOL:interval``, the newest candle the stop consumers have started checking."""
-STORED_CANDLES = "candles"
-"""Collection of candle buckets in the market-data database (kwont_marketdata.store)."""
-
 
 def _rejected(events: list[Event]) -> bool:
     return any(getattr(e, "status", None) == "REJECTED" for e in events)
-
-
-def _candle_key(interval: str, open_time: int) -> str:
-    return f"candle:{interval}:{open_time}"

@@ -27,7 +27,7 @@ from typing import Any
 
 import kwont_ohlcv as ohlcv
 from kwont_common.errors import TransientError
-from kwont_execution.paper import Bar, Position
+from kwont_execution.paper_position import Bar, Position
 from kwont_quant.live import closes
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from pymongo.errors import DuplicateKeyError
 from kwont_common.events import Event, Fill, Order
 from kwont_common.mongo import Database
 from kwont_execution.outcomes import event_doc, event_from_doc
-from kwont_execution.paper import Position
+from kwont_execution.paper_position import Position
 
 POSITIONS = "paper_positions"
 JOURNAL = "paper_journal"

@@ -1,4 +1,5 @@
-"""The FastAPI application: REST under /api/v1, GraphQL at /graphql, WebSockets under /ws."""
+"""The FastAPI application: REST under /api/v1, GraphQL at /graphql, WebSockets under /ws,
+the web dashboard at /."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from kwont_gateway.routes import (
     api_keys,
     auth,
     backtests,
+    candles,
     deployments,
     ledger,
     optimizations,
@@ -26,6 +28,8 @@ from kwont_gateway.routes import (
     ws,
 )
 from kwont_gateway.state import Gateway
+from kwont_gateway.webapp import PATHS as WEB_PATHS
+from kwont_gateway.webapp import serve_web
 from kwont_gateway.ws_gate import WebSocketGate
 
 API_PREFIX = "/api/v1"
@@ -37,13 +41,16 @@ ROUTERS = [
     backtests.router,
     optimizations.router,
     symbols.router,
+    candles.router,
     deployments.router,
     portfolio.router,
     ledger.router,
     signals.router,
     analysis.router,
 ]
-PUBLIC_PATHS = {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+PUBLIC_PATHS = {
+    "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", *WEB_PATHS
+}  # fmt: skip
 """Paths that answer without credentials (plus the login and refresh endpoints, which take
 credentials of their own)."""
 
@@ -99,4 +106,5 @@ def create_app(gw: Gateway) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(ws.router)
     app.include_router(graphql_router(), prefix="/graphql")
+    serve_web(app)  # last: its catch-all must not shadow the routes above
     return app

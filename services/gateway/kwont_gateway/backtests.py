@@ -208,6 +208,7 @@ async def result(
         "equity": np.column_stack([times, values]).tolist() if full else [],
         "equity_points": full,
         "per_symbol": doc.get("per_symbol") or {},
+        "monte_carlo": doc.get("monte_carlo"),
         "content_hash": doc.get("content_hash"),
         "duration_ms": doc.get("duration_ms"),
         "links": {"trades": f"{API}/backtests/{job_id}/trades"},

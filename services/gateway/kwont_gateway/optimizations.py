@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kwont_common.events import WalkForwardSpec
-from kwont_gateway import backtests, jobspec, strategies
+from kwont_gateway import backtests, jobspec, overfitting, strategies
 from kwont_gateway.errors import ApiError, invalid, owned
 from kwont_gateway.models.optimizations import GridAxis, OptimizationCreate, RangeSpec
 from kwont_gateway.principal import Principal
@@ -160,7 +160,8 @@ def _score(row: dict[str, Any]) -> float:
 
 
 async def show(gw: Gateway, principal: Principal, opt_id: str, top: int = 100) -> dict[str, Any]:
-    """Progress from the shard jobs, and the merged ranking (best first): three reads."""
+    """Progress from the shard jobs, the merged ranking (best first) and, once every shard
+    succeeded, the overfitting guards: three reads (and one write, the first time)."""
     doc = await get_doc(gw, principal, opt_id)
     owner = {"owner": principal.user_id}
     jobs = {
@@ -177,6 +178,8 @@ async def show(gw: Gateway, principal: Principal, opt_id: str, top: int = 100) -
     ranking.sort(key=_score, reverse=True)
     done = sum(1 for st in jobs.values() if st in backtests.TERMINAL)
     failed = sum(1 for st in jobs.values() if st in ("failed", "cancelled"))
+    complete = all(jobs.get(j) == "succeeded" for j in doc["job_ids"])
+    guards = await overfitting.of_search(gw, doc, ranking, complete)
     return {
         "id": opt_id,
         "status": _status(jobs, doc["shards_total"]),
@@ -196,6 +199,7 @@ async def show(gw: Gateway, principal: Principal, opt_id: str, top: int = 100) -
             }
             for row in ranking[:top]
         ],
+        "guards": guards,
         "walk_forward": await _walk_forward(gw, principal, doc),
         "links": {"self": f"{API}/optimizations/{opt_id}"},
     }

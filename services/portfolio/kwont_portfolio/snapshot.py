@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from kwont_common.events import Balance, Candle, Fill, PortfolioSnapshot, Position, Tick
+from kwont_common.trading.exchange import to_decimal
 from kwont_common.trading.ids import event_id
 from kwont_common.trading.ledger import ZERO, Ledger
 
@@ -48,11 +49,11 @@ class Mark:
 
 def mark_of_candle(candle: Candle) -> Mark:
     # str() of a float is its shortest round-trip form: 101.5 -> Decimal("101.5"), no noise.
-    return Mark(Decimal(str(candle.close)), candle.close_time, RANK_CANDLE)
+    return Mark(to_decimal(candle.close), candle.close_time, RANK_CANDLE)
 
 
 def mark_of_tick(tick: Tick) -> Mark:
-    return Mark(Decimal(str(tick.price)), tick.event_time, RANK_TICK, tick.trade_id)
+    return Mark(to_decimal(tick.price), tick.event_time, RANK_TICK, tick.trade_id)
 
 
 def mark_of_fill(fill: Fill) -> Mark:

@@ -8,7 +8,7 @@ from typing import Any
 
 from kwont_common.mongo import Database
 from kwont_common.trading.accounts import AccountConfig, load_account, owner_of
-from kwont_risk.rules import Filters
+from kwont_common.trading.exchange import SymbolFilters
 
 SYMBOLS = "symbols"
 
@@ -45,12 +45,12 @@ class Directory:
         owner: str | None = await self._cached("owner", account, lambda: owner_of(self.db, account))
         return owner
 
-    async def filters(self, symbol: str) -> Filters:
+    async def filters(self, symbol: str) -> SymbolFilters:
         """The symbol's exchange filters (none for a symbol without a document)."""
 
-        async def load() -> Filters:
+        async def load() -> SymbolFilters:
             doc = await self.db[SYMBOLS].find_one({"_id": symbol}, {"filters": 1})
-            return Filters.from_doc(doc)
+            return SymbolFilters.from_doc(doc)
 
-        filters: Filters = await self._cached("filters", symbol, load)
+        filters: SymbolFilters = await self._cached("filters", symbol, load)
         return filters

@@ -13,8 +13,9 @@ together (one in-flight write, stored, published closing order first); the venue
 an account's orders of one symbol in order, so the exit fills first. On other venues, and
 when a re-delivered signal finds only its closing order decided, the entry waits until
 the closing order completed and is sized on the booked cash. Decisions are stored before
-they are published (``risk_orders``, ``risk_rejections``); a re-delivered signal
-re-publishes them and decides nothing new (nor waits: what it re-sends was decided).
+they are published (``risk_orders``, ``risk_rejections``: :mod:`kwont_risk.decisions`); a
+re-delivered signal re-publishes them and decides nothing new (nor waits: what it re-sends
+was decided).
 
 When the paper venue fills the closing order at a tick newer than the signal's candle
 (live feeds with ticks), its fill differs from the expected one by the price move since
@@ -26,30 +27,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from decimal import Decimal
-from typing import Any
-
-from pymongo import UpdateOne
 
 from kwont_common.errors import TransientError
-from kwont_common.events import Order, RiskRejection, Signal
+from kwont_common.events import Order, Signal
 from kwont_common.kafka import EventProducer
 from kwont_common.mongo import Database
-from kwont_common.trading import ids
 from kwont_common.trading.accounts import AccountConfig
 from kwont_quant.live import closes, opens
 from kwont_risk import orders, rules, sizing
 from kwont_risk.accounts import Directory
 from kwont_risk.book import Book
+from kwont_risk.decisions import REJECTIONS as REJECTIONS  # main.py reads it from here
+from kwont_risk.decisions import Decisions, decided
 from kwont_risk.metrics import DECISIONS
 from kwont_risk.settings import RiskSettings
 from kwont_risk.state import BookState
 from kwont_risk.stops import Prefetched, StopWatch, identity
 
 log = logging.getLogger(__name__)
-
-ORDERS = "risk_orders"
-REJECTIONS = "risk_rejections"
 
 
 class Gate:
@@ -72,6 +67,7 @@ class Gate:
         self.settings = settings
         self.stop = stop
         self.stops = stops
+        self.decisions = Decisions(db, book, directory, producer, stops)
 
     async def _idle(self, signal: Signal, ignore_own: bool = False) -> BookState:
         return await self.book.wait_idle(
@@ -90,10 +86,10 @@ class Gate:
         # likely need, are read while waiting for the book
         state, before, bars = await asyncio.gather(
             self._idle(signal, ignore_own=True),
-            self._stored(signal),
+            self.decisions.stored(signal),
             self.stops.prefetch(signal.account, signal.symbol, signal.candle_open_time),
         )
-        made, rejected = self._decided(signal, state, *before)
+        made, rejected = decided(signal, state, *before)
         config = await self.directory.account(signal.account)
         closing = made.get("x")
         fresh = not made and rejected is None
@@ -107,17 +103,20 @@ class Gate:
         side = opens(signal.action)
         ahead: Order | None = None  # a closing order that goes out together with the entry
         if closing is not None:
-            expected = orders.paper_fill(closing, config) if signal.venue == "paper" else None
+            expected = None
+            if signal.venue == "paper":
+                filters = await self.directory.filters(signal.symbol)
+                expected = orders.paper_fill(closing, config, filters)
             if fresh and side != 0 and expected is not None:
                 ahead, state = closing, state.after_expected(expected, config.leverage)
             else:
-                await self._send(closing)
+                await self.decisions.send(closing)
             if ahead is None and "e" not in made and rejected is None:
                 # the entry (if any) is still to be decided, on the cash after the exit
                 state = await self._idle(signal)
                 state = await self._settled(signal, state, -1 if closing.side == "BUY" else 1)
         if "e" in made:
-            await self._send(made["e"])
+            await self.decisions.send(made["e"])
             return
         if rejected is not None:
             await self.producer.publish(rejected)
@@ -127,12 +126,14 @@ class Gate:
         position = state.ledger.positions.get(signal.symbol)
         if position is not None:
             if ahead is not None:  # not reached: the projected exit closed the position
-                await self._send(ahead)
+                await self.decisions.send(ahead)
             held = "long" if position.side == 1 else "short"
             if position.side == side:
-                await self._reject(signal, "already_in_position", f"a {held} position is open")
+                await self.decisions.reject(
+                    signal, "already_in_position", f"a {held} position is open"
+                )
             else:
-                await self._reject(
+                await self.decisions.reject(
                     signal, "position_open", f"the {held} position was not closed; no entry"
                 )
             return
@@ -213,9 +214,11 @@ class Gate:
         goes out first (with the entry, or alone before the rejection)."""
         filters = await self.directory.filters(signal.symbol)
         equity, day_start, peak = state.levels(signal.event_time)
-        raw = sizing.raw_quantity(config, signal, side, float(state.equity_without(signal.symbol)))
-        quantity = sizing.quantity(raw, filters.step_size)
-        price = Decimal(repr(sizing.fill_price(config, side, signal.reference_price)))
+        cash = float(state.equity_without(signal.symbol))
+        quantity = sizing.quantity(
+            sizing.raw_quantity(config, signal, side, cash, filters), filters.step_size
+        )
+        price = sizing.fill_price(config, side, signal.reference_price, filters)
         others = sum(1 for s in state.ledger.positions if s != signal.symbol)
         entry = rules.Entry(
             symbol=signal.symbol, time=signal.event_time, quantity=quantity, price=price,
@@ -226,98 +229,11 @@ class Gate:
         refusal = rules.judge_entry(entry, config, filters)
         if refusal is not None:
             if ahead is not None:
-                await self._send(ahead)
+                await self.decisions.send(ahead)
             if refusal.code in rules.TRIPS:
                 await self.book.trip(signal.account, refusal, signal.event_time)
-            await self._reject(signal, refusal.code, refusal.reason)
+            await self.decisions.reject(signal, refusal.code, refusal.reason)
             return
         order = orders.entry_order(signal, side, quantity, config.leverage, filters)
         DECISIONS.labels("approved", "entry").inc()
-        await self._send(*([] if ahead is None else [ahead]), order)
-
-    async def _stored(self, signal: Signal) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """The stored orders and rejection of ``signal`` (a re-delivery's)."""
-        stored, doc = await asyncio.gather(
-            self.db[ORDERS].find({"_id": {"$in": _leg_ids(signal)}}).to_list(None),
-            self.db[REJECTIONS].find_one({"_id": str(orders.rejection_id(signal))}),
-        )
-        return stored, doc
-
-    def _decided(
-        self,
-        signal: Signal,
-        state: BookState,
-        stored: list[dict[str, Any]],
-        doc: dict[str, Any] | None,
-    ) -> tuple[dict[str, Order], RiskRejection | None]:
-        """What was decided for this signal before (a re-delivery): stored orders by leg,
-        orders in flight that a crash kept from being stored, and a stored rejection."""
-        made: dict[str, Order] = {}
-        coids = _leg_ids(signal)
-        for found in stored:
-            made[found["leg"]] = Order.model_validate(found["order"])
-        for coid, record in (state.in_flight.get(signal.symbol) or {}).items():
-            if coid in coids and record.get("leg") not in made:
-                made[record["leg"]] = Order.model_validate(record["order"])
-        if doc is None:
-            return made, None
-        return made, orders.rejection(signal, doc["code"], doc["reason"])
-
-    async def _send(self, *batch: Order) -> None:
-        """In flight (the batch in one write) and stored, then published in order. Each
-        step is idempotent and a re-delivered signal repeats both writes (it finds its
-        orders by either), so the two writes go at once. The batch is stored by one ordered
-        bulk write, so a crash can leave the closing order stored without the entry (the
-        re-delivery then waits for it and decides the entry again) but never the entry
-        without its closing order. A batch is one signal's orders."""
-        owner = await self.directory.owner(batch[0].account)
-
-        def doc(order: Order) -> dict[str, Any]:
-            return {
-                "order": order.model_dump(mode="json"), "account": order.account,
-                "leg": order.client_order_id[1 : order.client_order_id.index("-")],
-                "symbol": order.symbol, "signal_id": str(order.signal_id),
-                "correlation_id": str(order.correlation_id), "event_time": order.event_time,
-                "owner": owner,
-            }  # fmt: skip
-
-        stored = [
-            UpdateOne({"_id": order.client_order_id}, {"$setOnInsert": doc(order)}, upsert=True)
-            for order in batch
-        ]
-        await asyncio.gather(
-            self.book.put_in_flight(*batch), self.db[ORDERS].bulk_write(stored, ordered=True)
-        )
-        for order in batch:
-            self.stops.remember(order)
-        for order in batch:
-            await self.producer.publish(order)
-            log.info(
-                "order %s %s %s %s", order.client_order_id, order.side, order.quantity,
-                order.symbol,
-                extra={"correlation_id": str(order.correlation_id), "account": order.account},
-            )  # fmt: skip
-
-    async def _reject(self, signal: Signal, code: str, reason: str) -> None:
-        """Store the rejection (for the API, with the account's owner), then publish it."""
-        event = orders.rejection(signal, code, reason)
-        DECISIONS.labels("rejected", code).inc()
-        doc = {
-            "account": signal.account, "symbol": signal.symbol, "code": code, "reason": reason,
-            "signal_id": str(signal.event_id), "correlation_id": str(signal.correlation_id),
-            "deployment_id": signal.deployment_id, "event_time": signal.event_time,
-            "owner": await self.directory.owner(signal.account),
-        }  # fmt: skip
-        await self.db[REJECTIONS].update_one(
-            {"_id": str(event.event_id)}, {"$setOnInsert": doc}, upsert=True
-        )
-        await self.producer.publish(event)
-        log.info(
-            "rejected %s %s: %s", signal.symbol, code, reason,
-            extra={"correlation_id": str(signal.correlation_id), "account": signal.account},
-        )  # fmt: skip
-
-
-def _leg_ids(signal: Signal) -> list[str]:
-    """Client order ids of the signal's closing (``x``) and entry (``e``) orders."""
-    return [ids.client_order_id(signal.event_id, leg) for leg in ("x", "e")]
+        await self.decisions.send(*([] if ahead is None else [ahead]), order)

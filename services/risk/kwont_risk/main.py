@@ -1,12 +1,13 @@
-"""Wiring and lifecycle of the risk service: ``signals`` in (group ``kwont-risk``), the book
-from ``fills``, ``order-updates`` and ``portfolio-snapshots`` (group ``kwont-risk-book``),
-``orders`` and ``risk-rejections`` out."""
+"""Wiring and lifecycle of the risk service: ``signals`` in, the book from ``fills``,
+``order-updates`` and ``portfolio-snapshots``, all four in one group (``kwont-risk``)
+assigned by partition number, so one replica owns all of an account's inputs; ``orders`` and
+``risk-rejections`` out."""
 
 from __future__ import annotations
 
 import sys
 
-from kwont_common.kafka import EventConsumer, account_of_key
+from kwont_common.kafka import account_of_key
 from kwont_common.mongo import Database
 from kwont_common.service import Runtime, Wiring, run_service
 from kwont_risk import cli
@@ -25,7 +26,7 @@ async def ensure_indexes(db: Database) -> None:
 
 
 async def setup(runtime: Runtime) -> Wiring:
-    """The gate on ``signals``, and the book's consumer group as a task."""
+    """The gate on ``signals`` and the book on its topics, in one consumer."""
     settings = runtime.settings
     assert isinstance(settings, RiskSettings)
     mongo = await runtime.mongo()
@@ -34,29 +35,24 @@ async def setup(runtime: Runtime) -> Wiring:
     directory = Directory(db, settings.limits_cache_s)
     book = Book(db, directory)
     # Primary reads of candles: the one marketdata stored just before the signal's candle.
-    stops = StopWatch(db, mongo.market_write)
+    stops = StopWatch(db, mongo.market_write, directory.filters)
     gate = Gate(db, book, directory, runtime.producer, settings, runtime.stop, stops)
-    book_consumer = EventConsumer(
-        settings,
-        runtime.producer,
-        {
+    # Accounts side by side, one account's signals (its book decides them), fills and
+    # updates each in order. Each topic is its own lane of the consumer, so a signal
+    # waiting for its fill never holds the slots the fill needs, and a fill never queues
+    # behind other accounts' snapshots.
+    return Wiring(
+        handlers={
+            "signals": gate.on_signal,
             "fills": book.on_fill,
             "order-updates": book.on_order_update,
             "portfolio-snapshots": book.on_snapshot,
         },
-        group_id=settings.book_group,
-        latest_only=("portfolio-snapshots",),
-        # accounts side by side: a fill a signal waits for never queues behind other
-        # accounts' snapshots; one account's fills and updates stay in order
         concurrency=settings.consumer_concurrency,
-        ordering={"fills": account_of_key, "order-updates": account_of_key},
-    )
-    runtime.health.add_check("book_consumer", lambda: book_consumer.running)
-    # one account's signals in order (its book decides them), other accounts' at once
-    return Wiring(
-        handlers={"signals": gate.on_signal}, tasks=[book_consumer.run],
-        concurrency=settings.consumer_concurrency, ordering={"signals": account_of_key},
-        fast_fetch=True,  # signals are on the candle -> fill path; the book's topics are not
+        ordering={"signals": account_of_key, "fills": account_of_key,
+                  "order-updates": account_of_key},
+        latest_only=("portfolio-snapshots",),
+        fast_fetch=True,  # signals are on the candle -> fill path (one fetch serves all four)
     )  # fmt: skip
 
 

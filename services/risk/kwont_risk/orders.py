@@ -10,10 +10,10 @@ import uuid
 from decimal import Decimal
 
 from kwont_common.events import Fill, Order, RiskRejection, Signal
-from kwont_common.trading import ids
+from kwont_common.trading import exchange, ids
 from kwont_common.trading.accounts import AccountConfig
+from kwont_common.trading.exchange import NO_FILTERS, SymbolFilters
 from kwont_risk import sizing
-from kwont_risk.rules import Filters, round_tick
 
 SOURCE = "risk"
 
@@ -53,36 +53,42 @@ def closing_order(signal: Signal, position_side: int, quantity: Decimal, leverag
 
 
 def entry_order(
-    signal: Signal, side: int, quantity: Decimal, leverage: int, filters: Filters
+    signal: Signal, side: int, quantity: Decimal, leverage: int, filters: SymbolFilters
 ) -> Order:
-    """The entry order (leg ``e``) with the signal's stops, prices rounded to the tick."""
+    """The entry order (leg ``e``) with the signal's stops; absolute levels on the tick by
+    the rounding rule (toward the entry: kwont_common.trading.exchange)."""
+    tick = filters.tick_size
 
-    def price(value: float | None) -> Decimal | None:
-        return None if value is None else round_tick(Decimal(repr(value)), filters.tick_size)
+    def level(value: float | None, rounding: exchange.Rounding) -> Decimal | None:
+        return None if value is None else rounding(side, exchange.to_decimal(value), tick)
 
     return _order(
         signal, "e", side, quantity, leverage,
-        stop_loss=price(signal.stop_loss), take_profit=price(signal.take_profit),
+        stop_loss=level(signal.stop_loss, exchange.round_stop),
+        take_profit=level(signal.take_profit, exchange.round_take_profit),
         stop_loss_pct=signal.stop_loss_pct, take_profit_pct=signal.take_profit_pct,
     )  # fmt: skip
 
 
-def paper_fill(order: Order, account: AccountConfig) -> Fill | None:
+def paper_fill(
+    order: Order, account: AccountConfig, filters: SymbolFilters = NO_FILTERS
+) -> Fill | None:
     """The fill the paper venue gives market ``order`` when no tick is newer than its
-    candle: its reference price with slippage, at its event time, the taker fee on the
-    notional (kwont_execution.paper). Never published: risk decides on it ahead of the
-    venue. None without a reference price."""
+    candle: :func:`kwont_common.trading.exchange.market_fill` at its reference price, at
+    its event time (kwont_execution.paper makes it with the same function). Never
+    published: risk decides on it ahead of the venue. None without a reference price."""
     if order.reference_price is None:
         return None
     side = 1 if order.side == "BUY" else -1
-    price = Decimal(repr(sizing.fill_price(account, side, order.reference_price)))
+    made = exchange.market_fill(
+        side, order.reference_price, order.quantity, sizing.rates(account), filters.tick_size
+    )
     return Fill(
         event_time=order.event_time, source=SOURCE, account=order.account,
         symbol=order.symbol, correlation_id=order.correlation_id,
         client_order_id=order.client_order_id, venue=order.venue,
         trade_id=f"expected-{order.client_order_id}", side=order.side,
-        quantity=order.quantity, price=price,
-        fee=order.quantity * price * Decimal(repr(account.fee_rate)),
+        quantity=order.quantity, price=made.price, fee=made.fee,
         reduce_only=order.reduce_only,
     )  # fmt: skip
 

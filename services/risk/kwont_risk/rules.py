@@ -18,10 +18,10 @@ a human ``reason``. Codes:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import Any
+from decimal import Decimal
 
 from kwont_common.trading.accounts import AccountConfig, RiskLimits
+from kwont_common.trading.exchange import SymbolFilters, to_decimal
 from kwont_risk.state import KillSwitch
 
 TRIPS = ("max_daily_loss", "max_drawdown")
@@ -34,50 +34,12 @@ class Refusal:
     reason: str
 
 
-@dataclass(frozen=True)
-class Filters:
-    """A symbol's exchange filters (``symbols`` document, field ``filters``); None: no
-    filter."""
-
-    step_size: Decimal | None = None
-    min_qty: Decimal | None = None
-    min_notional: Decimal | None = None
-    tick_size: Decimal | None = None
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any] | None) -> Filters:
-        raw = (doc or {}).get("filters") or {}
-
-        def get(name: str) -> Decimal | None:
-            value = raw.get(name)
-            if value in (None, ""):
-                return None
-            number = Decimal(str(value))
-            return number if number > 0 else None
-
-        return cls(get("step_size"), get("min_qty"), get("min_notional"), get("tick_size"))
-
-
-def round_step(quantity: Decimal, step: Decimal | None) -> Decimal:
-    """``quantity`` rounded down to a multiple of ``step`` (unchanged without a step)."""
-    if step is None:
-        return quantity
-    return (quantity / step).to_integral_value(rounding=ROUND_DOWN) * step
-
-
-def round_tick(price: Decimal, tick: Decimal | None) -> Decimal:
-    """``price`` rounded to the nearest multiple of ``tick`` (unchanged without a tick)."""
-    if tick is None:
-        return price
-    return (price / tick).to_integral_value(rounding=ROUND_HALF_UP) * tick
-
-
 def breach(
     limits: RiskLimits, equity: Decimal, day_start: Decimal, peak: Decimal
 ) -> Refusal | None:
     """The daily-loss or drawdown limit equity is beyond, if any."""
     if limits.max_daily_loss is not None and day_start > 0:
-        floor = day_start * (1 - Decimal(str(limits.max_daily_loss)))
+        floor = day_start * (1 - to_decimal(limits.max_daily_loss))
         if equity < floor:
             loss = (day_start - equity) / day_start
             return Refusal(
@@ -86,7 +48,7 @@ def breach(
                 f"(limit {limits.max_daily_loss:.2%}); kill switch tripped",
             )
     if limits.max_drawdown is not None and peak > 0:
-        floor = peak * (1 - Decimal(str(limits.max_drawdown)))
+        floor = peak * (1 - to_decimal(limits.max_drawdown))
         if equity < floor:
             down = (peak - equity) / peak
             return Refusal(
@@ -105,7 +67,7 @@ class Entry:
     time: int
     quantity: Decimal
     price: Decimal
-    """Expected fill price (reference price with slippage)."""
+    """Expected fill price (kwont_common.trading.exchange.market_fill)."""
     equity: Decimal
     day_start_equity: Decimal
     peak_equity: Decimal
@@ -115,7 +77,7 @@ class Entry:
     last_entry: int | None
 
 
-def judge_entry(entry: Entry, account: AccountConfig, filters: Filters) -> Refusal | None:
+def judge_entry(entry: Entry, account: AccountConfig, filters: SymbolFilters) -> Refusal | None:
     """The first rule ``entry`` breaks, or None when it may be sent. ``entry.quantity`` must
     already be rounded to the lot step."""
     limits = account.limits

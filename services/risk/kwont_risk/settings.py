@@ -11,11 +11,6 @@ class RiskSettings(Settings):
     """Shared settings with this service's defaults."""
 
     metrics_port: int = Field(9104, ge=0, le=65535, description="Port of /metrics and /healthz.")
-    book_consumer_group: str | None = Field(
-        None,
-        description="Consumer group of the book (fills, order-updates, portfolio-snapshots) "
-        "(default: `<consumer group>-book`, i.e. `kwont-risk-book`).",
-    )
     in_flight_wait_s: float = Field(
         60.0,
         gt=0,
@@ -38,8 +33,3 @@ class RiskSettings(Settings):
     limits_cache_s: float = Field(
         5.0, ge=0, description="How long account settings and symbol filters are cached."
     )
-
-    @property
-    def book_group(self) -> str:
-        """The consumer group of the book."""
-        return self.book_consumer_group or f"{self.group_id}-book"

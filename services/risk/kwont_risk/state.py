@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from kwont_common.events import Fill, Order, OrderUpdate, PortfolioSnapshot
+from kwont_common.trading.exchange import to_decimal
 from kwont_common.trading.ledger import Ledger
 
 DAY_MS = 86_400_000
@@ -139,7 +140,7 @@ class BookState:
 
 
 def _dec(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+    return None if value is None else to_decimal(value)
 
 
 def equity_fields(before: BookState, after: BookState, event_time: int) -> dict[str, Any]:

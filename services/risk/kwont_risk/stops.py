@@ -23,16 +23,18 @@ position opened here needs no read of its entry order.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import kwont_ohlcv as ohlcv
 from kwont_common.events import Order
 from kwont_common.mongo import Database
-from kwont_common.trading import ids
+from kwont_common.trading import exchange, ids
+from kwont_common.trading.exchange import NO_FILTERS, SymbolFilters
 from kwont_common.trading.ledger import PositionBook
-from kwont_quant.live import ExitReason, liquidation_price, protective_exit, stop_levels
+from kwont_quant.live import ExitReason, liquidation_price, protective_exit
 
 CANDLES = "candles"
 """Candle buckets in the market-data database (kwont_marketdata.store)."""
@@ -71,20 +73,26 @@ class Exit:
     reason: ExitReason
 
 
-def levels(entry: Order, fill_price: float, maintenance_margin: float) -> Levels | None:
+def levels(
+    entry: Order, fill_price: float, maintenance_margin: float, tick: Decimal | None = None
+) -> Levels | None:
     """The levels the paper venue gave the position opened by ``entry`` at ``fill_price``:
-    percentages anchored at the fill, else the order's absolute prices; liquidation from the
-    order's leverage. None when the order does not say which candles to check."""
+    :func:`kwont_common.trading.exchange.protective_levels` on the symbol's ``tick``;
+    liquidation from the order's leverage. None when the order does not say which candles
+    to check."""
     if entry.interval is None or entry.candle_open_time is None:
         return None
     side = 1 if entry.side == "BUY" else -1
-    sl, tp = stop_levels(side, fill_price, entry.stop_loss_pct, entry.take_profit_pct)
-    if sl is None and entry.stop_loss is not None:
-        sl = float(entry.stop_loss)
-    if tp is None and entry.take_profit is not None:
-        tp = float(entry.take_profit)
+    sl, tp = exchange.protective_levels(
+        side, exchange.to_decimal(fill_price), entry.stop_loss_pct, entry.take_profit_pct,
+        entry.stop_loss, entry.take_profit, tick,
+    )  # fmt: skip
     liq = liquidation_price(side, fill_price, entry.leverage, maintenance_margin)
-    return Levels(side, sl, tp, liq, entry.interval, entry.candle_open_time)
+    return Levels(side, _float(sl), _float(tp), liq, entry.interval, entry.candle_open_time)
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def first_exit(
@@ -130,9 +138,15 @@ def identity(position: PositionBook) -> tuple[Any, ...]:
 class StopWatch:
     """Predicts paper stop exits of open positions from the stored candles (cached)."""
 
-    def __init__(self, db: Database, market_db: Database) -> None:
+    def __init__(
+        self,
+        db: Database,
+        market_db: Database,
+        filters: Callable[[str], Awaitable[SymbolFilters]] | None = None,
+    ) -> None:
         self.db = db
         self.market_db = market_db
+        self.filters = filters  # the symbol's tick rounds the levels as the venue does
         self._watches: dict[tuple[str, str], _Watch] = {}
         self._entries: dict[str, Order] = {}  # client order id -> entry order sent here
         self._opened: dict[tuple[str, str], Order] = {}  # the last entry sent per pair
@@ -220,7 +234,8 @@ class StopWatch:
             entry = Order.model_validate(doc["order"])
         if entry.venue not in PREDICTED_VENUES:
             return None
-        return levels(entry, float(position.average_entry), mmr)
+        filters = NO_FILTERS if self.filters is None else await self.filters(entry.symbol)
+        return levels(entry, float(position.average_entry), mmr, filters.tick_size)
 
     async def _bars(self, symbol: str, interval: str, start: int, end: int) -> list[Bar]:
         """Stored candles with open time in ``[start, end)``."""

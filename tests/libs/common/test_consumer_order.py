@@ -181,3 +181,35 @@ async def test_a_keys_next_handler_runs_while_the_events_before_it_go_out_in_ord
     times = [ev.Signal.model_validate_json(v).event_time for v in raw]
     assert times == list(range(41))  # the key's events in order
     assert out_before_second and out_before_second[0] - start < 40  # it did not wait for all
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+async def test_a_handler_waiting_for_another_topics_message_does_not_starve_it(
+    kafka_bootstrap: str, concurrency: int
+) -> None:
+    """Risk's gate waits in a ``signals`` handler for the account's fill, read by the same
+    consumer: every slot taken by waiting signals (or, one by one, the batch of signals not
+    finished) must not keep the fill from being handled."""
+    settings = settings_for(kafka_bootstrap)
+    await create(settings, "signals", "fills")
+    booked: dict[str, asyncio.Event] = {}
+    decided: list[str] = []
+
+    async def on_signal(s: ev.Signal) -> None:
+        await asyncio.wait_for(booked.setdefault(s.account, asyncio.Event()).wait(), 15)
+        decided.append(s.account)
+
+    async def on_fill(f: ev.Fill) -> None:
+        booked.setdefault(f.account, asyncio.Event()).set()
+
+    accounts = [f"a{i}" for i in range(concurrency)]
+    await publish(settings, *[signal(a, "AUSDT", 1) for a in accounts])
+    base = sample_events()["fills"]
+    handlers = {"signals": on_signal, "fills": on_fill}
+    ordering = {"signals": account_of_key}
+    async with Consuming(settings, handlers, concurrency=concurrency, ordering=ordering):
+        await wait_for(lambda: all(a in booked for a in accounts))  # the signals wait
+        await publish(settings, *[
+            base.model_copy(update={"event_id": uuid.uuid4(), "account": a}) for a in accounts
+        ])  # fmt: skip
+        await wait_for(lambda: sorted(decided) == accounts, timeout=10)

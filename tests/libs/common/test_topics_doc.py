@@ -25,11 +25,12 @@ NOT_CODE = ("libs/common/kwont_common/events/", "libs/common/kwont_common/testin
 
 
 def sources() -> Iterator[tuple[str, ast.Module]]:
-    """Every Python file of services/ and libs/ with its syntax tree."""
+    """Every Python file of services/ and libs/ with its syntax tree (not the copies pip
+    leaves in a package's build/ when an image installs it)."""
     for top in ("services", "libs"):
         for path in sorted((ROOT / top).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
-            if not rel.startswith(NOT_CODE):
+            if not rel.startswith(NOT_CODE) and "build" not in path.relative_to(ROOT).parts:
                 yield rel, ast.parse(path.read_text(), rel)
 
 

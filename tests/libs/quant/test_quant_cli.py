@@ -201,3 +201,23 @@ def test_console_script_is_installed() -> None:
         "macd_cross",
         "donchian_breakout",
     ]
+
+
+def test_backtest_and_optimize_carry_the_overfitting_figures(
+    csv_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--strategy", "sma_cross", "--data", str(csv_path)]
+    assert main(["backtest", *args, "--param", "fast=5", "--param", "slow=20", "--json"]) == 0
+    mc = json.loads(capsys.readouterr().out)["monte_carlo"]
+    assert mc["paths"] == 1000 and mc["seed"] == 0 and mc["trades"] > 0
+    lo, mid, hi = (mc["bootstrap"][f"final_equity_p{p}"] for p in (5, 50, 95))
+    assert lo <= mid <= hi
+    assert main(["backtest", *args, "--mc-paths", "200", "--mc-seed", "9"]) == 0
+    out = capsys.readouterr().out
+    assert "Monte Carlo of" in out and "200 paths (seed 9)" in out and "bootstrap" in out
+    grid = ["--grid", "fast=5:15:5", "--grid", "slow=20:40:20"]
+    assert main(["optimize", *args, *grid, "--json"]) == 0
+    guards = json.loads(capsys.readouterr().out)["guards"]
+    assert guards["n_trials"] == 6 and set(guards) >= {"psr", "dsr", "pbo"}
+    assert main(["optimize", *args, *grid]) == 0
+    assert "PSR" in capsys.readouterr().out

@@ -117,3 +117,32 @@ def test_real_shard_walk_forward_and_describe_lines_pass() -> None:
     grid = {"fast": [5, 8], "slow": [20, 40]}
     wf = walk_forward(cls, grid, candles, config, 2, 0.75, "sharpe")
     check_result({"mode": "walk_forward", "symbol": "X", "walk_forward": wf.to_dict()})
+
+
+def test_guard_moments_and_monte_carlo_bands_are_checked() -> None:
+    """Shard rows carry their block moments and a backtest its Monte Carlo bands, as
+    kwont_sandbox.run writes them; malformed ones fail the job."""
+    from kwont_quant import BacktestConfig, run_backtest
+    from kwont_quant.montecarlo import monte_carlo_of
+    from kwont_quant.optimize import evaluate
+    from kwont_quant.synthetic import gbm_ohlcv
+
+    candles = gbm_ohlcv(2000, seed=3)
+    evals = evaluate("sma_cross", [{"fast": 5, "slow": 20}], candles, BacktestConfig())
+    assert evals[0].moments is not None
+    row = dict(evals[0].to_dict(), index=0, moments=evals[0].moments.tolist())
+    check_result({"mode": "shard", "objective": "sharpe", "rankings": [row]})
+    bad = dict(row, moments=[r[:4] for r in row["moments"]])
+    assert reason({"mode": "shard", "objective": "sharpe", "rankings": [bad]}).startswith(
+        "rankings[0].moments[0] list should have at least 5 items"
+    )
+    mc = monte_carlo_of(run_backtest("sma_cross", candles, params={"fast": 5, "slow": 20}))
+    assert mc is not None
+    check_result(line(monte_carlo=mc.to_dict()))
+    broken = mc.to_dict()
+    broken["bootstrap"]["max_drawdown_p95"] = 1.5
+    assert reason(line(monte_carlo=broken)) == "monte_carlo.bootstrap.max_drawdown_p95 is above 1"
+    broken["bootstrap"]["max_drawdown_p95"] = float("nan")
+    assert reason(line(monte_carlo=broken)) == (
+        "monte_carlo.bootstrap.max_drawdown_p95 is not finite"
+    )

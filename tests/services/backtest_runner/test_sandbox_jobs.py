@@ -11,7 +11,9 @@ import pytest
 from kwont_backtest_runner.outcomes import Failed, Succeeded
 from kwont_backtest_runner.sandbox import Sandbox
 from kwont_quant import BacktestConfig, Candles, run_backtest
-from kwont_quant.optimize import evaluate
+from kwont_quant.montecarlo import monte_carlo_of
+from kwont_quant.optimize import evaluate, search_guards
+from kwont_quant.overfitting import guards_of
 from tests.services.backtest_runner.conftest import job_for
 
 pytestmark = pytest.mark.integration
@@ -37,6 +39,8 @@ def test_sma_cross_matches_in_process(sandbox: Sandbox, market: dict[str, Candle
     assert got["trades"] == want_trades
     assert got["final_equity"] == expected.final_equity
     assert got["metrics"] == expected.metrics.to_dict()
+    mc = monte_carlo_of(expected)
+    assert mc is not None and got["monte_carlo"] == mc.to_dict()
     curve = got["equity_curve"]
     np.testing.assert_array_equal(curve["open_time_ms"], expected.open_time_ms)
     np.testing.assert_array_equal(curve["equity"], expected.equity)
@@ -72,6 +76,10 @@ def test_grid_shard_ranks_like_evaluate(sandbox: Sandbox, market: dict[str, Cand
         (r["score"] for r in rows), key=lambda v: -(v if v is not None else -1e300)
     )
     assert {tuple(sorted(r["params"].items())): r["score"] for r in rows} == by_params
+    # The rows' moments give the guards the whole search gives in-process.
+    ranked = sorted(want, key=lambda e: -(e.score if e.score == e.score else -1e300))
+    blocks = np.array([r["moments"] for r in rows]).transpose(1, 0, 2)
+    assert guards_of(blocks, 0) == search_guards(ranked)
 
 
 def test_describe_uploaded_file(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ from kwont_common.trading import ids
 from kwont_devstack.pytest_plugin import MongoEndpoint
 from kwont_execution import binance_claims as claims
 from kwont_execution import binance_reports as reports
-from kwont_execution.binance_venue import BinanceVenue, open_binance_venue
+from kwont_execution.binance_sync import follow, open_binance_venue
+from kwont_execution.binance_venue import BinanceVenue
 from tests.services.execution.binance_futures_server import BinanceFutures
 from tests.services.marketdata.vendors import serve
 
@@ -89,7 +90,7 @@ class Harness:
         venue = await open_binance_venue(self.settings, self.db, self.publish)
         stop = asyncio.Event()
         before = len(self.exchange.sockets)
-        task = asyncio.create_task(venue.run(stop))
+        task = asyncio.create_task(follow(venue, stop))
         try:
             await until(lambda: len(self.exchange.sockets) > before)
             yield venue

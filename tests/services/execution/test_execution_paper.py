@@ -23,12 +23,13 @@ from kwont_common.events import Candle, DeadLetter, Event, Fill, Order, OrderUpd
 from kwont_common.kafka import EventProducer
 from kwont_common.kafka.admin import ensure_topics
 from kwont_common.testing import candle, service_settings, serving
-from kwont_common.trading import ids
+from kwont_common.trading import exchange, ids
 from kwont_common.trading.accounts import AccountConfig, load_account, save_account
 from kwont_devstack.mongo_users import MongoEndpoint
 from kwont_execution import paper
 from kwont_execution.main import setup
-from kwont_execution.paper_venue import _candle_key
+from kwont_execution.paper_position import Bar
+from kwont_execution.paper_stops import _candle_key
 from kwont_execution.settings import ExecutionSettings
 from kwont_execution.store import PositionStore
 from kwont_marketdata import store as candle_store
@@ -125,10 +126,14 @@ async def store_candles(db: Any, *candles: Candle) -> None:
 def expected_entry(
     side: int, ref: float = 100.0
 ) -> tuple[float, float | None, float | None, float]:
-    """Fill price, stop-loss, take-profit and liquidation of an entry by the engine's rules."""
-    px = live.market_price(side, ref, SLIP)
-    sl, tp = live.stop_levels(side, px, 0.02, 0.03)
-    return px, sl, tp, live.liquidation_price(side, px, 5, MMR)
+    """Fill price, stop-loss, take-profit and liquidation of an entry by the engine's rules,
+    in Decimal as the paper fill model computes them (no tick: nothing rounded)."""
+    rates = exchange.Rates.of(FEE, SLIP)
+    fill = exchange.market_fill(side, ref, Decimal(0), rates, None).price
+    sl, tp = exchange.protective_levels(side, fill, 0.02, 0.03, None, None, None)
+    assert sl is not None and tp is not None
+    px = float(fill)
+    return px, float(sl), float(tp), live.liquidation_price(side, px, 5, MMR)
 
 
 def dec(x: float) -> Decimal:
@@ -452,7 +457,7 @@ async def test_a_stop_committed_but_not_stored_before_a_crash_is_stored_on_the_r
     store = PositionStore(db)
     slot = await store.load("acct-1", "BTCUSDT")
     assert slot.position is not None
-    hit = paper.Bar(falling.open_time, falling.close_time, falling.open, falling.high,
+    hit = Bar(falling.open_time, falling.close_time, falling.open, falling.high,
                     falling.low)  # fmt: skip
     exit_ = paper.protect(slot.position, hit, await load_account(db, "acct-1"))
     assert exit_ is not None

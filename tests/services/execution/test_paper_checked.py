@@ -12,8 +12,8 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from kwont_devstack.mongo_users import MongoEndpoint
-from kwont_execution.paper import Position
-from kwont_execution.paper_venue import Checked
+from kwont_execution.paper_checked import Checked
+from kwont_execution.paper_position import Position
 from kwont_execution.store import PositionStore, Slot
 
 

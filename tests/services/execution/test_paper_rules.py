@@ -1,5 +1,6 @@
-"""The paper venue's pure rules: fills priced by kwont_quant.live (the engine's rules),
-fees from the account, the refusals the engine would make, and protective exits."""
+"""The paper venue's pure rules: fills priced by the paper fill model
+(kwont_common.trading.exchange), fees from the account, the refusals the engine would
+make, and protective exits."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from kwont_common.events import Fill, Order, OrderUpdate
 from kwont_common.trading import ids
 from kwont_common.trading.accounts import AccountConfig
 from kwont_execution import paper
-from kwont_execution.paper import Bar
+from kwont_execution.paper_position import Bar, Position
 from kwont_quant import live
 
 pytestmark = pytest.mark.unit
@@ -45,8 +46,8 @@ def order(side: str = "BUY", **kw: object) -> Order:
     return Order.model_validate(fields)
 
 
-def opened(o: Order) -> paper.Position:
-    price = paper.fill_price(o, None, ACCOUNT.slippage_rate)
+def opened(o: Order) -> Position:
+    price = paper.market_price(o, None)
     out = paper.execute(o, None, price, ACCOUNT)
     assert out.position is not None
     return out.position
@@ -54,10 +55,10 @@ def opened(o: Order) -> paper.Position:
 
 def test_entry_fills_at_the_reference_price_with_slippage_fee_and_stops() -> None:
     o = order("SELL")
-    out = paper.execute(o, None, paper.fill_price(o, None, ACCOUNT.slippage_rate), ACCOUNT)
+    out = paper.execute(o, None, paper.market_price(o, None), ACCOUNT)
     fill, filled, sl_new, tp_new = out.events
-    expected = live.market_price(-1, 100.0, ACCOUNT.slippage_rate)
-    assert isinstance(fill, Fill) and fill.price == Decimal(repr(expected))
+    expected = 99.95  # 100 x (1 - 0.0005), in Decimal
+    assert isinstance(fill, Fill) and fill.price == Decimal("99.95")
     assert fill.fee == Decimal("0.5") * fill.price * Decimal("0.001")
     assert fill.trade_id == f"paper-{o.client_order_id}" and not fill.reduce_only
     assert isinstance(filled, OrderUpdate) and filled.status == "FILLED"
@@ -68,17 +69,17 @@ def test_entry_fills_at_the_reference_price_with_slippage_fee_and_stops() -> Non
     ]
     pos = out.position
     assert pos is not None and pos.side == -1 and pos.checked_through == T0
-    assert (pos.stop_loss, pos.take_profit) == live.stop_levels(-1, expected, 0.02, 0.03)
+    assert (pos.stop_loss, pos.take_profit) == (101.949, 96.9515)  # 99.95 x 1.02, x 0.97
     assert pos.liquidation == live.liquidation_price(-1, expected, 5, 0.004)
-    again = paper.execute(o, None, (expected, o.event_time), ACCOUNT)
+    again = paper.execute(o, None, (100.0, o.event_time), ACCOUNT)
     assert again.events[0].event_id == fill.event_id  # deterministic
 
 
 def test_absolute_stops_are_the_fallback_and_a_newer_tick_sets_the_price() -> None:
     o = order(stop_loss_pct=None, take_profit_pct=None, stop_loss=Decimal(95), take_profit=None)
     close = paper.candle_close_time("1m", T0)
-    assert paper.fill_price(o, (close, 99.0), 0.0) == (100.0, o.event_time)  # not after close
-    price = paper.fill_price(o, (close + 5, 101.0), 0.0)
+    assert paper.market_price(o, (close, 99.0)) == (100.0, o.event_time)  # not after close
+    price = paper.market_price(o, (close + 5, 101.0))
     assert price == (101.0, close + 5)
     pos = paper.execute(o, None, price, ACCOUNT).position
     assert pos is not None and (pos.stop_loss, pos.take_profit) == (95.0, None)
@@ -95,7 +96,7 @@ def test_absolute_stops_are_the_fallback_and_a_newer_tick_sets_the_price() -> No
 )
 def test_orders_the_engine_would_not_trade_are_rejected(make: object, reason: str) -> None:
     o = make()  # type: ignore[operator]
-    out = paper.execute(o, None, paper.fill_price(o, None, 0.0), ACCOUNT)
+    out = paper.execute(o, None, paper.market_price(o, None), ACCOUNT)
     [update] = out.events
     assert isinstance(update, OrderUpdate) and update.status == "REJECTED"
     assert reason in (update.reason or "") and not out.changed

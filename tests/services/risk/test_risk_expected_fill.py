@@ -11,10 +11,10 @@ import pytest
 
 from kwont_common.events import Fill, Signal
 from kwont_common.trading.accounts import AccountConfig
+from kwont_common.trading.exchange import SymbolFilters
 from kwont_common.trading.ledger import Ledger
 from kwont_execution import paper
 from kwont_risk import orders
-from kwont_risk.rules import Filters
 from kwont_risk.state import BookState, equity_fields
 
 pytestmark = pytest.mark.unit
@@ -37,9 +37,8 @@ def test_the_expected_closing_fill_is_the_paper_venues_and_so_is_the_book_after_
 ) -> None:
     account = AccountConfig(account="a", fee_bps=7.5, slippage_bps=3, leverage=2)
     opening = signal("enter_long" if held == 1 else "enter_short", T0, 100.0)
-    entry = orders.entry_order(opening, held, Decimal("12.345"), 2, Filters())
-    slip = account.slippage_rate
-    opened = paper.execute(entry, None, paper.fill_price(entry, None, slip), account)
+    entry = orders.entry_order(opening, held, Decimal("12.345"), 2, SymbolFilters())
+    opened = paper.execute(entry, None, paper.market_price(entry, None), account)
     entry_fill = opened.events[0]
     assert isinstance(entry_fill, Fill) and opened.position is not None
 
@@ -55,7 +54,7 @@ def test_the_expected_closing_fill_is_the_paper_venues_and_so_is_the_book_after_
     flip = signal("enter_short" if held == 1 else "enter_long", T0 + 7 * MIN, 104.2)
     closing = orders.closing_order(flip, held, entry.quantity, account.leverage)
     expected = orders.paper_fill(closing, account)
-    actual = paper.execute(closing, opened.position, paper.fill_price(closing, None, slip), account)
+    actual = paper.execute(closing, opened.position, paper.market_price(closing, None), account)
     real = actual.events[0]
     assert isinstance(real, Fill) and expected is not None
     fields = ("side", "quantity", "price", "fee", "event_time", "reduce_only", "symbol")

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from kwont_common.trading.accounts import AccountConfig, RiskLimits
-from kwont_risk.rules import TRIPS, Entry, Filters, judge_entry, round_step, round_tick
+from kwont_common.trading.exchange import NO_FILTERS, SymbolFilters
+from kwont_risk.rules import TRIPS, Entry, judge_entry
 from kwont_risk.state import DAY_MS, KillSwitch
 
 pytestmark = pytest.mark.unit
 T0 = 1_704_067_200_000 + 10 * 3_600_000  # 2024-01-01 10:00 UTC
-NO_FILTERS = Filters()
 
 
 def entry(**kw: Any) -> Entry:
@@ -33,7 +33,9 @@ def account(**limits: Any) -> AccountConfig:
     return AccountConfig(account="a", leverage=leverage, limits=RiskLimits(**limits))
 
 
-def judged(e: Entry, acct: AccountConfig, filters: Filters = NO_FILTERS) -> tuple[str, str] | None:
+def judged(
+    e: Entry, acct: AccountConfig, filters: SymbolFilters = NO_FILTERS
+) -> tuple[str, str] | None:
     refusal = judge_entry(e, acct, filters)
     return None if refusal is None else (refusal.code, refusal.reason)
 
@@ -90,7 +92,7 @@ def test_cooldown_by_event_time() -> None:
 
 
 def test_min_notional_and_min_qty_filters() -> None:
-    filters = Filters.from_doc({"filters": {"min_notional": "100", "min_qty": "0.5"}})
+    filters = SymbolFilters.from_doc({"filters": {"min_notional": "100", "min_qty": "0.5"}})
     assert judged(entry(quantity=Decimal(1)), account(), filters) is None
     assert judged(entry(quantity=Decimal("0.99")), account(), filters) == (
         "min_notional",
@@ -105,16 +107,6 @@ def test_min_notional_and_min_qty_filters() -> None:
 
 def test_zero_quantity() -> None:
     assert judged(entry(quantity=Decimal(0)), account())[0] == "zero_quantity"  # type: ignore[index]
-
-
-def test_lot_step_rounds_down_and_tick_rounds_to_nearest() -> None:
-    assert round_step(Decimal("1.23456"), Decimal("0.001")) == Decimal("1.234")
-    assert round_step(Decimal("0.0009"), Decimal("0.001")) == 0
-    assert round_step(Decimal("1.23456"), None) == Decimal("1.23456")
-    assert round_tick(Decimal("101.2349"), Decimal("0.01")) == Decimal("101.23")
-    assert round_tick(Decimal("101.235"), Decimal("0.01")) == Decimal("101.24")
-    assert Filters.from_doc(None) == NO_FILTERS
-    assert Filters.from_doc({"filters": {"tick_size": "0", "step_size": ""}}) == NO_FILTERS
 
 
 def test_tripped_kill_switch_blocks_entries_until_the_next_utc_day() -> None:

@@ -171,7 +171,8 @@ async def test_signal_in_order_out_once_even_when_the_signal_is_redelivered(stac
     [order] = stack.orders()
     assert order.client_order_id == f"ke-{sig.event_id.hex}" and order.side == "BUY"
     assert order.quantity == engine_quantity(Decimal(10_000), 100.0) == Decimal("99.900")
-    assert order.stop_loss == Decimal("95.12") and order.stop_loss_pct == 0.05
+    # a long's stop rounds up to the tick (toward the entry: never a wider risk)
+    assert order.stop_loss == Decimal("95.13") and order.stop_loss_pct == 0.05
     assert (order.correlation_id, order.signal_id) == (sig.event_id, sig.event_id)
     assert order.event_time == sig.event_time and order.reference_price == 100.0
     stored = await stack.db["risk_orders"].find_one({"_id": order.client_order_id})

@@ -11,9 +11,9 @@ import pytest
 
 from kwont_common.events import Fill, OrderUpdate, Signal
 from kwont_common.trading.accounts import AccountConfig, Sizing
+from kwont_common.trading.exchange import NO_FILTERS, SymbolFilters
 from kwont_common.trading.ledger import Ledger, PositionBook
 from kwont_risk import orders, sizing
-from kwont_risk.rules import Filters
 from kwont_risk.state import (
     DAY_MS,
     BookState,
@@ -42,23 +42,29 @@ def test_fraction_sizing_is_the_engines_formula() -> None:
     acct = AccountConfig(account="a", fee_bps=10, slippage_bps=5, leverage=3)
     fill = 100.0 * (1 + 0.0005)
     engine = 10_000 * 3 / (fill * (1 + 0.001 * 3))
-    assert sizing.raw_quantity(acct, signal(), 1, 10_000.0) == pytest.approx(engine, rel=1e-15)
-    half = sizing.raw_quantity(acct, signal(size_hint=0.5), 1, 10_000.0)
+    assert sizing.raw_quantity(acct, signal(), 1, 10_000.0, NO_FILTERS) == pytest.approx(
+        engine, rel=1e-15
+    )
+    half = sizing.raw_quantity(acct, signal(size_hint=0.5), 1, 10_000.0, NO_FILTERS)
     assert half == pytest.approx(engine / 2, rel=1e-15)
-    short_fill = sizing.fill_price(acct, -1, 100.0)
-    assert short_fill == pytest.approx(99.95)
+    assert sizing.fill_price(acct, -1, 100.0, NO_FILTERS) == Decimal("99.95")
+    on_tick = sizing.fill_price(acct, 1, 100.0, SymbolFilters(tick_size=Decimal("0.1")))
+    assert on_tick == Decimal("100.1")  # 100.05, up to the tick: against the buyer
 
 
 def test_risk_sizing_loses_the_fraction_at_the_stop() -> None:
     acct = AccountConfig(account="a", fee_bps=0, sizing=Sizing(mode="risk", value=0.01))
-    qty = sizing.raw_quantity(acct, signal(stop_loss=95.0), 1, 10_000.0)
+    qty = sizing.raw_quantity(acct, signal(stop_loss=95.0), 1, 10_000.0, NO_FILTERS)
     assert qty == pytest.approx(100 / 5)  # 1% of 10,000 over a 5.0 stop distance
-    by_pct = sizing.raw_quantity(acct, signal(stop_loss_pct=0.02), 1, 10_000.0)
+    by_pct = sizing.raw_quantity(acct, signal(stop_loss_pct=0.02), 1, 10_000.0, NO_FILTERS)
     assert by_pct == pytest.approx(100 / 2)
-    capped = sizing.raw_quantity(acct, signal(stop_loss=99.99), 1, 10_000.0)
+    capped = sizing.raw_quantity(acct, signal(stop_loss=99.99), 1, 10_000.0, NO_FILTERS)
     assert capped == pytest.approx(100.0)  # the whole equity carries only 100 at 100
-    no_stop = sizing.raw_quantity(acct, signal(), 1, 10_000.0)
+    no_stop = sizing.raw_quantity(acct, signal(), 1, 10_000.0, NO_FILTERS)
     assert no_stop == pytest.approx(100.0)
+    ticked = SymbolFilters(tick_size=Decimal("0.01"))
+    rounded = sizing.raw_quantity(acct, signal(stop_loss=95.004), 1, 10_000.0, ticked)
+    assert rounded == pytest.approx(100 / 4.99)  # the stop the venue holds: 95.01, not 95.004
 
 
 def test_quantity_is_rounded_down_to_the_lot_step() -> None:
@@ -69,12 +75,13 @@ def test_quantity_is_rounded_down_to_the_lot_step() -> None:
 
 def test_orders_carry_the_signal_and_deterministic_ids() -> None:
     s = signal(stop_loss=95.123, take_profit=110.006, stop_loss_pct=0.05)
-    e = orders.entry_order(s, 1, Decimal("1.5"), 3, Filters(tick_size=Decimal("0.01")))
+    e = orders.entry_order(s, 1, Decimal("1.5"), 3, SymbolFilters(tick_size=Decimal("0.01")))
     assert e.client_order_id == f"ke-{SIG.hex}" and e.side == "BUY" and not e.reduce_only
-    assert (e.stop_loss, e.take_profit) == (Decimal("95.12"), Decimal("110.01"))
+    # toward the entry: a long's stop up (never wider), its take-profit down
+    assert (e.stop_loss, e.take_profit) == (Decimal("95.13"), Decimal("110.00"))
     assert e.correlation_id == SIG and e.signal_id == SIG and e.event_time == T0
     assert e.reference_price == 100.0 and e.candle_open_time == T0 - 60_000
-    again = orders.entry_order(s, 1, Decimal("1.5"), 3, Filters(tick_size=Decimal("0.01")))
+    again = orders.entry_order(s, 1, Decimal("1.5"), 3, SymbolFilters(tick_size=Decimal("0.01")))
     assert again.event_id == e.event_id
     x = orders.closing_order(s, 1, Decimal("2"), 3)
     assert x.client_order_id == f"kx-{SIG.hex}" and x.side == "SELL" and x.reduce_only
@@ -97,7 +104,7 @@ def update(status: str, filled: str, coid: str) -> OrderUpdate:
 
 
 def in_flight(quantity: str) -> tuple[BookState, str]:
-    order = orders.entry_order(signal(), 1, Decimal(quantity), 1, Filters())
+    order = orders.entry_order(signal(), 1, Decimal(quantity), 1, SymbolFilters())
     state = BookState(ledger=Ledger(cash=Decimal(1000)))
     state.in_flight["BTCUSDT"] = {order.client_order_id: in_flight_record(order)}
     return state, order.client_order_id

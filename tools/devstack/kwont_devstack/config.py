@@ -43,7 +43,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("gateway", 9101, http_port=8000),
     ServiceSpec("marketdata", 9102),
     ServiceSpec("strategy", 9103, groups=("kwont-strategy",)),
-    ServiceSpec("risk", 9104, groups=("kwont-risk", "kwont-risk-book")),
+    ServiceSpec("risk", 9104, groups=("kwont-risk",)),
     ServiceSpec("execution", 9105, groups=("kwont-execution", "kwont-execution-stops")),
     ServiceSpec("portfolio", 9106, groups=("kwont-portfolio", "kwont-portfolio-marks")),
     ServiceSpec("backtest-runner", 9107, groups=("kwont-backtest-runner",)),

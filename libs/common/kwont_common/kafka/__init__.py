@@ -5,6 +5,7 @@ from kwont_common.kafka.consumer import (
     EventConsumer,
     Handler,
     Ordering,
+    PartitionsHook,
     account_of_key,
 )
 from kwont_common.kafka.producer import EventProducer
@@ -15,5 +16,6 @@ __all__ = [
     "EventProducer",
     "Handler",
     "Ordering",
+    "PartitionsHook",
     "account_of_key",
 ]

@@ -4,8 +4,10 @@ For each message: decode into the topic's model, call the handler, publish what 
 and only then count the offset as done. Messages are handled in key order: the handlers of
 two messages with the same ordering key (by default the topic and the record key, i.e.
 Kafka's own order) never overlap and run in offset order, and their events go out in that
-order; with ``concurrency`` above 1, messages of different keys run at once, up to that many,
-and a key's next handler starts while the events of the one before are still being
+order; with ``concurrency`` above 1, messages of different keys run at once, up to that many
+per topic (each topic its own lane, so one topic's waiting handlers never starve another's;
+with 1, each topic's messages one by one, a fetched batch finished before the next), and a
+key's next handler starts while the events of the one before are still being
 acknowledged (the handler's effects are durable when it returns; the acknowledgements of an
 exit's four events used to hold up the entry behind it). A partition's committed offset is
 its lowest unfinished one, so a restart re-delivers every message not yet handled (and
@@ -26,6 +28,13 @@ again (what went out is not sent twice).
 
 Shutdown (``stop`` set, e.g. by SIGTERM): stop fetching, finish the message in hand, commit,
 close. A SIGKILL re-delivers at most the messages since the last commit.
+
+A consumer of a co-partitioned topic is assigned by partition number
+(:class:`~kwont_common.kafka.assignment.CopartitionedAssignor`): one member gets partition
+``p`` of every topic it reads, so one member owns all of an account's inputs. The hooks
+``on_assigned(partitions)`` (after an assignment, before its messages are fetched) and
+``on_revoked(partitions)`` (after what was in hand for them is finished and committed, and at
+shutdown after the last commit) let a service load and drop state per owned partition.
 """
 
 from __future__ import annotations
@@ -40,9 +49,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 
 from kwont_common.errors import InvalidMessage, is_transient
 from kwont_common.events import DeadLetter, Event
+from kwont_common.kafka.assignment import CopartitionedAssignor
 from kwont_common.kafka.codec import decode
 from kwont_common.kafka.producer import EventProducer
 from kwont_common.metrics import CONSUMER_LAG, HANDLER_SECONDS, MESSAGES_CONSUMED, MESSAGES_FAILED
@@ -58,6 +69,8 @@ DeadLetterHook = Callable[[DeadLetter], Awaitable[None]]
 """Called after a message was dead-lettered, e.g. to mark the work it carried failed."""
 """``async def on_candle(candle: Candle) -> Signal | None``: what it returns is published
 before the message's offset is committed."""
+PartitionsHook = Callable[[set[TopicPartition]], Awaitable[None]]
+"""``on_assigned`` / ``on_revoked``: called with the (full topic names') partitions."""
 
 
 class _Abort(Exception):
@@ -139,6 +152,8 @@ class EventConsumer:
         revoke_wait_s: float = 30.0,
         fetch_max_wait_ms: int | None = None,
         on_dead_letter: DeadLetterHook | None = None,
+        on_assigned: PartitionsHook | None = None,
+        on_revoked: PartitionsHook | None = None,
     ) -> None:
         if not handlers:
             raise ValueError("EventConsumer needs at least one handler")
@@ -152,6 +167,8 @@ class EventConsumer:
         self.max_pending = max(max_records, 10 * concurrency)
         self.revoke_wait_s = revoke_wait_s
         self.on_dead_letter = on_dead_letter
+        self.on_assigned = on_assigned
+        self.on_revoked = on_revoked
         self.fetch_max_wait_ms = fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms
         prefix = settings.topic_prefix
         self._routes: dict[str, tuple[Topic, Handler]] = {
@@ -160,6 +177,14 @@ class EventConsumer:
         }
         self._ordering = {topic(n).full_name(prefix): f for n, f in (ordering or {}).items()}
         self._latest_only = {topic(name).full_name(prefix) for name in latest_only}
+        # by partition number when an account topic is read; round-robin second, so a group
+        # still joins while members of an older version (round-robin only) are in it
+        self.copartitioned = any(meta.copartitioned for meta, _ in self._routes.values())
+        self._assignors: tuple[Any, ...] = (
+            (CopartitionedAssignor(), RoundRobinPartitionAssignor)
+            if self.copartitioned
+            else (RoundRobinPartitionAssignor,)
+        )
         self._consumer: AIOKafkaConsumer | None = None
         self.running = False
         self.handled = 0
@@ -168,7 +193,10 @@ class EventConsumer:
         self._offsets: dict[TopicPartition, _Offsets] = {}
         self._tails: dict[tuple[str, bytes | None], _Job] = {}
         self._jobs: set[_Job] = set()
-        self._slots = asyncio.Semaphore(concurrency)
+        # each topic its own lane (``concurrency`` slots, ``max_pending`` in hand): a handler
+        # waiting for another topic's message (risk's gate for the book's fill) never takes
+        # the slots or the fetches that message needs
+        self._slots = {name: asyncio.Semaphore(concurrency) for name in self._routes}
         self._error: BaseException | None = None
 
     async def _start_once(self) -> AIOKafkaConsumer:
@@ -181,6 +209,7 @@ class EventConsumer:
             fetch_max_wait_ms=self.fetch_max_wait_ms,
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=max(100, self.settings.kafka_session_timeout_ms // 3),
+            partition_assignment_strategy=self._assignors,
         )
         consumer.subscribe(list(self._routes), listener=_Revocations(self))
         try:
@@ -204,7 +233,7 @@ class EventConsumer:
         self.running = True
         try:
             while not stop.is_set() and self._error is None:
-                if len(self._jobs) >= self.max_pending:
+                if not self._throttle(consumer):
                     await asyncio.wait(
                         {j.task for j in self._jobs if j.task}, timeout=0.2,
                         return_when=asyncio.FIRST_COMPLETED,
@@ -214,9 +243,6 @@ class EventConsumer:
                     for tp, records in batch.items():
                         for record in records:
                             self._schedule(tp, record, stop)
-                    if self.concurrency == 1 and self._jobs:
-                        # one at a time: finish the batch before fetching (the old loop)
-                        await asyncio.wait({j.task for j in self._jobs if j.task})
                 await self._commit(consumer)
                 self._update_lag(consumer)
             if self._error is not None:
@@ -225,8 +251,27 @@ class EventConsumer:
             self.running = False
             await self._drain()
             await self._commit(consumer)
+            with contextlib.suppress(Exception):  # logged by the hook's call
+                await self._call_hook(self.on_revoked, set(consumer.assignment()))
             await consumer.stop()
             log.info("consumer stopped after %d messages", self.handled)
+
+    def _throttle(self, consumer: AIOKafkaConsumer) -> bool:
+        """Pause the partitions of the topics whose lane is full (``max_pending`` in hand;
+        with ``concurrency`` 1 any: a topic finishes its batch before its next fetch), resume
+        the others; whether any assigned partition is left to fetch."""
+        limit = 1 if self.concurrency == 1 else self.max_pending
+        in_hand: dict[str, int] = {}
+        for job in self._jobs:
+            in_hand[job.tp.topic] = in_hand.get(job.tp.topic, 0) + 1
+        assigned = consumer.assignment()
+        full = {tp for tp in assigned if in_hand.get(tp.topic, 0) >= limit}
+        if full:
+            consumer.pause(*full)
+        free = set(assigned) - full
+        if free & consumer.paused():
+            consumer.resume(*(free & consumer.paused()))
+        return bool(free) or not assigned
 
     def _schedule(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes],
                   stop: asyncio.Event) -> None:  # fmt: skip
@@ -261,7 +306,7 @@ class EventConsumer:
                     return
                 self.skipped += 1
             else:
-                async with self._slots:
+                async with self._slots[job.tp.topic]:
                     if stop.is_set() or self._error is not None or job.offsets.revoked:
                         return
                     job.started = True
@@ -308,9 +353,32 @@ class EventConsumer:
 
     async def revoked(self, partitions: set[TopicPartition]) -> None:
         """Before partitions go to another member: finish what is in hand for them (bounded
-        by ``revoke_wait_s``), commit it, and forget them (their queued messages abort)."""
+        by ``revoke_wait_s``), commit it, and forget them (their queued messages abort);
+        then ``on_revoked``."""
+        await self._settle(partitions & set(self._offsets))
+        await self._call_hook(self.on_revoked, partitions)
+
+    async def assigned(self, partitions: set[TopicPartition]) -> None:
+        """After an assignment, before its messages are fetched: ``on_assigned``."""
+        await self._call_hook(self.on_assigned, partitions)
+
+    async def _call_hook(
+        self, hook: PartitionsHook | None, partitions: set[TopicPartition]
+    ) -> None:
+        """A failing hook stops the loop (the state it keeps would be wrong); what is not
+        committed comes back to the next owner."""
+        if hook is None or not partitions:
+            return
+        try:
+            await hook(set(partitions))
+        except Exception as exc:
+            log.exception("%s hook failed", getattr(hook, "__name__", "rebalance"))
+            if self._error is None:
+                self._error = exc
+            raise
+
+    async def _settle(self, ours: set[TopicPartition]) -> None:
         consumer = self._consumer
-        ours = partitions & set(self._offsets)
         if not ours:
             return
         waiting = {j.task for j in self._jobs if j.task and j.tp in ours and j.started}
@@ -449,10 +517,18 @@ class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        await self.owner.revoked(set(revoked))
+        try:
+            await self.owner.revoked(set(revoked))
+        except Exception as exc:
+            if exc is not self.owner._error:  # a hook's is logged and stops the loop
+                raise  # aiokafka logs it
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        return None
+        try:
+            await self.owner.assigned(set(assigned))
+        except Exception as exc:
+            if exc is not self.owner._error:
+                raise
 
 
 async def _through(before: _Job | None) -> bool:

@@ -11,6 +11,7 @@ from kwont_quant import (
     load_strategy,
     run_backtest,
 )
+from kwont_quant.montecarlo import monte_carlo_of
 from kwont_quant.optimize import evaluate
 from kwont_quant.walkforward import walk_forward
 from kwont_sandbox import protocol
@@ -81,10 +82,16 @@ def run_job(job: SandboxJob) -> dict[str, Any]:
             _on_progress("optimize", 0.3, 1.0),
             workers=job.workers,
         )
-        rows = [dict(e.to_dict(), index=i) for i, e in enumerate(evals)]
+        # moments: per-block power sums of the set's returns, from which the gateway computes
+        # the whole grid's overfitting guards once every shard is in (a few numbers a row).
+        rows = [
+            dict(e.to_dict(), index=i, moments=None if e.moments is None else e.moments.tolist())
+            for i, e in enumerate(evals)
+        ]
         rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0.0), r["index"]))
         return {"mode": "shard", "objective": job.objective, "rankings": rows}
     result = run_backtest(cls, data, job.config, job.params, _on_progress("backtest", 0.3, 1.0))
+    mc = monte_carlo_of(result)
     trades = [t for r in result.per_symbol.values() for t in r.trades.to_list()]
     trades.sort(key=lambda t: (t["entry_time_ms"], t["symbol"]))
     out: dict[str, Any] = {
@@ -99,6 +106,7 @@ def run_job(job: SandboxJob) -> dict[str, Any]:
             for s, r in result.per_symbol.items()
         },
         "candles": {s: len(c) for s, c in data.items()},
+        "monte_carlo": mc.to_dict() if mc else None,
     }
     if job.equity_curve:
         out["equity_curve"] = _curve(result)

@@ -1,8 +1,8 @@
 """Compile the engine once at image build time (``python -m kwont_sandbox.warmup``).
 
-Runs every built-in strategy and a small grid on synthetic candles so numba writes its
-cache to ``NUMBA_CACHE_DIR``; the image ships that cache and each container copies it to
-its tmpfs, saving the compile time on every job.
+Runs every built-in strategy (and the Monte Carlo of its trades) and a small grid on
+synthetic candles so numba writes its cache to ``NUMBA_CACHE_DIR``; the image ships that
+cache and each container copies it to its tmpfs, saving the compile time on every job.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from kwont_quant import BUILTINS, BacktestConfig, Candles, run_backtest
+from kwont_quant.montecarlo import monte_carlo_of
 from kwont_quant.optimize import evaluate
 
 
@@ -24,8 +25,8 @@ def main() -> None:
     candles = Candles.from_arrays(times, opens, high, low, close, np.ones(n))
     cfg = BacktestConfig(interval_ms=60_000)
     for name in BUILTINS:
-        run_backtest(name, candles, cfg, symbol="WARM")
-        run_backtest(name, {"A": candles, "B": candles}, cfg)
+        monte_carlo_of(run_backtest(name, candles, cfg, symbol="WARM"))
+        monte_carlo_of(run_backtest(name, {"A": candles, "B": candles}, cfg))
     evaluate(
         "sma_cross", [{"fast": 5, "slow": 20}, {"fast": 10, "slow": 40}], candles, cfg, workers=2
     )

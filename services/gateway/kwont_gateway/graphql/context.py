@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
-from strawberry.scalars import JSON
 
+from kwont_gateway import strategies
 from kwont_gateway.auth import authenticate
 from kwont_gateway.deps import GatewayDep, charge, client_ip, connection_credentials
 from kwont_gateway.principal import Principal
 from kwont_gateway.state import Gateway
 
-if TYPE_CHECKING:
-    from kwont_gateway.graphql.types import BacktestSummary, Strategy
+Document = dict[str, Any]
 
 
 @dataclass
 class Loaders:
-    """Batch loaders: however many objects a query lists, one read per kind."""
+    """Batch loaders: however many objects a query lists, one read per kind. They load
+    documents; the GraphQL types shape them (so this module does not depend on them)."""
 
-    results: DataLoader[str, BacktestSummary | None]
-    strategies: DataLoader[str, Strategy | None]
+    results: DataLoader[str, Document | None]
+    strategies: DataLoader[str, Document | None]
 
 
 class Context(BaseContext):
@@ -37,37 +37,29 @@ class Context(BaseContext):
 
 
 def make_loaders(gw: Gateway, principal: Principal) -> Loaders:
-    from kwont_gateway import strategies
-    from kwont_gateway.graphql.types import BacktestSummary, Strategy
-
     owner = principal.user_id
 
-    async def load_results(ids: list[str]) -> list[BacktestSummary | None]:
-        found: dict[str, Any] = {}
+    async def load_results(ids: list[str]) -> list[Document | None]:
+        found: dict[str, Document] = {}
         projection = {
             "metrics": 1,
             "final_equity": 1,
             "trade_count": 1,
             "content_hash": 1,
             "duration_ms": 1,
+            "monte_carlo": 1,
         }
         async for d in gw.read.backtest_results.find(
             {"_id": {"$in": ids}, "owner": owner}, projection
         ):
-            found[d["_id"]] = BacktestSummary(
-                metrics=cast(JSON, d.get("metrics") or {}),
-                final_equity=None if d.get("final_equity") is None else str(d["final_equity"]),
-                trade_count=int(d.get("trade_count") or 0),
-                content_hash=d.get("content_hash"),
-                duration_ms=d.get("duration_ms"),
-            )
+            found[d["_id"]] = d
         return [found.get(i) for i in ids]
 
-    async def load_strategies(ids: list[str]) -> list[Strategy | None]:
+    async def load_strategies(ids: list[str]) -> list[Document | None]:
         cursor = gw.read.strategies.find(
             {"_id": {"$in": ids}, "owner": owner}, {"versions.code": 0}
         )
-        found = {d["_id"]: Strategy.of(strategies.public(d)) async for d in cursor}
+        found = {d["_id"]: strategies.public(d) async for d in cursor}
         return [found.get(i) for i in ids]
 
     return Loaders(DataLoader(load_fn=load_results), DataLoader(load_fn=load_strategies))

@@ -64,6 +64,20 @@ class BacktestSummary:
     trade_count: int
     content_hash: str | None
     duration_ms: float | None
+    monte_carlo: JSON | None = strawberry.field(
+        default=None, description="Final equity and max drawdown bands (as REST's result)."
+    )
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> BacktestSummary:
+        return cls(
+            metrics=cast(JSON, d.get("metrics") or {}),
+            final_equity=None if d.get("final_equity") is None else str(d["final_equity"]),
+            trade_count=int(d.get("trade_count") or 0),
+            content_hash=d.get("content_hash"),
+            duration_ms=d.get("duration_ms"),
+            monte_carlo=cast(JSON, d.get("monte_carlo")),
+        )
 
 
 @strawberry.type
@@ -96,7 +110,8 @@ class Backtest:
 
     @strawberry.field(description="The stored result (batched: one read per query).")  # type: ignore[untyped-decorator]
     async def result(self, info: Info[Context, None]) -> BacktestSummary | None:
-        return await info.context.loaders.results.load(str(self.id))
+        d = await info.context.loaders.results.load(str(self.id))
+        return None if d is None else BacktestSummary.of(d)
 
     @strawberry.field(description="The result's trades, `limit` (1..1000) at a time.")  # type: ignore[untyped-decorator]
     async def trades(
@@ -118,7 +133,8 @@ class Backtest:
                 if self.strategy_name in known
                 else None
             )
-        return await info.context.loaders.strategies.load(self.strategy_name)
+        d = await info.context.loaders.strategies.load(self.strategy_name)
+        return None if d is None else Strategy.of(d)
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> Backtest:

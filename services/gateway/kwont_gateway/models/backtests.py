@@ -75,6 +75,27 @@ class BacktestPage(Page):
     items: list[BacktestPublic]
 
 
+class Bands(BaseModel):
+    """5th, 50th and 95th percentiles over the paths."""
+
+    final_equity_p5: float
+    final_equity_p50: float
+    final_equity_p95: float
+    max_drawdown_p5: float
+    max_drawdown_p50: float
+    max_drawdown_p95: float
+
+
+class MonteCarloPublic(BaseModel):
+    """The trade sequence resampled (docs/api.md#monte-carlo-bands)."""
+
+    paths: int
+    seed: int
+    trades: int = Field(description="Closed trades resampled.")
+    permutation: Bands = Field(description="Each trade once, in a shuffled order.")
+    bootstrap: Bands = Field(description="As many trades drawn with replacement.")
+
+
 class BacktestResultPublic(BaseModel):
     job_id: str
     metrics: dict[str, Any]
@@ -83,6 +104,9 @@ class BacktestResultPublic(BaseModel):
     equity: list[list[float]] = Field(description="[[time_ms, equity], ...] (downsampled).")
     equity_points: int = Field(description="Points in the full curve.")
     per_symbol: dict[str, Any] = Field(default_factory=dict)
+    monte_carlo: MonteCarloPublic | None = Field(
+        None, description="Bands of final equity and max drawdown; null without closed trades."
+    )
     content_hash: str | None = None
     duration_ms: int | None = None
     links: dict[str, str] = Field(default_factory=dict)

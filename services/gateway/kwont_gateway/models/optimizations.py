@@ -49,6 +49,28 @@ class RankedRow(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
 
 
+class GuardsPublic(BaseModel):
+    """Overfitting guards of the winner (docs/api.md#overfitting-guards); Sharpe ratios per
+    bar, not annualised; a figure that is undefined is null."""
+
+    n_trials: int = Field(description="Parameter sets evaluated.")
+    psr: float | None = Field(
+        None, description="Probabilistic Sharpe ratio of the winner against 0 (Bailey & López "
+        "de Prado 2012).",
+    )  # fmt: skip
+    dsr: float | None = Field(
+        None, description="Deflated Sharpe ratio: PSR against the best Sharpe ratio n_trials "
+        "skill-less trials are expected to show (Bailey & López de Prado 2014).",
+    )  # fmt: skip
+    pbo: float | None = Field(
+        None, description="Probability of backtest overfitting by CSCV (Bailey, Borwein, "
+        "López de Prado & Zhu 2017).",
+    )  # fmt: skip
+    sharpe: float | None = Field(None, description="The winner's per-bar Sharpe ratio.")
+    expected_max_sharpe: float | None = Field(None, description="DSR's benchmark, per bar.")
+    n_blocks: int = Field(description="CSCV's S: blocks of bars split into halves.")
+
+
 class OptimizationPublic(BaseModel):
     id: str
     status: Literal["queued", "running", "succeeded", "failed", "cancelled", "cancelling"]
@@ -61,6 +83,9 @@ class OptimizationPublic(BaseModel):
     job_ids: list[str]
     submitted_at: dt.datetime
     ranking: list[RankedRow] = Field(default_factory=list)
+    guards: GuardsPublic | None = Field(
+        None, description="Once every shard succeeded: PSR, DSR and PBO of the winner."
+    )
     walk_forward: dict[str, Any] | None = Field(
         None, description="When asked: status and per-window in/out-of-sample report."
     )
