@@ -11,6 +11,7 @@ import sys
 import time
 
 MODULES = ["quant", "backtests", "mongo", "gateway", "marketdata", "partitioning", "pipeline"]
+MODULES += ["idle"]  # last: it starts the whole stack
 
 
 def run(names: list[str]) -> None:
