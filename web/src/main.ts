@@ -6,6 +6,8 @@ import { listPage } from "./list";
 import { loginPage } from "./login";
 import { leave, navigate } from "./router";
 import { resultPage } from "./result";
+import { strategiesPage } from "./strategies";
+import { strategyPage } from "./strategy";
 import { submitPage } from "./submit";
 import "./style.css";
 
@@ -15,6 +17,8 @@ const ROUTES: [RegExp, Page][] = [
   [/^\/(backtests)?$/, listPage],
   [/^\/backtests\/new$/, submitPage],
   [/^\/backtests\/([^/]+)$/, resultPage],
+  [/^\/strategies$/, strategiesPage],
+  [/^\/strategies\/([^/]+)$/, strategyPage],
 ];
 
 
@@ -26,6 +30,7 @@ function topBar(): HTMLElement {
     h("strong", {}, "Kwont"),
     s && link("/backtests", "Backtests"),
     s && link("/backtests/new", "New backtest"),
+    s && link("/strategies", "Strategies"),
     h("span", { class: "spacer" }),
     s && h("span", { id: "whoami" }, s.username),
     s &&
