@@ -6,6 +6,8 @@ import { listPage } from "./list";
 import { loginPage } from "./login";
 import { leave, navigate } from "./router";
 import { resultPage } from "./result";
+import { optimizationPage } from "./optimization";
+import { newOptimizationPage, optimizationsPage } from "./optimize";
 import { strategiesPage } from "./strategies";
 import { strategyPage } from "./strategy";
 import { submitPage } from "./submit";
@@ -18,6 +20,9 @@ const ROUTES: [RegExp, Page][] = [
   [/^\/backtests\/new$/, submitPage],
   [/^\/backtests\/([^/]+)$/, resultPage],
   [/^\/strategies$/, strategiesPage],
+  [/^\/optimizations$/, optimizationsPage],
+  [/^\/optimizations\/new$/, newOptimizationPage],
+  [/^\/optimizations\/([^/]+)$/, optimizationPage],
   [/^\/strategies\/([^/]+)$/, strategyPage],
 ];
 
@@ -31,6 +36,7 @@ function topBar(): HTMLElement {
     s && link("/backtests", "Backtests"),
     s && link("/backtests/new", "New backtest"),
     s && link("/strategies", "Strategies"),
+    s && link("/optimizations", "Grid searches"),
     h("span", { class: "spacer" }),
     s && h("span", { id: "whoami" }, s.username),
     s &&
