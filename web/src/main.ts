@@ -11,6 +11,7 @@ import { newOptimizationPage, optimizationsPage } from "./optimize";
 import { strategiesPage } from "./strategies";
 import { strategyPage } from "./strategy";
 import { submitPage } from "./submit";
+import { usersPage } from "./users";
 import "./style.css";
 
 type Page = (root: HTMLElement, ...args: string[]) => Promise<void>;
@@ -23,6 +24,7 @@ const ROUTES: [RegExp, Page][] = [
   [/^\/optimizations$/, optimizationsPage],
   [/^\/optimizations\/new$/, newOptimizationPage],
   [/^\/optimizations\/([^/]+)$/, optimizationPage],
+  [/^\/admin\/users$/, usersPage],
   [/^\/strategies\/([^/]+)$/, strategyPage],
 ];
 
@@ -37,6 +39,7 @@ function topBar(): HTMLElement {
     s && link("/backtests/new", "New backtest"),
     s && link("/strategies", "Strategies"),
     s && link("/optimizations", "Grid searches"),
+    s?.role === "admin" && link("/admin/users", "Users"),
     h("span", { class: "spacer" }),
     s && h("span", { id: "whoami" }, s.username),
     s &&
