@@ -3,6 +3,7 @@
 import { ApiError, session, signOut, SignedOut } from "./api";
 import { h, link } from "./dom";
 import { listPage } from "./list";
+import { livePage } from "./live";
 import { loginPage } from "./login";
 import { leave, navigate } from "./router";
 import { resultPage } from "./result";
@@ -25,6 +26,7 @@ const ROUTES: [RegExp, Page][] = [
   [/^\/optimizations\/new$/, newOptimizationPage],
   [/^\/optimizations\/([^/]+)$/, optimizationPage],
   [/^\/admin\/users$/, usersPage],
+  [/^\/live$/, livePage],
   [/^\/strategies\/([^/]+)$/, strategyPage],
 ];
 
@@ -39,6 +41,7 @@ function topBar(): HTMLElement {
     s && link("/backtests/new", "New backtest"),
     s && link("/strategies", "Strategies"),
     s && link("/optimizations", "Grid searches"),
+    s && link("/live", "Live"),
     s?.role === "admin" && link("/admin/users", "Users"),
     h("span", { class: "spacer" }),
     s && h("span", { id: "whoami" }, s.username),

@@ -7,7 +7,7 @@ import { navigate } from "./router";
 import { field, runForm } from "./runspec";
 import type { Param } from "./strategies";
 
-function paramInput(p: Param): HTMLInputElement {
+export function paramInput(p: Param): HTMLInputElement {
   if (p.type === "bool") return h("input", { type: "checkbox", name: p.name, checked: Boolean(p.default) });
   return h("input", {
     type: "number",
