@@ -25,6 +25,7 @@ from kwont_gateway.routes import (
     signals,
     strategies,
     symbols,
+    users,
     ws,
 )
 from kwont_gateway.state import Gateway
@@ -36,6 +37,7 @@ API_PREFIX = "/api/v1"
 GZIP_MIN_BYTES = 1024
 ROUTERS = [
     auth.router,
+    users.router,
     api_keys.router,
     strategies.router,
     backtests.router,

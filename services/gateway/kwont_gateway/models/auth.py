@@ -34,7 +34,15 @@ class UserPublic(BaseModel):
     id: str
     username: str
     role: Role
+    disabled: bool = False
     created_at: dt.datetime
+
+
+class UserUpdate(BaseModel):
+    """What an admin may change of a user; a field left out stays as it is."""
+
+    role: Role | None = None
+    disabled: bool | None = Field(None, description="A disabled user cannot sign in.")
 
 
 class MePublic(BaseModel):
