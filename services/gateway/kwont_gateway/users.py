@@ -56,6 +56,7 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
         "id": doc["_id"],
         "username": doc["username"],
         "role": doc["role"],
+        "disabled": bool(doc.get("disabled")),
         "created_at": doc["created_at"],
     }
 
