@@ -8,8 +8,15 @@ import uuid
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 import websockets
 
+from kwont_common.kafka import EventProducer
+from kwont_common.mongo import Mongo
+from kwont_gateway.auth import authenticate
+from kwont_gateway.errors import ApiError
+from kwont_gateway.ratelimit import RateLimiter
+from kwont_gateway.state import Gateway, load_jwt_secret
 from tests.services.gateway.factories import Server, login
 
 pytestmark = pytest.mark.integration
@@ -109,3 +116,21 @@ async def test_an_admin_may_not_demote_or_disable_themselves(gateway: Server) ->
             await c.patch("/api/v1/users/usr_nobody", json={"role": "viewer"})
         ).status_code == 404
         assert (await c.patch(f"/api/v1/users/{me['id']}", json={})).status_code == 422
+
+
+async def test_another_replica_refuses_a_token_it_had_verified(gateway: Server) -> None:
+    s = gateway.settings
+    redis = aioredis.from_url(s.redis_url)
+    secret = load_jwt_secret(s)
+    other = Gateway(s, Mongo.connect(s), redis, EventProducer(s), secret, RateLimiter(redis, 60))
+    user_id, name, password = await _user(gateway)
+    token = (await login(gateway, name, password))["access_token"]
+    try:
+        assert (await authenticate(other, token, None)).role == "trader"  # now cached there
+        await _patch(gateway, user_id, role="viewer")  # through the served replica
+        with pytest.raises(ApiError) as refused:
+            await authenticate(other, token, None)
+        assert refused.value.status == 401
+    finally:
+        await other.mongo.close()
+        await redis.aclose()
