@@ -157,8 +157,9 @@ async def _token_principal(gw: Gateway, token: str) -> Principal:
         _, principal, version = cached
     else:
         claims = decode_access_token(gw.jwt_secret, token)
-        principal = Principal(claims["sub"], claims.get("name", ""), claims["role"], "token")
         version = int(claims.get("ver", 0))
+        name, role = claims.get("name", ""), claims["role"]
+        principal = Principal(claims["sub"], name, role, "token", version=version)
         if len(gw.token_cache) > 10_000:
             gw.token_cache.clear()
         gw.token_cache[token] = (float(claims["exp"]), principal, version)

@@ -115,7 +115,9 @@ async def key_principal(gw: Gateway, key: str) -> Principal:
     version = version_of(user)
     if user is None or version == GONE:
         raise unauthorized(_INVALID)
-    principal = Principal(user["_id"], user["username"], user["role"], "api_key", doc["scope"])
+    principal = Principal(
+        user["_id"], user["username"], user["role"], "api_key", doc["scope"], version
+    )
     if len(gw.key_cache) > 10_000:
         gw.key_cache.clear()
     deadline = time.monotonic() + gw.settings.auth_cache_ttl_s

@@ -51,6 +51,9 @@ class GatewaySettings(Settings):
         ge=0,
         description="Longest API-key lifetime, also the default (0: keys may not expire).",
     )
+    ws_session_check_s: float = Field(
+        5.0, gt=0, description="How often an open WebSocket re-checks its user's token version."
+    )
     admin_password: str | None = Field(
         None, description="Password of the first admin created by `kwont-gateway create-admin`."
     )

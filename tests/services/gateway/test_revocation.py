@@ -4,6 +4,8 @@ follow the new role at once (inside the key cache's lifetime)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -134,3 +136,16 @@ async def test_another_replica_refuses_a_token_it_had_verified(gateway: Server) 
     finally:
         await other.mongo.close()
         await redis.aclose()
+
+
+async def test_an_open_websocket_closes_when_the_session_is_revoked(gateway: Server) -> None:
+    user_id, name, password = await _user(gateway)
+    token = (await login(gateway, name, password))["access_token"]
+    async with websockets.connect(f"{gateway.ws_url}/ws?access_token={token}") as ws:
+        await ws.send(json.dumps({"op": "ping"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "pong"}
+        await _patch(gateway, user_id, disabled=True)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)  # within ws_session_check_s (0.5 s here)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert "session revoked" in closed.value.rcvd.reason
