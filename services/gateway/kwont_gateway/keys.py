@@ -39,8 +39,8 @@ async def create_api_key(
         raise forbidden("API keys are created with a login token, not with another key")
     if scope == "trade" and principal.role == "viewer":
         raise forbidden("a viewer may only create read keys")
-    longest = gw.settings.api_key_max_days or None
-    if longest and expires_in_days is not None and expires_in_days > longest:
+    longest = gw.settings.api_key_max_days
+    if expires_in_days is not None and expires_in_days > longest:
         raise invalid(f"expires_in_days: at most {longest}", "expires_in_days")
     days = expires_in_days or longest
     ident, key = new_secret_token(KEY_PREFIX)
@@ -52,7 +52,7 @@ async def create_api_key(
         "scope": scope,
         "hash": digest(key),
         "created_at": created,
-        "expires_at": created + dt.timedelta(days=days) if days else None,
+        "expires_at": created + dt.timedelta(days=days),
         "last_used_at": None,
         "revoked_at": None,
     }

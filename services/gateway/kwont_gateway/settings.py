@@ -47,9 +47,7 @@ class GatewaySettings(Settings):
     )
     login_lockout_max_s: int = Field(3600, ge=1, description="Longest lockout.")
     api_key_max_days: int = Field(
-        365,
-        ge=0,
-        description="Longest API-key lifetime, also the default (0: keys may not expire).",
+        365, ge=1, le=365, description="Longest API-key lifetime in days, also the default."
     )
     ws_session_check_s: float = Field(
         5.0, gt=0, description="How often an open WebSocket re-checks its user's token version."

@@ -65,7 +65,7 @@ class ApiKeyCreate(BaseModel):
     expires_in_days: int | None = Field(
         None,
         ge=1,
-        le=36500,
+        le=365,
         description="Lifetime in days; default and maximum `KWONT_API_KEY_MAX_DAYS` (365).",
     )
 
@@ -75,7 +75,7 @@ class ApiKeyPublic(BaseModel):
     name: str
     scope: Scope
     created_at: dt.datetime
-    expires_at: dt.datetime | None = Field(description="None: never (when no maximum is set).")
+    expires_at: dt.datetime | None = Field(description="None only for keys made before expiry.")
     last_used_at: dt.datetime | None = Field(description="Updated at most once a minute.")
     revoked: bool
 
