@@ -15,6 +15,7 @@ from kwont_gateway.graphql.schema import graphql_router
 from kwont_gateway.routes import (
     analysis,
     api_keys,
+    audit,
     auth,
     backtests,
     candles,
@@ -39,6 +40,7 @@ ROUTERS = [
     auth.router,
     users.router,
     api_keys.router,
+    audit.router,
     strategies.router,
     backtests.router,
     optimizations.router,

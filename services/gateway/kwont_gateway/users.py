@@ -66,35 +66,6 @@ async def list_users(db: Database) -> list[dict[str, Any]]:
     return [doc async for doc in db.users.find({}).sort("created_at", 1)]
 
 
-async def update_user(
-    db: Database, by: str, user_id: str, role: Role | None, disabled: bool | None
-) -> dict[str, Any]:
-    """Change a user's role or disable (enable) them; disabling revokes their refresh tokens,
-    so they cannot sign in again (an access token already issued lives out its minutes).
-
-    Raises:
-        ApiError: 404 for an unknown user, 409 when an admin would demote or disable
-            themselves (the platform would be left without the admin doing it).
-    """
-    doc = await find_by_id(db, user_id)
-    if doc is None:
-        raise ApiError(404, "not_found", f"user {user_id!r} not found")
-    if user_id == by and ((role and role != "admin") or disabled):
-        raise ApiError(409, "conflict", "you cannot demote or disable your own account")
-    change: dict[str, Any] = {}
-    if role is not None:
-        change["role"] = role
-    if disabled is not None:
-        change["disabled"] = disabled
-    if change:
-        await db.users.update_one({"_id": user_id}, {"$set": change})
-    if disabled:
-        await db.refresh_tokens.update_many(
-            {"user": user_id, "revoked_at": None}, {"$set": {"revoked_at": now()}}
-        )
-    return {**doc, **change}
-
-
 async def ensure_admin(db: Database, password: str | None, run_dir: Path) -> tuple[bool, str]:
     """Create the user ``admin`` when missing; idempotent.
 
