@@ -13,6 +13,7 @@ import time
 MODULES = [
     "quant", "backtests", "mongo", "state", "gateway", "marketdata", "partitioning", "pipeline"
 ]  # fmt: skip
+MODULES += ["idle"]  # last: it starts the whole stack
 
 
 def run(names: list[str]) -> None:

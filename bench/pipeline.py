@@ -44,7 +44,8 @@ from kwont_quant.synthetic import gbm_ohlcv
 
 HOST = "127.0.0.1"
 SYMBOLS = [f"B{i:02d}USDT" for i in range(20)]
-RATES = (20.0, 100.0)
+# BENCH_PIPELINE_RATES=5 for the demo's pace (the idle cost's latency check, bench/idle.py)
+RATES = tuple(float(r) for r in os.environ.get("BENCH_PIPELINE_RATES", "20,100").split(","))
 SECONDS = float(os.environ.get("BENCH_PIPELINE_S", "20"))
 WARM = 60
 MINUTE = 60_000

@@ -3,10 +3,16 @@
 import { ApiError, session, signOut, SignedOut } from "./api";
 import { h, link } from "./dom";
 import { listPage } from "./list";
+import { livePage } from "./live";
 import { loginPage } from "./login";
 import { leave, navigate } from "./router";
 import { resultPage } from "./result";
+import { optimizationPage } from "./optimization";
+import { newOptimizationPage, optimizationsPage } from "./optimize";
+import { strategiesPage } from "./strategies";
+import { strategyPage } from "./strategy";
 import { submitPage } from "./submit";
+import { usersPage } from "./users";
 import "./style.css";
 
 type Page = (root: HTMLElement, ...args: string[]) => Promise<void>;
@@ -15,6 +21,13 @@ const ROUTES: [RegExp, Page][] = [
   [/^\/(backtests)?$/, listPage],
   [/^\/backtests\/new$/, submitPage],
   [/^\/backtests\/([^/]+)$/, resultPage],
+  [/^\/strategies$/, strategiesPage],
+  [/^\/optimizations$/, optimizationsPage],
+  [/^\/optimizations\/new$/, newOptimizationPage],
+  [/^\/optimizations\/([^/]+)$/, optimizationPage],
+  [/^\/admin\/users$/, usersPage],
+  [/^\/live$/, livePage],
+  [/^\/strategies\/([^/]+)$/, strategyPage],
 ];
 
 
@@ -26,6 +39,10 @@ function topBar(): HTMLElement {
     h("strong", {}, "Kwont"),
     s && link("/backtests", "Backtests"),
     s && link("/backtests/new", "New backtest"),
+    s && link("/strategies", "Strategies"),
+    s && link("/optimizations", "Grid searches"),
+    s && link("/live", "Live"),
+    s?.role === "admin" && link("/admin/users", "Users"),
     h("span", { class: "spacer" }),
     s && h("span", { id: "whoami" }, s.username),
     s &&

@@ -41,6 +41,8 @@ def content_hash(job: BacktestJob, engine_version: str, code_sha256: str | None 
         {"builtin": job.strategy.name} if job.strategy.builtin else {"code_sha256": digest}
     )
     doc["engine_version"] = engine_version
+    if job.margin_tiers:  # only when on: the keys of earlier results stay valid
+        doc["margin_tiers"] = True
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()
 

@@ -71,8 +71,10 @@ class Wiring:
     its consumer orders messages (see :class:`EventConsumer`: ``concurrency`` messages of
     different keys at once, ``ordering`` per topic, ``latest_only`` state topics);
     ``fast_fetch``: the consumer is on the candle -> fill path and fetches with
-    ``kafka_fast_fetch_max_wait_ms``; ``on_dead_letter``: called with each dead letter the
-    consumer publishes; ``on_assigned`` / ``on_revoked``: the consumer's rebalance hooks."""
+    ``kafka_fast_fetch_max_wait_ms``; ``background_fetch``: no trade waits for it, it
+    fetches with ``kafka_background_fetch_max_wait_ms``; ``on_dead_letter``: called with
+    each dead letter the consumer publishes; ``on_assigned`` / ``on_revoked``: the
+    consumer's rebalance hooks."""
 
     handlers: dict[str, Handler] = field(default_factory=dict)
     tasks: list[Task] = field(default_factory=list)
@@ -81,12 +83,23 @@ class Wiring:
     ordering: dict[str, Ordering] = field(default_factory=dict)
     latest_only: tuple[str, ...] = ()
     fast_fetch: bool = False
+    background_fetch: bool = False
     on_dead_letter: DeadLetterHook | None = None
     on_assigned: PartitionsHook | None = None
     on_revoked: PartitionsHook | None = None
 
 
 Setup = Callable[[Runtime], Awaitable[Wiring]]
+
+
+def fetch_wait_ms(settings: Settings, wiring: Wiring) -> int:
+    """The fetch wait of the service's consumer: fast on the candle -> fill path, long where
+    no trade waits for it, else ``kafka_fetch_max_wait_ms``."""
+    if wiring.fast_fetch:
+        return settings.kafka_fast_fetch_max_wait_ms
+    if wiring.background_fetch:
+        return settings.kafka_background_fetch_max_wait_ms
+    return settings.kafka_fetch_max_wait_ms
 
 
 async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = None) -> int:
@@ -127,8 +140,8 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
             consumer = EventConsumer(
                 settings, producer, wiring.handlers, concurrency=wiring.concurrency,
                 ordering=wiring.ordering, latest_only=wiring.latest_only,
-                fetch_max_wait_ms=settings.kafka_fast_fetch_max_wait_ms
-                if wiring.fast_fetch else None, on_dead_letter=wiring.on_dead_letter,
+                fetch_max_wait_ms=fetch_wait_ms(settings, wiring),
+                on_dead_letter=wiring.on_dead_letter,
                 on_assigned=wiring.on_assigned, on_revoked=wiring.on_revoked,
             )  # fmt: skip
             health.add_check("consumer", lambda: consumer.running)
@@ -162,6 +175,18 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
     return exit_code
 
 
+def fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when installed, else None (asyncio's own). Each idle consumer
+    fetches 200 times a second on the candle -> fill path; on uvloop such a fetch costs the
+    client about a fifth less CPU (measured on tansu: 0.056 -> 0.044 of a core per consumer),
+    and the gateway's requests less overhead."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def run_service(name: str, setup: Setup, settings_cls: type[S] = Settings) -> None:  # type: ignore[assignment]
     """Entry point of a service process: load settings, serve, exit with the right code."""
     try:
@@ -179,7 +204,8 @@ def run_service(name: str, setup: Setup, settings_cls: type[S] = Settings) -> No
         return await serve(settings, setup, stop)
 
     try:
-        code = asyncio.run(main())
+        with asyncio.Runner(loop_factory=fast_loop_factory()) as runner:
+            code = runner.run(main())
     except ConfigurationError as exc:
         log.error("configuration error: %s", exc)
         code = 2

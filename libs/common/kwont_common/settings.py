@@ -45,6 +45,14 @@ class Settings(BaseSettings):
         "consumer waits `kafka_fetch_max_wait_ms`. Three busy consumers polling at 5 ms cost "
         "little, and each hop is 5-10 ms shorter on tansu.",
     )
+    kafka_background_fetch_max_wait_ms: int = Field(
+        500,
+        ge=1,
+        description="Fetch wait of the consumers no trade waits for (execution's stop checks, "
+        "portfolio's fills and marks, backtest-runner's jobs, the gateway's push feed): at "
+        "rest each fetches twice a second instead of fifty times. On tansu their records "
+        "arrive up to this much later; Apache Kafka answers as soon as data arrives.",
+    )
     kafka_session_timeout_ms: int = Field(
         6_000,
         ge=1000,

@@ -7,6 +7,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kwont_quant._jit import jit
+from kwont_quant.brackets import liquidation_price
 from kwont_quant.candles import F64
 
 Bools = NDArray[np.bool_]
@@ -66,6 +67,10 @@ def simulate(  # noqa: C901 - the one compiled pass over the bars, a branch per 
     sizing_value: float,
     leverage: float,
     mmr: float,
+    tier_cap: F64,
+    tier_mmr: F64,
+    tier_cum: F64,
+    tier_max_notional: float,
     allow_short: bool,
     start: int,
     close_at_end: bool,
@@ -133,6 +138,9 @@ def simulate(  # noqa: C901 - the one compiled pass over the bars, a branch per 
                         q = cap * sizing_value * size[j]
                     else:
                         q = min(sizing_value * size[j] / fill, cap)
+                    tiers = tier_cap.shape[0]
+                    if tiers > 0:
+                        q = min(q, tier_max_notional / fill)
                     if q > 0.0:
                         side = want
                         qty = q
@@ -150,7 +158,14 @@ def simulate(  # noqa: C901 - the one compiled pass over the bars, a branch per 
                             tp = fill + side * d
                         # Isolated margin: the price at which the loss eats the margin
                         # down to the maintenance margin.
-                        if side == 1:
+                        if tiers > 0:  # the bracket of the notional (brackets.py)
+                            b = 0
+                            while b < tiers - 1 and q * fill >= tier_cap[b]:
+                                b += 1
+                            liq = liquidation_price(
+                                side, q, fill, q * fill / leverage, tier_mmr[b], tier_cum[b]
+                            )
+                        elif side == 1:
                             liq = fill * (1.0 - 1.0 / leverage) / (1.0 - mmr)
                         else:
                             liq = fill * (1.0 + 1.0 / leverage) / (1.0 + mmr)

@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--size", type=float, default=1.0, help="fraction of equity per entry")
         p.add_argument("--notional", type=float, help="fixed notional per entry instead")
         p.add_argument("--long-only", action="store_true")
+        p.add_argument("--margin-tiers", action="store_true", help="liquidate by notional bracket")
         p.add_argument("--close-at-end", action="store_true")
         p.add_argument("--allow-gaps", action="store_true", help="accept missing candles")
         p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -113,6 +114,7 @@ def _config(args: argparse.Namespace) -> BacktestConfig:
         sizing=sizing,
         leverage=args.leverage,
         long_only=args.long_only,
+        margin_tiers=args.margin_tiers,
         close_at_end=args.close_at_end,
     )
 

@@ -36,7 +36,11 @@ class BacktestConfig:
 
     Fees and slippage are in basis points per side. ``leverage`` > 1 models USD-M
     futures with isolated margin; ``maintenance_margin`` is the maintenance margin rate
-    used for the liquidation price (Binance's lowest tier is 0.4 %). ``close_at_end``
+    used for the liquidation price (Binance's lowest tier is 0.4 %). ``margin_tiers``
+    replaces that flat rate by the symbol's notional brackets
+    (:mod:`kwont_quant.brackets`): each position's liquidation price uses the rate and
+    maintenance amount of the bracket of its notional, and a position is capped to the
+    largest notional the brackets allow at ``leverage``. ``close_at_end``
     closes a position still open after the last bar at its close (paying the exit fee);
     by default it is left open and marked to the last close. With several symbols,
     ``cash`` is split equally between them. ``interval_ms`` overrides the bar interval
@@ -49,6 +53,7 @@ class BacktestConfig:
     sizing: Sizing = field(default_factory=Sizing)
     leverage: float = 1.0
     maintenance_margin: float = 0.004
+    margin_tiers: bool = False
     long_only: bool = False
     close_at_end: bool = False
     interval_ms: int | None = None
@@ -58,6 +63,8 @@ class BacktestConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"{name} must be a number, got {value!r}")
+        if not isinstance(self.margin_tiers, bool):
+            raise ConfigError(f"margin_tiers must be true or false, got {self.margin_tiers!r}")
         if not isinstance(self.sizing, Sizing):
             raise ConfigError(f"sizing must be a Sizing, got {self.sizing!r}")
         checks = (

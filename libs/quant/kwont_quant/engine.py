@@ -24,6 +24,9 @@ Execution rules (the same in every run, documented in docs/strategies.md):
   short ``entry (1 + 1/L) / (1 + mmr)``. Liquidation fills at that price (the exchange
   stops the loss at the margin, even through a gap) and pays the fee. An unleveraged
   short is liquidated when the price has about doubled.
+* With ``margin_tiers`` the rate is the symbol's notional bracket's instead
+  (:mod:`kwont_quant.brackets`, Binance's isolated formula with the bracket's ``cum``), and
+  an entry is capped to the largest notional the brackets allow at the leverage.
 * A position still open after the last bar is marked to the last close and reported as
   an ``open`` trade (or closed there when ``close_at_end``).
 * All arithmetic is float64, in a fixed order: the same input gives bit-identical
@@ -34,8 +37,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from kwont_quant import _kernels_engine as ke
-from kwont_quant.candles import Candles
+from kwont_quant.brackets import DEFAULT_TABLES, default_table
+from kwont_quant.candles import F64, Candles
 from kwont_quant.config import BacktestConfig
 from kwont_quant.errors import ConfigError
 from kwont_quant.metrics import compute_metrics
@@ -67,6 +73,7 @@ def run_engine(
     if not 0 <= start < n:
         raise ConfigError(f"start bar {start} is outside the data (0..{n - 1})")
     sizing_mode = 0 if config.sizing.mode == "fraction" else 1
+    tiers = _tiers(config, symbol)
     equity, records, exposed = ke.simulate(
         candles.open,
         candles.high,
@@ -88,6 +95,7 @@ def run_engine(
         float(config.sizing.value),
         float(config.leverage),
         float(config.maintenance_margin),
+        *tiers,
         not config.long_only,
         max(int(start), signals.warmup),
         bool(config.close_at_end),
@@ -105,3 +113,33 @@ def run_engine(
         equity=equity,
         start=start,
     )
+
+
+_NO_TIERS = (np.empty(0), np.empty(0), np.empty(0), 0.0)
+
+
+def _tiers(config: BacktestConfig, symbol: str) -> tuple[F64, F64, F64, float]:
+    """The kernel's bracket arrays (empty: the flat ``maintenance_margin``).
+
+    Raises:
+        ConfigError: tiers asked for a symbol without a bracket table, or a leverage no
+            bracket allows.
+    """
+    if not config.margin_tiers:
+        return _NO_TIERS
+    if not symbol:
+        raise ConfigError(
+            "margin_tiers needs the symbol: run_backtest(..., symbol=...) or data as "
+            "{symbol: candles} (kwont: --data files named after their symbol)"
+        )
+    table = default_table(symbol)
+    if table is None:
+        known = ", ".join(sorted(DEFAULT_TABLES))
+        raise ConfigError(f"margin_tiers: no bracket table for {symbol!r} (known: {known})")
+    cap = table.max_notional(config.leverage)
+    if cap <= 0:
+        raise ConfigError(
+            f"margin_tiers: {symbol} allows at most {table.brackets[0].initial_leverage}x, "
+            f"got leverage {config.leverage:g}"
+        )
+    return (*table.arrays(), float(cap))

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from kwont_quant.brackets import default_table
 from kwont_quant.signals import BarSignal
 
 Action = Literal["enter_long", "enter_short", "exit"]
@@ -125,6 +126,24 @@ def liquidation_price(side: int, fill_price: float, leverage: float, mmr: float)
     if side == 1:
         return fill_price * (1.0 - 1.0 / leverage) / (1.0 - mmr)
     return fill_price * (1.0 + 1.0 / leverage) / (1.0 + mmr)
+
+
+def position_liquidation(
+    side: int,
+    qty: float,
+    fill_price: float,
+    leverage: float,
+    mmr: float,
+    symbol: str,
+    tiers: bool,
+) -> float:
+    """The liquidation price of an isolated position: by ``symbol``'s notional bracket
+    (:mod:`kwont_quant.brackets`) when ``tiers`` and the symbol has a table, else the flat
+    ``mmr`` of :func:`liquidation_price` (as the engine with ``margin_tiers`` off)."""
+    table = default_table(symbol) if tiers else None
+    if table is None:
+        return liquidation_price(side, fill_price, leverage, mmr)
+    return table.liquidation(side, qty, fill_price, leverage)
 
 
 def protective_exit(

@@ -70,6 +70,7 @@ async def setup(runtime: Runtime) -> Wiring:
         on_dead_letter=runner.on_dead_letter,
         tasks=[checker(mongo.write, sandbox, settings.runner_id)],
         on_stop=[close],
+        background_fetch=True,  # a job waits seconds in a sandbox; half a second to pick up
     )
 
 

@@ -105,6 +105,9 @@ async def setup(runtime: Runtime) -> Wiring:
     stops = EventConsumer(
         settings, runtime.producer, {"candles": paper.on_candle},
         group_id=settings.stops_group_id,  # one at a time: 16 at once starved the orders
+        # an order's catch-up does not wait for the stop consumer (paper_venue.py); a stop
+        # fills at its candle's prices whenever the candle is read
+        fetch_max_wait_ms=settings.kafka_background_fetch_max_wait_ms,
     )  # fmt: skip
     runtime.health.add_check("stops-consumer", lambda: stops.running)
     tasks += [stops.run, paper.flush_checks, paper.revisit_held]

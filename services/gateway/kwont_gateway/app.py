@@ -15,6 +15,7 @@ from kwont_gateway.graphql.schema import graphql_router
 from kwont_gateway.routes import (
     analysis,
     api_keys,
+    audit,
     auth,
     backtests,
     candles,
@@ -25,6 +26,7 @@ from kwont_gateway.routes import (
     signals,
     strategies,
     symbols,
+    users,
     ws,
 )
 from kwont_gateway.state import Gateway
@@ -36,7 +38,9 @@ API_PREFIX = "/api/v1"
 GZIP_MIN_BYTES = 1024
 ROUTERS = [
     auth.router,
+    users.router,
     api_keys.router,
+    audit.router,
     strategies.router,
     backtests.router,
     optimizations.router,

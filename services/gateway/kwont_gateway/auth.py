@@ -2,7 +2,9 @@
 
 Refresh tokens rotate: each use revokes the presented token and issues a new one. Presenting
 a token that was already rotated or revoked is treated as theft and revokes every refresh
-token of that user (they must log in again).
+token of that user (they must log in again). Access tokens carry the user's token version
+(``ver``), checked on every authentication (see ``sessions``); logins are throttled (see
+``throttle``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import time
 from typing import Any
 
 from kwont_gateway.errors import forbidden, not_found, unauthorized
-from kwont_gateway.principal import Principal, Scope
+from kwont_gateway.keys import KEY_PREFIX, key_principal
+from kwont_gateway.principal import Principal
 from kwont_gateway.security import (
     decode_access_token,
     digest,
@@ -24,17 +27,23 @@ from kwont_gateway.security import (
     split_secret_token,
     verify_password,
 )
+from kwont_gateway.sessions import GONE, current_version, version_of
 from kwont_gateway.state import Gateway
 from kwont_gateway.users import find_by_id, find_by_name, now
 
 REFRESH_PREFIX = "rt"
-KEY_PREFIX = "kw"
+REVOKED = "session revoked (password, role or account changed); log in again"
 
 
 async def _issue(gw: Gateway, user: dict[str, Any]) -> dict[str, Any]:
     s = gw.settings
     access, _ = issue_access_token(
-        gw.jwt_secret, user["_id"], user["username"], user["role"], s.access_token_ttl_s
+        gw.jwt_secret,
+        user["_id"],
+        user["username"],
+        user["role"],
+        s.access_token_ttl_s,
+        version_of(user),
     )
     ident, refresh = new_secret_token(REFRESH_PREFIX)
     await gw.write.refresh_tokens.insert_one(
@@ -42,6 +51,7 @@ async def _issue(gw: Gateway, user: dict[str, Any]) -> dict[str, Any]:
             "_id": ident,
             "user": user["_id"],
             "hash": digest(refresh),
+            "ver": version_of(user),
             "created_at": now(),
             "expires_at": now() + dt.timedelta(seconds=s.refresh_token_ttl_s),
             "revoked_at": None,
@@ -57,18 +67,23 @@ async def _issue(gw: Gateway, user: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def login(gw: Gateway, username: str, password: str) -> dict[str, Any]:
-    """Tokens for a valid username and password.
+async def login(gw: Gateway, username: str, password: str, ip: str) -> dict[str, Any]:
+    """Tokens for a valid username and password from client ``ip``.
 
     Raises:
-        ApiError: 401 with one message for an unknown user and a wrong password alike.
+        ApiError: 401 with one message for an unknown user and a wrong password alike;
+            429 while the account or the IP is locked out after failed logins.
     """
+    await gw.throttle.check(username, ip)
     user = await find_by_name(gw.write, username)
     if user is None or user.get("disabled"):
         await hash_password(password)  # same cost as a real check: no user enumeration by timing
+        await gw.throttle.failed(username, ip)
         raise unauthorized("wrong username or password")
     if not await verify_password(user["password_hash"], password):
+        await gw.throttle.failed(username, ip)
         raise unauthorized("wrong username or password")
+    await gw.throttle.succeeded(username)
     if needs_rehash(user["password_hash"]):
         new_hash = await hash_password(password)
         await gw.write.users.update_one({"_id": user["_id"]}, {"$set": {"password_hash": new_hash}})
@@ -100,6 +115,8 @@ async def refresh(gw: Gateway, token: str) -> dict[str, Any]:
     user = await find_by_id(gw.write, doc["user"])
     if user is None or user.get("disabled"):
         raise unauthorized("account disabled")
+    if doc.get("ver", 0) != version_of(user):  # issued before a revocation that raced us
+        raise unauthorized(REVOKED)
     return await _issue(gw, user)
 
 
@@ -114,52 +131,6 @@ async def revoke_refresh(gw: Gateway, principal: Principal, token: str) -> None:
         raise not_found("refresh token", "presented")
 
 
-async def create_api_key(
-    gw: Gateway, principal: Principal, name: str, scope: Scope
-) -> dict[str, Any]:
-    """A new API key; the secret is returned here once and only its hash is kept.
-
-    Raises:
-        ApiError: 403 for a key creating keys, or a trade key for a viewer.
-    """
-    if principal.via != "token":
-        raise forbidden("API keys are created with a login token, not with another key")
-    if scope == "trade" and principal.role == "viewer":
-        raise forbidden("a viewer may only create read keys")
-    ident, key = new_secret_token(KEY_PREFIX)
-    doc = {
-        "_id": ident,
-        "owner": principal.user_id,
-        "name": name,
-        "scope": scope,
-        "hash": digest(key),
-        "created_at": now(),
-        "revoked_at": None,
-    }
-    await gw.write.api_keys.insert_one(doc)
-    return {**key_public(doc), "key": key}
-
-
-def key_public(doc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": doc["_id"],
-        "name": doc["name"],
-        "scope": doc["scope"],
-        "created_at": doc["created_at"],
-        "revoked": doc["revoked_at"] is not None,
-    }
-
-
-async def revoke_api_key(gw: Gateway, principal: Principal, key_id: str) -> None:
-    result = await gw.write.api_keys.update_one(
-        {"_id": key_id, "owner": principal.user_id, "revoked_at": None},
-        {"$set": {"revoked_at": now()}},
-    )
-    if result.matched_count != 1:
-        raise not_found("API key", key_id)
-    gw.key_cache.clear()  # this replica forgets at once; others within auth_cache_ttl_s
-
-
 async def authenticate(gw: Gateway, bearer: str | None, api_key: str | None) -> Principal:
     """The caller behind an ``Authorization: Bearer`` value or an ``X-API-Key`` value.
 
@@ -171,45 +142,31 @@ async def authenticate(gw: Gateway, bearer: str | None, api_key: str | None) -> 
     if api_key is None and bearer is not None and bearer.startswith(KEY_PREFIX + "_"):
         api_key, bearer = bearer, None
     if bearer:
-        return _token_principal(gw, bearer)
+        return await _token_principal(gw, bearer)
     if api_key:
-        return await _key_principal(gw, api_key)
+        return await key_principal(gw, api_key)
     raise unauthorized()
 
 
-def _token_principal(gw: Gateway, token: str) -> Principal:
-    """The principal of a valid access token; verified once, then remembered until it
-    expires (the signature check is the largest CPU cost of an authenticated read)."""
+async def _token_principal(gw: Gateway, token: str) -> Principal:
+    """The principal of a valid access token of the user's current version. The signature
+    is verified once, then remembered until the token expires (it is the largest CPU cost
+    of an authenticated read); the version is checked every time (one Redis GET)."""
     cached = gw.token_cache.get(token)
     if cached is not None and cached[0] > time.time():
-        principal: Principal = cached[1]
-        return principal
-    claims = decode_access_token(gw.jwt_secret, token)
-    principal = Principal(claims["sub"], claims.get("name", ""), claims["role"], "token")
-    if len(gw.token_cache) > 10_000:
-        gw.token_cache.clear()
-    gw.token_cache[token] = (float(claims["exp"]), principal)
-    return principal
-
-
-async def _key_principal(gw: Gateway, key: str) -> Principal:
-    hashed = digest(key)
-    cached = gw.key_cache.get(hashed)
-    if cached is not None and cached[0] > time.monotonic():
-        principal: Principal = cached[1]
-        return principal
-    ident = split_secret_token(key, KEY_PREFIX)
-    doc = await gw.read.api_keys.find_one({"_id": ident}) if ident else None
-    if doc is None or doc["revoked_at"] is not None or not same_digest(doc["hash"], hashed):
-        raise unauthorized("invalid or revoked API key")
-    user = await find_by_id(gw.read, doc["owner"])
-    if user is None or user.get("disabled"):
-        raise unauthorized("invalid or revoked API key")
-    principal = Principal(user["_id"], user["username"], user["role"], "api_key", doc["scope"])
-    if len(gw.key_cache) > 10_000:
-        gw.key_cache.clear()
-    gw.key_cache[hashed] = (time.monotonic() + gw.settings.auth_cache_ttl_s, principal)
-    return principal
+        _, principal, version = cached
+    else:
+        claims = decode_access_token(gw.jwt_secret, token)
+        version = int(claims.get("ver", 0))
+        name, role = claims.get("name", ""), claims["role"]
+        principal = Principal(claims["sub"], name, role, "token", version=version)
+        if len(gw.token_cache) > 10_000:
+            gw.token_cache.clear()
+        gw.token_cache[token] = (float(claims["exp"]), principal, version)
+    current = await current_version(gw, principal.user_id)
+    if current != version:
+        raise unauthorized("account disabled" if current == GONE else REVOKED)
+    return principal  # type: ignore[no-any-return]
 
 
 def require_trade(principal: Principal) -> None:

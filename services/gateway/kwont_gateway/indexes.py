@@ -11,6 +11,7 @@ async def ensure_indexes(db: Database) -> None:
     await db.users.create_index("username", unique=True, name="username")
     await db.refresh_tokens.create_index("user", name="user")
     await db.api_keys.create_index("owner", name="owner")
+    await db.audit_log.create_index([("at", -1), ("_id", -1)], name="at")
     await db.strategies.create_index([("owner", 1), ("created_at", -1)], name="owner_created")
     await db.backtests.create_index([("owner", 1), ("submitted_at", -1)], name="owner_submitted")
     await backtest_trades.ensure_index(db)

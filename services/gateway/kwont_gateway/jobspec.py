@@ -132,6 +132,7 @@ def build_job(spec: RunSpec, resolved: Resolved, **fields: Any) -> BacktestJob:
             slippage_bps=spec.slippage_bps,
             leverage=spec.leverage,
             long_only=spec.long_only,
+            margin_tiers=spec.margin_tiers,
             sizing=spec.sizing,
             **fields,
         )

@@ -100,15 +100,4 @@ def run() -> None:
         settings = GatewaySettings(service_name="gateway")
         print(asyncio.run(create_admin(settings)))
         return
-    _fast_event_loop()
-    run_service("gateway", setup, GatewaySettings)
-
-
-def _fast_event_loop() -> None:
-    """uvloop when installed (uvicorn[standard]): the service shell's ``asyncio.run`` then
-    runs on it, which cuts the per-request overhead of the API noticeably."""
-    try:
-        import uvloop
-    except ImportError:
-        return
-    uvloop.install()
+    run_service("gateway", setup, GatewaySettings)  # on uvloop (the service shell's choice)

@@ -15,6 +15,7 @@ from kwont_gateway.principal import Principal
 from kwont_gateway.state import Gateway
 
 MS_PER_YEAR = 365.25 * 86_400_000
+DAY_MS = 86_400_000
 Array = np.ndarray[Any, Any]
 
 
@@ -50,6 +51,23 @@ async def get(
     if doc is None:
         raise not_found("portfolio", account)
     return dict(doc)
+
+
+async def kill_switch(gw: Gateway, account: str, now_ms: int) -> dict[str, Any]:
+    """The account's kill switch as the risk service keeps it (``risk_books``,
+    docs/risk.md): tripped by a rule, it refuses every entry until the end of the UTC day
+    it tripped on (``day``, days since the epoch) or a reset. Call only for an account the
+    caller owns (risk books carry no owner)."""
+    book = await gw.read.risk_books.find_one({"_id": account}, {"kill_switch": 1}) or {}
+    switch = book.get("kill_switch") or {}
+    tripped, day = bool(switch.get("tripped")), switch.get("day")
+    return {
+        "tripped": tripped,
+        "active": tripped and (day is None or now_ms // DAY_MS <= day),
+        "code": switch.get("code"),
+        "reason": switch.get("reason"),
+        "since": switch.get("since"),
+    }
 
 
 def curve_of(doc: dict[str, Any]) -> tuple[Array, Array]:

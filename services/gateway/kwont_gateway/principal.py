@@ -23,6 +23,8 @@ class Principal:
     role: Role
     via: Literal["token", "api_key"]
     scope: Scope = "trade"
+    version: int = 0
+    """The user's token version these credentials were valid for (see ``sessions``)."""
 
     @property
     def can_trade(self) -> bool:

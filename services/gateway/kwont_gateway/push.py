@@ -73,7 +73,7 @@ def push_feed(gw: Gateway) -> Task:
             group_id=s.push_group,
             auto_offset_reset="latest",
             enable_auto_commit=True,
-            fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
+            fetch_max_wait_ms=s.kafka_background_fetch_max_wait_ms,  # screens, not trades
         )
         try:
             await consumer.start()

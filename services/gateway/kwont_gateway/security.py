@@ -2,8 +2,9 @@
 
 - Passwords: argon2id (argon2-cffi defaults, RFC 9106 low-memory profile), hashed off the
   event loop; hashes are upgraded on login when the parameters change.
-- Access tokens: HS256 JWTs carrying the user id and role, short-lived (15 min by default);
-  they are not looked up per request, which keeps the hot path free of database reads.
+- Access tokens: HS256 JWTs carrying the user id, role and token version, short-lived
+  (15 min by default); the version is compared with the user's on every request (one Redis
+  GET, see ``sessions``), so a revoked session stops at once without a database read.
 - Refresh tokens and API keys: ``<prefix>_<id>_<secret>`` with 256 random bits of secret;
   only their SHA-256 is stored (a fast hash is right for random secrets: there is nothing to
   brute-force), so a database leak reveals no usable credential.
@@ -57,7 +58,7 @@ def new_id(prefix: str) -> str:
 
 
 def issue_access_token(
-    secret: str, user_id: str, username: str, role: str, ttl_s: int
+    secret: str, user_id: str, username: str, role: str, ttl_s: int, version: int = 0
 ) -> tuple[str, int]:
     """``(token, expires_at_epoch_s)`` of a new access token."""
     now = int(time.time())
@@ -66,6 +67,7 @@ def issue_access_token(
         "name": username,
         "role": role,
         "typ": "access",
+        "ver": version,
         "iat": now,
         "exp": now + ttl_s,
         "iss": _ISSUER,

@@ -27,6 +27,31 @@ class GatewaySettings(Settings):
     auth_cache_ttl_s: float = Field(
         10.0, ge=0, description="How long a replica caches an API-key lookup (revocation delay)."
     )
+    token_version_cache_s: int = Field(
+        60,
+        ge=1,
+        description="How long Redis caches a user's token version (bounds revocation delay "
+        "only when Redis missed the bump).",
+    )
+    login_fail_per_account: int = Field(
+        5, ge=1, description="Failed logins of one username before it is locked out."
+    )
+    login_fail_per_ip: int = Field(
+        20, ge=1, description="Failed logins from one client IP before it is locked out."
+    )
+    login_fail_window_s: int = Field(
+        900, ge=1, description="Window in which failed logins are counted."
+    )
+    login_lockout_s: int = Field(
+        60, ge=1, description="First lockout; each further failure while counted doubles it."
+    )
+    login_lockout_max_s: int = Field(3600, ge=1, description="Longest lockout.")
+    api_key_max_days: int = Field(
+        365, ge=1, le=365, description="Longest API-key lifetime in days, also the default."
+    )
+    ws_session_check_s: float = Field(
+        5.0, gt=0, description="How often an open WebSocket re-checks its user's token version."
+    )
     admin_password: str | None = Field(
         None, description="Password of the first admin created by `kwont-gateway create-admin`."
     )

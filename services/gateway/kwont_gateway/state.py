@@ -15,6 +15,7 @@ from kwont_common.mongo import Database, Mongo
 from kwont_gateway.hub import Hub
 from kwont_gateway.ratelimit import RateLimiter
 from kwont_gateway.settings import GatewaySettings
+from kwont_gateway.throttle import LoginThrottle
 
 
 @dataclass
@@ -28,9 +29,22 @@ class Gateway:
     jwt_secret: str
     limiter: RateLimiter
     hub: Hub = field(default_factory=Hub)
-    key_cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
-    token_cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    key_cache: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    key_touched: dict[str, float] = field(default_factory=dict)
+    token_cache: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     feed_ready: bool = False
+    throttle: LoginThrottle = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.throttle = LoginThrottle(
+            self.redis,
+            per_account=s.login_fail_per_account,
+            per_ip=s.login_fail_per_ip,
+            window_s=s.login_fail_window_s,
+            lockout_s=s.login_lockout_s,
+            lockout_max_s=s.login_lockout_max_s,
+        )
 
     @property
     def write(self) -> Database:

@@ -56,8 +56,14 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
         "id": doc["_id"],
         "username": doc["username"],
         "role": doc["role"],
+        "disabled": bool(doc.get("disabled")),
         "created_at": doc["created_at"],
     }
+
+
+async def list_users(db: Database) -> list[dict[str, Any]]:
+    """Every user, oldest first."""
+    return [doc async for doc in db.users.find({}).sort("created_at", 1)]
 
 
 async def ensure_admin(db: Database, password: str | None, run_dir: Path) -> tuple[bool, str]:

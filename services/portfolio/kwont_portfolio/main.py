@@ -48,6 +48,8 @@ async def setup(runtime: Runtime) -> Wiring:
         runtime.producer,
         marks_handlers(portfolios, settings.marks_from_ticks),
         group_id=settings.marks_group_id,
+        # marks revalue positions; no order waits for them
+        fetch_max_wait_ms=settings.kafka_background_fetch_max_wait_ms,
     )
     runtime.health.add_check("marks consumer", lambda: marks.running)
 
@@ -57,7 +59,8 @@ async def setup(runtime: Runtime) -> Wiring:
     async def consume_marks(stop: asyncio.Event) -> None:
         await marks.run(stop)
 
-    return Wiring(handlers={"fills": on_fill}, tasks=[consume_marks])
+    # risk's gate waits for fills on its own book consumer, not for portfolio's snapshots
+    return Wiring(handlers={"fills": on_fill}, tasks=[consume_marks], background_fetch=True)
 
 
 def run() -> None:

@@ -158,7 +158,7 @@ class Gate:
             return state
         hit = await self.stops.expected_exit(
             signal.account, signal.symbol, position, signal.candle_open_time,
-            config.maintenance_margin, config.slippage_rate, bars,
+            config.maintenance_margin, config.slippage_rate, bars, config.margin_tiers,
         )  # fmt: skip
         if hit is None:
             return state

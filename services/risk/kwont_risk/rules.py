@@ -12,7 +12,9 @@ a human ``reason``. Codes:
 - ``max_open_positions``: open positions plus entries in flight reach the limit;
 - ``zero_quantity``: sizing leaves nothing to buy (no cash, or the lot step eats it);
 - ``min_qty`` / ``min_notional``: below the symbol's exchange filters;
-- ``max_position_notional``: the position would be larger than the limit.
+- ``max_position_notional``: the position would be larger than the limit;
+- ``bracket_leverage``: the account's leverage is above what the symbol's notional bracket
+  allows for this notional (``kwont_quant.brackets``; symbols without a table pass).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from decimal import Decimal
 
 from kwont_common.trading.accounts import AccountConfig, RiskLimits
 from kwont_common.trading.exchange import SymbolFilters, to_decimal
+from kwont_quant.brackets import default_table
 from kwont_risk.state import KillSwitch
 
 TRIPS = ("max_daily_loss", "max_drawdown")
@@ -122,4 +125,30 @@ def judge_entry(entry: Entry, account: AccountConfig, filters: SymbolFilters) ->
     cap = limits.max_position_notional
     if cap is not None and notional > cap:
         return Refusal("max_position_notional", f"notional {notional:.2f} is above the limit {cap}")
-    return None
+    return bracket_refusal(entry.symbol, notional, account.leverage)
+
+
+def bracket_refusal(symbol: str, notional: Decimal, leverage: int) -> Refusal | None:
+    """Refuse a leverage above the highest the venue allows for a position of ``notional``
+    (Binance's notional brackets, the default table of :mod:`kwont_quant.brackets`): the
+    notional may reach the cap of the last bracket allowing ``leverage``, as the backtest
+    engine's cap with ``margin_tiers``."""
+    table = default_table(symbol)
+    if table is None:
+        return None
+    allowed = table.max_notional(leverage)
+    if notional <= allowed:
+        return None
+    bracket = table.for_notional(notional)
+    if bracket is None:
+        top = table.brackets[-1].notional_cap
+        return Refusal(
+            "bracket_leverage",
+            f"notional {notional:.2f} is above {symbol}'s largest bracket (cap {top})",
+        )
+    return Refusal(
+        "bracket_leverage",
+        f"leverage {leverage}x is above the {bracket.initial_leverage}x {symbol}'s bracket "
+        f"{bracket.bracket} allows for a notional of {notional:.2f} (at {leverage}x at most "
+        f"{allowed}); lower the leverage or the size",
+    )

@@ -34,7 +34,7 @@ from kwont_common.mongo import Database
 from kwont_common.trading import exchange, ids
 from kwont_common.trading.exchange import NO_FILTERS, SymbolFilters
 from kwont_common.trading.ledger import PositionBook
-from kwont_quant.live import ExitReason, liquidation_price, protective_exit
+from kwont_quant.live import ExitReason, position_liquidation, protective_exit
 
 CANDLES = "candles"
 """Candle buckets in the market-data database (kwont_marketdata.store)."""
@@ -74,11 +74,16 @@ class Exit:
 
 
 def levels(
-    entry: Order, fill_price: float, maintenance_margin: float, tick: Decimal | None = None
+    entry: Order,
+    fill_price: float,
+    maintenance_margin: float,
+    tick: Decimal | None = None,
+    tiers: bool = False,
 ) -> Levels | None:
     """The levels the paper venue gave the position opened by ``entry`` at ``fill_price``:
     :func:`kwont_common.trading.exchange.protective_levels` on the symbol's ``tick``;
-    liquidation from the order's leverage. None when the order does not say which candles
+    liquidation from the order's leverage (by the notional bracket with ``tiers``, as the
+    account's ``margin_tiers``). None when the order does not say which candles
     to check."""
     if entry.interval is None or entry.candle_open_time is None:
         return None
@@ -87,7 +92,10 @@ def levels(
         side, exchange.to_decimal(fill_price), entry.stop_loss_pct, entry.take_profit_pct,
         entry.stop_loss, entry.take_profit, tick,
     )  # fmt: skip
-    liq = liquidation_price(side, fill_price, entry.leverage, maintenance_margin)
+    liq = position_liquidation(
+        side, float(entry.quantity), fill_price, entry.leverage, maintenance_margin,
+        entry.symbol, tiers,
+    )  # fmt: skip
     return Levels(side, _float(sl), _float(tp), liq, entry.interval, entry.candle_open_time)
 
 
@@ -189,15 +197,17 @@ class StopWatch:
         maintenance_margin: float,
         slippage: float,
         prefetched: Prefetched | None = None,
+        tiers: bool = False,
     ) -> Exit | None:
         """The protective exit the paper venue makes on a candle up to ``through`` (open
         time) for ``position``, whose fill the book has not seen yet; None if none is due
         (or the position is not the paper venue's). ``prefetched``: candles read for this
-        call by :meth:`prefetch`, used when they cover the range needed."""
+        call by :meth:`prefetch`, used when they cover the range needed. ``tiers``: the
+        account's ``margin_tiers`` (liquidation by notional bracket)."""
         key, ident = (account, symbol), identity(position)
         watch = self._watches.get(key)
         if watch is None or watch.ident != ident:
-            lv = await self._levels(position, maintenance_margin)
+            lv = await self._levels(position, maintenance_margin, tiers)
             watch = _Watch(ident, lv, lv.entry_candle if lv else 0)
             self._watches[key] = watch
         lv = watch.levels
@@ -219,7 +229,7 @@ class StopWatch:
             watch.checked = max(watch.checked, bars[-1].open_time)
         return hit
 
-    async def _levels(self, position: PositionBook, mmr: float) -> Levels | None:
+    async def _levels(self, position: PositionBook, mmr: float, tiers: bool) -> Levels | None:
         if position.correlation_id is None:
             return None
         try:
@@ -235,7 +245,7 @@ class StopWatch:
         if entry.venue not in PREDICTED_VENUES:
             return None
         filters = NO_FILTERS if self.filters is None else await self.filters(entry.symbol)
-        return levels(entry, float(position.average_entry), mmr, filters.tick_size)
+        return levels(entry, float(position.average_entry), mmr, filters.tick_size, tiers)
 
     async def _bars(self, symbol: str, interval: str, start: int, end: int) -> list[Bar]:
         """Stored candles with open time in ``[start, end)``."""

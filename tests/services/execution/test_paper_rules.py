@@ -165,3 +165,21 @@ def test_a_levered_short_is_liquidated_when_the_high_crosses_its_liquidation_pri
     fill = out.events[0]
     assert isinstance(fill, Fill) and fill.exit_reason == "liquidation"
     assert fill.price == Decimal(repr(pos.liquidation)) and len(out.events) == 2
+
+
+def test_margin_tiers_liquidate_at_the_bracket_of_the_notional() -> None:
+    """10,000,000 of BTCUSDT at 10x is in bracket 4 (mmr 2.5 %, cum 122,550): Binance's
+    LP = (WB + cum - pos x entry) / (pos x mmr - pos) with WB = 1,000,000, worked here."""
+    flat = ACCOUNT.model_copy(update={"fee_bps": 0, "slippage_bps": 0})
+    tiered = flat.model_copy(update={"margin_tiers": True})
+    big = order(quantity=Decimal(100_000), stop_loss_pct=None, take_profit_pct=None, leverage=10)
+    lp = (1_000_000 + 122_550 - 100_000 * 100.0) / (100_000 * 0.025 - 100_000)  # 91.0518
+    pos = paper.execute(big, None, paper.market_price(big, None), tiered).position
+    assert pos is not None and pos.liquidation == pytest.approx(lp, rel=1e-12)
+    bar = Bar(T0 + 60_000, T0 + 119_999, 99.0, 99.5, 91.0)
+    out = paper.protect(pos, bar, tiered)
+    assert out is not None and out.events[0].exit_reason == "liquidation"  # type: ignore[attr-defined]
+    # Without tiers the flat 0.4 % liquidates lower, at 90.36: the same bar leaves it open.
+    pos = paper.execute(big, None, paper.market_price(big, None), flat).position
+    assert pos is not None and pos.liquidation == live.liquidation_price(1, 100.0, 10, 0.004)
+    assert paper.protect(pos, bar, flat) is None

@@ -76,6 +76,8 @@ def gateway_settings(
         rate_read_per_ip=1_000_000,
         rate_submit_per_ip=1_000_000,
         rate_read_per_user=100_000,
+        login_fail_per_ip=1_000_000,
+        ws_session_check_s=0.5,
     )
 
 

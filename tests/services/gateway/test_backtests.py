@@ -56,6 +56,15 @@ async def test_a_submission_is_stored_queued_and_published(gateway: Server, db: 
     assert job.start_time == 1_704_067_200_000 and doc["job"]["job_id"] == job_id
 
 
+async def test_margin_tiers_reach_the_published_job(gateway: Server) -> None:
+    _, headers = await new_user(gateway)
+    async with gateway.client(headers) as c:
+        r = await c.post(f"{API}/backtests", json=backtest_body() | {"margin_tiers": True})
+    assert r.status_code == 202, r.text
+    job = await published_job(gateway, r.json()["job_id"])
+    assert job.margin_tiers is True
+
+
 @pytest.mark.parametrize(
     ("change", "words"),
     [

@@ -24,10 +24,20 @@ from tests.services.gateway.factories import Server, backtest_body, new_user
 pytestmark = pytest.mark.integration
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 MAX_EXAMPLES = 15
-STATEFUL_EXAMPLES = 100
+STATEFUL_EXAMPLES = 150
+# The run is a trader's: the admin-only user operations answer 403 to every generated
+# request, so the stateful phase must not spend its scenarios starting from them (POST
+# /users became a root once PATCH /users/{user_id} gave it a link target). The other phases
+# still run them. With more operations in the schema, some runs stop after 52 scenarios;
+# at 100 such runs followed no upload link (3 of 6 failed), at 150 they still follow a few
+# (3 of 3 passed, 40-45 s).
 CONFIG = f"""
 [phases.stateful.generation]
 max-examples = {STATEFUL_EXAMPLES}
+
+[[operations]]
+include-name = ["POST /api/v1/users", "PATCH /api/v1/users/{{user_id}}", "GET /api/v1/audit"]
+phases.stateful.enabled = false
 """
 CHECKS = ",".join(
     (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from kwont_common import testing
 from kwont_common.events import Fill
 from kwont_common.kafka import EventProducer
 from kwont_common.mongo import Database
+from kwont_risk.state import KillSwitch, utc_day
 from tests.services.gateway.factories import Server, new_user, portfolio_doc
 
 pytestmark = pytest.mark.integration
@@ -126,3 +128,29 @@ async def test_fills_of_ones_account_are_pushed_over_the_websocket(
         assert by_channel["fills"]["data"]["account"] == account
         assert by_channel["fills"]["data"]["quantity"] == "2"
         assert by_channel["candles"]["data"]["symbol"] == "BTCUSDT"
+
+
+async def test_a_portfolio_shows_its_kill_switch_as_risk_keeps_it(
+    gateway: Server, db: Database
+) -> None:
+    owner_id, owner = await new_user(gateway)
+    account = f"ks-{uuid.uuid4().hex[:6]}"
+    await db.portfolios.insert_one(portfolio_doc(account, owner_id))
+    async with gateway.client(owner) as c:
+        calm = (await c.get(f"{API}/portfolio/{account}")).json()["kill_switch"]
+        assert calm == {
+            "tripped": False,
+            "active": False,
+            "code": None,
+            "reason": None,
+            "since": None,
+        }
+        now = int(time.time() * 1000)
+        for since, active in ((now, True), (now - 2 * 86_400_000, False)):  # today, a past day
+            switch = KillSwitch(True, "max_daily_loss", "daily loss 6% > 5%", since, utc_day(since))
+            await db.risk_books.update_one(
+                {"_id": account}, {"$set": {"kill_switch": switch.to_doc()}}, upsert=True
+            )
+            shown = (await c.get(f"{API}/portfolio/{account}")).json()["kill_switch"]
+            assert shown == {"tripped": True, "active": active, "code": "max_daily_loss",
+                             "reason": "daily loss 6% > 5%", "since": since}  # fmt: skip

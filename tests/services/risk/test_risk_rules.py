@@ -127,3 +127,19 @@ def test_the_kill_switch_is_checked_before_the_limits() -> None:
     switch = KillSwitch(True, "max_drawdown", "down", T0, T0 // DAY_MS)
     acct = account(max_open_positions=1)
     assert judged(entry(kill_switch=switch, open_positions=5), acct)[0] == "kill_switch"  # type: ignore[index]
+
+
+def test_bracket_leverage_refuses_a_large_notional_and_passes_a_small_one() -> None:
+    # BTCUSDT's brackets: up to 500,000 of notional 100x, 500,000 to 8,000,000 50x.
+    acct = account(leverage=75, max_leverage=125)
+    assert judged(entry(quantity=Decimal(5_000)), acct) is None  # 500,000: the cap at 75x
+    assert judged(entry(quantity=Decimal("5000.01")), acct) == (
+        "bracket_leverage",
+        "leverage 75x is above the 50x BTCUSDT's bracket 3 allows for a notional of "
+        "500001.00 (at 75x at most 500000); lower the leverage or the size",
+    )
+    assert judged(entry(quantity=Decimal(6_000)), account(leverage=50, max_leverage=125)) is None
+    code, reason = judged(entry(quantity=Decimal(6_000_000)), acct) or ("", "")
+    assert code == "bracket_leverage" and "above BTCUSDT's largest bracket" in reason
+    # a symbol without a table is not judged by brackets
+    assert judged(entry(symbol="XYZUSDT", quantity=Decimal(6_000)), acct) is None

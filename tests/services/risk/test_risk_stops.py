@@ -94,3 +94,17 @@ def test_a_position_changes_identity_with_each_fill() -> None:
     b = PositionBook(1, Decimal(2), Decimal(100), correlation_id="x")
     assert identity(a) != identity(b)
     assert identity(a) == identity(PositionBook(1, Decimal(1), Decimal(100), correlation_id="x"))
+
+
+def test_margin_tiers_predict_the_liquidation_of_the_notional_bracket() -> None:
+    """A 1,000,000 BTCUSDT short at 10x is in bracket 3 (mmr 1 %, cum 2,550): Binance's
+    LP = (WB + cum + pos x entry) / (pos x mmr + pos), WB = 100,000, as the paper venue."""
+    order = entry(side="SELL", quantity=Decimal(10_000), leverage=10)
+    lp = (100_000 + 2_550 + 10_000 * 100.0) / (10_000 * 0.01 + 10_000)
+    lv = levels(order, 100.0, 0.004, None, tiers=True)
+    assert lv is not None and lv.liquidation == pytest.approx(lp, rel=1e-12)
+    flat = levels(order, 100.0, 0.004)
+    assert flat is not None and flat.liquidation == pytest.approx(100.0 * 1.1 / 1.004)
+    hit = first_exit(lv, [bar(1, 100.0, lp + 0.01, 99.0)], 0.0, 0, T0 + MIN)
+    assert hit == Exit(T0 + MIN, lv.liquidation, "liquidation")
+    assert first_exit(flat, [bar(1, 100.0, lp + 0.01, 99.0)], 0.0, 0, T0 + MIN) is None

@@ -16,6 +16,7 @@ from kwont_devstack.kafka_groups import group_joined, group_state
 from kwont_devstack.mongo_users import MongoCredentials, MongoEndpoint
 from kwont_devstack.programs import service_env
 from kwont_devstack.sandbox_net import listening
+from kwont_execution.settings import ExecutionSettings
 
 
 @pytest.mark.unit
@@ -48,6 +49,18 @@ def test_the_runner_gets_the_stack_sandbox_settings() -> None:
     assert env["KWONT_SANDBOX_RELAY_PORT"] == "37117"
     relay = [item for item in config.listeners() if item.setting == "KWONT_SANDBOX_RELAY_PORT"]
     assert [item.port for item in relay] == [37117]
+
+
+@pytest.mark.unit
+def test_execution_reads_no_ticks_on_the_synthetic_feed() -> None:
+    config = StackConfig.from_env({})
+    mongo = MongoEndpoint("127.0.0.1", 27017, MongoCredentials("a", "b", "c"))
+    spec = {s.name: s for s in config.services}
+    assert service_env(config, mongo, spec["marketdata"])["KWONT_FEED"] == "synthetic"
+    assert service_env(config, mongo, spec["execution"])["KWONT_PAPER_TICKS"] == "false"
+    env = service_env(config, mongo, spec["execution"])
+    settings = ExecutionSettings.model_validate({"paper_ticks": env["KWONT_PAPER_TICKS"]})
+    assert settings.paper_ticks is False
 
 
 @pytest.mark.unit

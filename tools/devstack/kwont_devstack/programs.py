@@ -80,6 +80,10 @@ EMBEDDED_SERVICE_ENV: dict[str, dict[str, str]] = {
         "KWONT_FEED_INTERVAL": "1m",
         "KWONT_FEED_PACE_S": "1.0",
     },
+    # The synthetic feed publishes no ticks: a reader of `ticks` would only fetch an empty
+    # topic fifty times a second (0.04 of a core at rest, bench/idle.py); paper fills are
+    # at the order's reference price either way.
+    "execution": {"KWONT_PAPER_TICKS": "false"},
 }
 """Settings of single services in the embedded stack (on top of :func:`base_env`)."""
 

@@ -78,6 +78,11 @@ class BacktestJob(Event):
     )
     leverage: float = Field(1.0, ge=1, le=125, description="Leverage; JSON number (float).")
     long_only: bool = False
+    margin_tiers: bool = Field(
+        False,
+        description="Liquidate by the symbol's notional bracket (kwont_quant.brackets) instead "
+        "of the flat maintenance margin.",
+    )
     sizing: Sizing = Field(default_factory=Sizing)
     walk_forward: WalkForwardSpec | None = Field(
         None, description="Run a walk-forward of this grid instead of ranking param_sets."

@@ -57,6 +57,11 @@ class AccountConfig(BaseModel):
     slippage_bps: float = Field(0.0, ge=0, lt=10_000, description="Paper slippage per side.")
     leverage: int = Field(1, ge=1, le=125)
     maintenance_margin: float = Field(0.004, ge=0, lt=1)
+    margin_tiers: bool = Field(
+        False,
+        description="Paper liquidation by the symbol's notional bracket (kwont_quant.brackets) "
+        "instead of the flat maintenance_margin; symbols without a table keep the flat rate.",
+    )
     sizing: Sizing = Field(default_factory=Sizing)
     limits: RiskLimits = Field(default_factory=RiskLimits)
 

@@ -72,6 +72,7 @@ def backtest_config(raw: dict[str, Any]) -> BacktestConfig:
                 "slippage_bps": float(raw.get("slippage_bps", 0.0)),
                 "leverage": float(raw.get("leverage", 1.0)),
                 "long_only": bool(raw.get("long_only", False)),
+                "margin_tiers": bool(raw.get("margin_tiers", False)),
                 "sizing": dict(raw.get("sizing") or {"mode": "fraction", "value": 1.0}),
                 "interval_ms": INTERVAL_MS.get(interval),
             }

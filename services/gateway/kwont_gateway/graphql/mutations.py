@@ -55,6 +55,7 @@ class BacktestInput:
     slippage_bps: float | None = None
     leverage: float | None = None
     long_only: bool | None = None
+    margin_tiers: bool | None = None
     sizing: JSON | None = None
 
 

@@ -34,7 +34,21 @@ class UserPublic(BaseModel):
     id: str
     username: str
     role: Role
+    disabled: bool = False
     created_at: dt.datetime
+
+
+class UserUpdate(BaseModel):
+    """An admin's change of a user; any change ends the user's sessions at once."""
+
+    role: Role | None = None
+    disabled: bool | None = Field(None, description="A disabled user cannot sign in.")
+    password: str | None = Field(None, min_length=10, max_length=200)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=10, max_length=200)
 
 
 class MePublic(BaseModel):
@@ -48,6 +62,12 @@ class MePublic(BaseModel):
 class ApiKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=80, examples=["my-bot"])
     scope: Scope = Field("read", description="`read`: GET only; `trade`: also create/cancel.")
+    expires_in_days: int | None = Field(
+        None,
+        ge=1,
+        le=365,
+        description="Lifetime in days; default and maximum `KWONT_API_KEY_MAX_DAYS` (365).",
+    )
 
 
 class ApiKeyPublic(BaseModel):
@@ -55,6 +75,8 @@ class ApiKeyPublic(BaseModel):
     name: str
     scope: Scope
     created_at: dt.datetime
+    expires_at: dt.datetime | None = Field(description="None only for keys made before expiry.")
+    last_used_at: dt.datetime | None = Field(description="Updated at most once a minute.")
     revoked: bool
 
 

@@ -52,6 +52,9 @@ class RunSpec(BaseModel):
     slippage_bps: float = Field(0.0, ge=0, le=1000)
     leverage: float = Field(1.0, ge=1, le=125)
     long_only: bool = False
+    margin_tiers: bool = Field(
+        False, description="Liquidation by notional bracket (docs/strategies.md)."
+    )
     sizing: Sizing = Field(default_factory=Sizing)
 
 

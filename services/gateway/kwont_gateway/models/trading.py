@@ -50,6 +50,20 @@ class PortfolioPublic(BaseModel):
     updated_at: int | None = Field(None, description="event_time of the snapshot, epoch ms.")
 
 
+class KillSwitchPublic(BaseModel):
+    """The risk gate's kill switch of an account (docs/risk.md)."""
+
+    tripped: bool
+    active: bool = Field(description="Tripped and not past the UTC day it tripped on.")
+    code: str | None = Field(None, description="The rule that tripped it.")
+    reason: str | None = None
+    since: int | None = Field(None, description="When it tripped, epoch ms.")
+
+
+class PortfolioDetail(PortfolioPublic):
+    kill_switch: KillSwitchPublic | None = None
+
+
 class EquityCurve(BaseModel):
     account: str
     points: list[list[float]] = Field(description="[[time_ms, equity], ...]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from kwont_gateway import portfolio
 from kwont_gateway.deps import GatewayDep, Reader
 from kwont_gateway.jobspec import parse_time
 from kwont_gateway.models.common import TimeSpec
-from kwont_gateway.models.trading import EquityCurve, PortfolioPublic
+from kwont_gateway.models.trading import EquityCurve, PortfolioDetail, PortfolioPublic
 
 router = APIRouter(prefix="/portfolio", tags=["portfolio"])
 
@@ -22,9 +23,11 @@ async def list_portfolios(gw: GatewayDep, principal: Reader) -> list[dict[str, A
     return [portfolio.public(d) for d in await portfolio.find(gw, principal)]
 
 
-@router.get("/{account}", response_model=PortfolioPublic)
+@router.get("/{account}", response_model=PortfolioDetail)
 async def get_portfolio(gw: GatewayDep, principal: Reader, account: str) -> dict[str, Any]:
-    return portfolio.public(await portfolio.get(gw, principal, account))
+    """The latest snapshot, and the account's kill switch."""
+    doc = portfolio.public(await portfolio.get(gw, principal, account))
+    return {**doc, "kill_switch": await portfolio.kill_switch(gw, account, int(time.time() * 1000))}
 
 
 @router.get("/{account}/equity", response_model=EquityCurve)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from kwont_gateway import symbols
-from kwont_gateway.deps import Admin, GatewayDep, Reader
+from kwont_gateway import audit, symbols
+from kwont_gateway.deps import Admin, GatewayDep, Reader, client_ip
 from kwont_gateway.models.symbols import SymbolPublic, SymbolUpdate
 
 router = APIRouter(prefix="/symbols", tags=["symbols"])
@@ -37,9 +37,12 @@ async def get_symbol(gw: GatewayDep, principal: Reader, symbol: str) -> dict[str
 
 @router.patch("/{symbol}", response_model=SymbolPublic)
 async def update_symbol(
-    gw: GatewayDep, principal: Admin, symbol: str, body: SymbolUpdate
+    request: Request, gw: GatewayDep, principal: Admin, symbol: str, body: SymbolUpdate
 ) -> dict[str, Any]:
-    """Edit metadata (admin only)."""
-    return await symbols.patch(
+    """Edit metadata (admin only; audited)."""
+    changes = body.model_dump(exclude_unset=True, exclude_none=True, mode="json")
+    updated = await symbols.patch(
         gw.write, symbol, body.model_dump(exclude_unset=True, exclude_none=True)
     )
+    await audit.record(gw, principal, client_ip(request), "symbol.update", symbol, changes)
+    return updated

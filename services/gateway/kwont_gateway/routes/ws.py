@@ -30,7 +30,7 @@ from kwont_gateway.hub import Push
 from kwont_gateway.principal import Principal
 from kwont_gateway.state import Gateway
 from kwont_gateway.streams import backtest_updates
-from kwont_gateway.ws_gate import ws_principal
+from kwont_gateway.ws_gate import close_when_revoked, ws_principal
 
 router = APIRouter(tags=["websocket"])
 ACCOUNT_CHANNELS = ("fills", "signals", "portfolio")
@@ -89,6 +89,7 @@ async def multiplex_socket(websocket: WebSocket) -> None:
     out: asyncio.Queue[Any] = asyncio.Queue(1000)
     subs: set[tuple[str, str]] = set()
     writer = asyncio.create_task(_write(websocket, out))
+    watch = asyncio.create_task(close_when_revoked(websocket, principal))
     try:
         while True:
             msg = await websocket.receive_json()
@@ -106,9 +107,10 @@ async def multiplex_socket(websocket: WebSocket) -> None:
     finally:
         for channel, key in subs:
             gw.hub.remove(channel, key, out)
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
+        for task in (writer, watch):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def _handle(

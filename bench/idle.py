@@ -1,0 +1,189 @@
+"""The idle cost: CPU of the whole stack at rest (the demo paper deployment, one candle a
+second), measured on the stack ``make up`` starts.
+
+Starts the embedded stack with ``kwont_devstack.stack.up`` (what ``make up`` calls) in a
+run dir of its own, on free ports and its own sandbox network, so it does not meet a
+stack already running here. After ``BENCH_IDLE_SETTLE_S`` seconds (default 30: the demo
+deployment loads its window, the groups settle) it reads each process's CPU seconds
+(utime + stime in ``/proc/<pid>/stat``, the program's child processes included) at the
+start and the end of ``BENCH_IDLE_S`` seconds (default 60), ``BENCH_IDLE_RUNS`` times
+(default 3) in a row, and prints a table per process and the total in cores. CPU seconds
+of the stack's own processes, not the machine's load: other work on the machine does not
+count (it only slows the stack down a little). dockerd is the machine's (``make up``
+uses one that already answers) and is shown apart, outside the total; so is supervisord,
+the process runner, which is part of the stack and counted. Target: under 0.15 of a core.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+
+from kwont_devstack import supervisord
+from kwont_devstack.config import StackConfig
+from kwont_devstack.process import free_port
+from kwont_devstack.stack import down, up
+
+SETTLE_S = float(os.environ.get("BENCH_IDLE_SETTLE_S", "30"))
+WINDOW_S = float(os.environ.get("BENCH_IDLE_S", "60"))
+RUNS = int(os.environ.get("BENCH_IDLE_RUNS", "3"))
+TARGET_CORES = 0.15
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` in seconds (0 if it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # after the command's ")": state is field 3, utime 14, stime 15 (1-based, proc(5))
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def process_tree(pid: int, tree: dict[int, list[int]]) -> list[int]:
+    """``pid`` and every descendant of it."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(tree.get(current, []))
+    return found
+
+
+def _pid_of(name: str) -> int | None:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    return int(entry.name)
+            except OSError:
+                continue
+    return None
+
+
+def programs(config: StackConfig) -> dict[str, list[int]]:
+    """Each supervised program's processes (its process tree), supervisord's own pid, and
+    dockerd's (shown apart)."""
+    tree = _children()
+    found: dict[str, list[int]] = {}
+    for name, info in sorted(supervisord.process_info(config).items()):
+        if info.get("pid"):
+            found[name] = process_tree(int(info["pid"]), tree)
+    own = supervisord.supervisord_pid(config)
+    if own is not None:
+        found["supervisord"] = [own]
+    dockerd = _pid_of("dockerd")
+    if dockerd is not None:
+        found["dockerd (apart)"] = process_tree(dockerd, tree)
+    return found
+
+
+def sample(procs: dict[str, list[int]], seconds: float) -> dict[str, float]:
+    """CPU seconds each program used over ``seconds`` of wall time."""
+    before = {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in procs.items()}
+    time.sleep(seconds)
+    return {
+        name: sum(max(0.0, cpu_seconds(pid) - at) for pid, at in before[name].items())
+        for name in procs
+    }
+
+
+def table(used: dict[str, float], seconds: float) -> tuple[str, float]:
+    """The per-process lines and the stack's total in cores (dockerd left out)."""
+    counted = {k: v for k, v in used.items() if "apart" not in k}
+    total = sum(counted.values()) / seconds
+    lines = [
+        f"  {name:<18} {cpu:7.2f} s  {cpu / seconds:6.3f} cores"
+        for name, cpu in sorted(used.items(), key=lambda kv: -kv[1])
+    ]
+    lines.append(f"  {'total (stack)':<18} {sum(counted.values()):7.2f} s  {total:6.3f} cores")
+    return "\n".join(lines), total
+
+
+def bench_config(run_dir: Path) -> StackConfig:
+    """The stack's config on free ports, in ``run_dir``, with its own sandbox network."""
+    base = StackConfig.from_env({"KWONT_RUN_DIR": str(run_dir)})
+    tag = uuid.uuid4().hex[:6]
+    services = tuple(
+        replace(
+            spec,
+            metrics_port=free_port(base.host),
+            http_port=None if spec.http_port is None else free_port(base.host),
+        )
+        for spec in base.services
+    )
+    return replace(
+        base,
+        kafka_port=free_port(base.host),
+        mongo_port=free_port(base.host),
+        redis_port=free_port(base.host),
+        services=services,
+        sandbox_network=f"kwont-idle-{tag}",
+        sandbox_bridge=f"kwont-idl{tag}",
+        sandbox_relay_port=free_port(base.host),
+    )
+
+
+def _quiet(line: str) -> None:
+    del line  # the set-up chatter of `up` (seed, admin, demo) is not the benchmark's
+
+
+def run(config: StackConfig, runs: int = RUNS, seconds: float = WINDOW_S) -> list[float]:
+    """Sample a running stack ``runs`` times; print each table; the totals in cores."""
+    totals = []
+    for i in range(runs):
+        used = sample(programs(config), seconds)
+        text, total = table(used, seconds)
+        print(f"run {i + 1}/{runs}: CPU over {seconds:.0f} s at rest\n{text}", flush=True)
+        totals.append(total)
+    return totals
+
+
+def summary(totals: Iterable[float]) -> str:
+    values = list(totals)
+    return (
+        f"stack at rest: {' '.join(f'{t:.3f}' for t in values)} cores "
+        f"(median {statistics.median(values):.3f}; target under {TARGET_CORES})"
+    )
+
+
+def main() -> None:
+    run_dir = Path(tempfile.mkdtemp(prefix="kwont-bench-idle-"))
+    config = bench_config(run_dir)
+    keep = False
+    try:
+        started = time.perf_counter()
+        up(config, say=_quiet)
+        print(f"stack up in {time.perf_counter() - started:.0f} s (run dir {run_dir}); "
+              f"settling {SETTLE_S:.0f} s", flush=True)  # fmt: skip
+        time.sleep(SETTLE_S)
+        print(summary(run(config)))
+    except BaseException:
+        keep = True
+        print("bench.idle failed; the logs are in", config.logs_dir)
+        raise
+    finally:
+        down(config, say=_quiet)
+        if not keep:
+            shutil.rmtree(run_dir, ignore_errors=True)

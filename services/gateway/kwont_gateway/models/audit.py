@@ -1,0 +1,26 @@
+"""The audit log of admin actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from kwont_gateway.models.common import Page
+
+
+class AuditEntry(BaseModel):
+    id: str
+    at: dt.datetime
+    actor: str = Field(description="User id of the admin.")
+    actor_name: str
+    via: str = Field(examples=["token"])
+    ip: str
+    action: str = Field(examples=["user.update"])
+    target: str = Field(examples=["usr_3f2a"])
+    details: dict[str, Any]
+
+
+class AuditPage(Page):
+    items: list[AuditEntry]
