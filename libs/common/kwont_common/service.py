@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from kwont_common.errors import ConfigurationError
 from kwont_common.kafka import (
+    AssignedHook,
     DeadLetterHook,
     EventConsumer,
     EventProducer,
@@ -82,7 +83,7 @@ class Wiring:
     latest_only: tuple[str, ...] = ()
     fast_fetch: bool = False
     on_dead_letter: DeadLetterHook | None = None
-    on_assigned: PartitionsHook | None = None
+    on_assigned: AssignedHook | None = None
     on_revoked: PartitionsHook | None = None
 
 

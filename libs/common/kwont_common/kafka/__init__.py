@@ -1,6 +1,7 @@
 """Typed Kafka I/O on aiokafka: publish a model in one call, consume into typed handlers."""
 
 from kwont_common.kafka.consumer import (
+    AssignedHook,
     DeadLetterHook,
     EventConsumer,
     Handler,
@@ -11,6 +12,7 @@ from kwont_common.kafka.consumer import (
 from kwont_common.kafka.producer import EventProducer
 
 __all__ = [
+    "AssignedHook",
     "DeadLetterHook",
     "EventConsumer",
     "EventProducer",

@@ -35,6 +35,8 @@ A consumer of a co-partitioned topic is assigned by partition number
 ``on_assigned(partitions)`` (after an assignment, before its messages are fetched) and
 ``on_revoked(partitions)`` (after what was in hand for them is finished and committed, and at
 shutdown after the last commit) let a service load and drop state per owned partition.
+``on_assigned`` may return ``{partition: next_offset}``: those partitions are read from there
+instead of from the committed offset (state loaded up to a snapshot replays what follows it).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ import logging
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
@@ -70,7 +72,10 @@ DeadLetterHook = Callable[[DeadLetter], Awaitable[None]]
 """``async def on_candle(candle: Candle) -> Signal | None``: what it returns is published
 before the message's offset is committed."""
 PartitionsHook = Callable[[set[TopicPartition]], Awaitable[None]]
-"""``on_assigned`` / ``on_revoked``: called with the (full topic names') partitions."""
+"""``on_revoked``: called with the (full topic names') partitions."""
+AssignedHook = Callable[[set[TopicPartition]], Awaitable[Mapping[TopicPartition, int] | None]]
+"""``on_assigned``: called with the partitions now held; what it returns (``None``: nothing)
+maps some of them to the offset to read next instead of the committed one."""
 
 
 class _Abort(Exception):
@@ -152,7 +157,7 @@ class EventConsumer:
         revoke_wait_s: float = 30.0,
         fetch_max_wait_ms: int | None = None,
         on_dead_letter: DeadLetterHook | None = None,
-        on_assigned: PartitionsHook | None = None,
+        on_assigned: AssignedHook | None = None,
         on_revoked: PartitionsHook | None = None,
     ) -> None:
         if not handlers:
@@ -211,6 +216,8 @@ class EventConsumer:
             heartbeat_interval_ms=max(100, self.settings.kafka_session_timeout_ms // 3),
             partition_assignment_strategy=self._assignors,
         )
+        # the group may be joined (and the listener called) before ``start`` returns
+        self._consumer = consumer
         consumer.subscribe(list(self._routes), listener=_Revocations(self))
         try:
             await consumer.start()
@@ -359,23 +366,46 @@ class EventConsumer:
         await self._call_hook(self.on_revoked, partitions)
 
     async def assigned(self, partitions: set[TopicPartition]) -> None:
-        """After an assignment, before its messages are fetched: ``on_assigned``."""
-        await self._call_hook(self.on_assigned, partitions)
+        """After an assignment, before its messages are fetched: ``on_assigned``, then seek
+        the partitions it returned offsets for (aiokafka allows it in the listener; the
+        committed offset is looked up only for partitions without a position).
+
+        Raises:
+            ValueError: the hook returned a partition not assigned or a negative offset
+                (stops the loop, as a failing hook does).
+        """
+        starts = await self._call_hook(self.on_assigned, partitions)
+        if not starts:
+            return
+        wrong = {tp: n for tp, n in starts.items() if tp not in partitions or n < 0}
+        if wrong:
+            self._fail(ValueError(f"on_assigned returned offsets for {wrong}: not assigned "
+                                  "partitions, or negative offsets"))  # fmt: skip
+        consumer = self._consumer
+        assert consumer is not None  # set before subscribing
+        for tp, offset in starts.items():
+            consumer.seek(tp, offset)
+            log.info("partition %s starts at offset %d (on_assigned)", tp, offset)
 
     async def _call_hook(
-        self, hook: PartitionsHook | None, partitions: set[TopicPartition]
-    ) -> None:
+        self, hook: Callable[[set[TopicPartition]], Awaitable[Any]] | None,
+        partitions: set[TopicPartition],
+    ) -> Any:  # fmt: skip
         """A failing hook stops the loop (the state it keeps would be wrong); what is not
-        committed comes back to the next owner."""
+        committed comes back to the next owner. What the hook returned."""
         if hook is None or not partitions:
-            return
+            return None
         try:
-            await hook(set(partitions))
+            return await hook(set(partitions))
         except Exception as exc:
             log.exception("%s hook failed", getattr(hook, "__name__", "rebalance"))
-            if self._error is None:
-                self._error = exc
-            raise
+            self._fail(exc)
+
+    def _fail(self, exc: Exception) -> NoReturn:
+        """Stop the loop with ``exc`` (raised here, and again by ``run``)."""
+        if self._error is None:
+            self._error = exc
+        raise exc
 
     async def _settle(self, ours: set[TopicPartition]) -> None:
         consumer = self._consumer
