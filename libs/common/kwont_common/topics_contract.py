@@ -194,7 +194,7 @@ CONTRACTS: dict[str, TopicContract] = {
         producers=(
             End(
                 "every consumer",
-                "libs/common/kwont_common/kafka/consumer.py",
+                "libs/common/kwont_common/kafka/failures.py",
                 "`EventConsumer`: undecodable, invalid or failing after retries",
             ),
             End("marketdata", f"{_MD}/tick_candles.py", "undecodable ticks"),
