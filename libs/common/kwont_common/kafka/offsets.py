@@ -10,6 +10,7 @@ committed one.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -87,11 +88,17 @@ class Commits:
             self.positions.pop(tp, None)
 
     def update_lag(self, consumer: AIOKafkaConsumer) -> None:
-        for tp in consumer.assignment():
-            high = consumer.highwater(tp)
-            position = self.positions.get(tp)
-            if high is None or position is None:
-                continue
-            CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
-                max(0, high - position)
-            )
+        record_lag(consumer, self.positions, self.service)
+
+
+def record_lag(
+    consumer: AIOKafkaConsumer, positions: Mapping[TopicPartition, int], service: str
+) -> None:
+    """Set ``kwont_consumer_lag`` of each assigned partition: its high watermark minus the
+    position the consumer counts from (partitions without one are left as they are)."""
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        position = positions.get(tp)
+        if high is None or position is None:
+            continue
+        CONSUMER_LAG.labels(service, tp.topic, str(tp.partition)).set(max(0, high - position))
