@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from kwont_common.errors import ConfigurationError
 from kwont_common.kafka import (
+    AssignedHook,
     DeadLetterHook,
     EventConsumer,
     EventProducer,
@@ -85,7 +86,7 @@ class Wiring:
     fast_fetch: bool = False
     background_fetch: bool = False
     on_dead_letter: DeadLetterHook | None = None
-    on_assigned: PartitionsHook | None = None
+    on_assigned: AssignedHook | None = None
     on_revoked: PartitionsHook | None = None
 
 

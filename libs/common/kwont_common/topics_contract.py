@@ -194,10 +194,10 @@ CONTRACTS: dict[str, TopicContract] = {
         producers=(
             End(
                 "every consumer",
-                "libs/common/kwont_common/kafka/consumer.py",
-                "`EventConsumer`: undecodable, invalid or failing after retries",
+                "libs/common/kwont_common/kafka/failures.py",
+                "`EventConsumer`: undecodable, invalid or failing after retries; "
+                "marketdata's tick candles: undecodable ticks",
             ),
-            End("marketdata", f"{_MD}/tick_candles.py", "undecodable ticks"),
         ),
         consumers=(),
         event_id="random",

@@ -14,10 +14,8 @@ import asyncio
 import json
 import logging
 
-from aiokafka import AIOKafkaConsumer
-
+from kwont_common.kafka.raw_consumer import open_consumer
 from kwont_common.metrics import MESSAGES_CONSUMED, MESSAGES_FAILED
-from kwont_common.retry import retry_until
 from kwont_common.settings import Settings
 from kwont_common.topics import topic
 
@@ -60,23 +58,15 @@ class LastTicks:
         """Follow ``ticks`` from its end until ``stop`` is set."""
         name = topic("ticks").full_name(self.settings.topic_prefix)
 
-        async def start() -> AIOKafkaConsumer:
-            consumer = AIOKafkaConsumer(
-                name,
-                bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                group_id=None,
-                enable_auto_commit=False,
-                auto_offset_reset="latest",
-                fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
-            )
-            try:
-                await consumer.start()
-            except BaseException:
-                await consumer.stop()
-                raise
-            return consumer
-
-        consumer = await retry_until(start, "kafka ticks reader", self.settings.startup_timeout_s)
+        consumer = await open_consumer(
+            self.settings,
+            "kafka ticks reader",
+            name,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+        )
         service = self.settings.service_name
         self.running = True
         try:

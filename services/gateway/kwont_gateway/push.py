@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import AIOKafkaConsumer
-
 from kwont_common.errors import InvalidMessage
 from kwont_common.events import (
     BacktestProgress,
@@ -25,7 +23,7 @@ from kwont_common.events import (
     Signal,
 )
 from kwont_common.kafka.codec import decode
-from kwont_common.retry import retry_until
+from kwont_common.kafka.raw_consumer import open_consumer
 from kwont_common.service import Task
 from kwont_common.topics import topic
 from kwont_gateway.hub import Push
@@ -65,25 +63,17 @@ def push_feed(gw: Gateway) -> Task:
     s = gw.settings
     routes = {topic(name).full_name(s.topic_prefix): topic(name) for name in PUSHED_TOPICS}
 
-    async def start() -> AIOKafkaConsumer:
-        consumer = AIOKafkaConsumer(
+    async def run_push_feed(stop: asyncio.Event) -> None:
+        consumer = await open_consumer(
+            s,
+            "kafka push consumer",
             *routes,
-            bootstrap_servers=s.kafka_bootstrap_servers,
             client_id=f"kwont-gateway-push-{s.replica_id}",
             group_id=s.push_group,
             auto_offset_reset="latest",
             enable_auto_commit=True,
             fetch_max_wait_ms=s.kafka_background_fetch_max_wait_ms,  # screens, not trades
         )
-        try:
-            await consumer.start()
-        except BaseException:
-            await consumer.stop()
-            raise
-        return consumer
-
-    async def run_push_feed(stop: asyncio.Event) -> None:
-        consumer = await retry_until(start, "kafka push consumer", s.startup_timeout_s)
         try:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=200, max_records=500)

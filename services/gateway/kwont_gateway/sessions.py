@@ -88,7 +88,8 @@ async def change_user(
     disabled: bool | None = None,
     password: str | None = None,
 ) -> dict[str, Any]:
-    """An admin's change of a user; any change ends the user's sessions.
+    """An admin's change of a user; any change ends the user's sessions (a field set to
+    what it already is changes nothing and ends none).
 
     Raises:
         ApiError: 404 for no such user; 409 for an admin disabling or demoting themselves
@@ -106,6 +107,16 @@ async def change_user(
         raise invalid("give at least one of role, disabled, password")
     if user_id == principal.user_id and (disabled or role not in (None, "admin")):
         raise ApiError(409, "conflict", "you cannot demote or disable your own account")
+    current: dict[str, Any] | None = await gw.write.users.find_one({"_id": user_id})
+    if current is None:
+        raise not_found("user", user_id)
+    # setting what is already so ends no session (an admin re-saving a form stays signed in)
+    if changes.get("role") == current.get("role"):
+        del changes["role"]
+    if "disabled" in changes and changes["disabled"] == bool(current.get("disabled")):
+        del changes["disabled"]
+    if not changes:
+        return current
     user = await bump(gw, user_id, changes)
     if user is None:
         raise not_found("user", user_id)

@@ -15,20 +15,21 @@ faust-streaming was tried for this and not used; docs/marketdata.md says why.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 
 import numpy as np
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
 from kwont_common.errors import InvalidMessage
-from kwont_common.events import DeadLetter, Tick
+from kwont_common.events import Tick
 from kwont_common.events.envelope import now_ms
 from kwont_common.kafka import EventProducer
 from kwont_common.kafka.codec import decode
-from kwont_common.metrics import CONSUMER_LAG, MESSAGES_CONSUMED, MESSAGES_FAILED
+from kwont_common.kafka.failures import FailurePolicy
+from kwont_common.kafka.offsets import record_lag
+from kwont_common.kafka.raw_consumer import open_consumer
+from kwont_common.metrics import MESSAGES_CONSUMED
 from kwont_common.mongo import Database
-from kwont_common.retry import retry_until
 from kwont_common.topics import topic
 from kwont_marketdata import store
 from kwont_marketdata.aggregate import Bar, CandleBuilder
@@ -58,6 +59,7 @@ class TickCandles:
         self._feeds: dict[str, str] = {}  # symbol -> feed of its trades
         self._next: dict[TopicPartition, int] = {}  # partition -> offset after the last handled
         self._consumer: AIOKafkaConsumer | None = None
+        self._failures = FailurePolicy(settings, producer, self.group_id)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop``; commit the safe offsets and close.
@@ -65,7 +67,15 @@ class TickCandles:
         Raises:
             TransientError: the broker was not reachable within ``startup_timeout_s``.
         """
-        consumer = await retry_until(self._start, "kafka consumer", self.settings.startup_timeout_s)
+        consumer = await open_consumer(
+            self.settings, "kafka consumer", self.topic, listener=_Rebalance(self),
+            client_id=f"kwont-{self.settings.service_name}-tick-candles",
+            group_id=self.group_id, enable_auto_commit=False, auto_offset_reset="earliest",
+            # A restarted consumer waits for its killed predecessor's session to expire
+            # before it gets the partitions back: keep that wait short.
+            session_timeout_ms=6000, heartbeat_interval_ms=1000,
+            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+        )  # fmt: skip
         self._consumer = consumer
         self.running = True
         flush_s = self.settings.tick_candle_flush_s
@@ -81,36 +91,18 @@ class TickCandles:
                         await self._emit(bar)
                 if batch or flush_s > 0:
                     await self._commit(list(self._next))
-                self._update_lag(consumer)
+                record_lag(consumer, self._next, self.settings.service_name)
         finally:
             self.running = False
             await self._commit(list(self._next))
             await consumer.stop()
             log.info("tick aggregator stopped after %d ticks", self.handled)
 
-    async def _start(self) -> AIOKafkaConsumer:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
-            client_id=f"kwont-{self.settings.service_name}-tick-candles",
-            group_id=self.group_id, enable_auto_commit=False, auto_offset_reset="earliest",
-            # A restarted consumer waits for its killed predecessor's session to expire
-            # before it gets the partitions back: keep that wait short.
-            session_timeout_ms=6000, heartbeat_interval_ms=1000,
-            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
-        )  # fmt: skip
-        consumer.subscribe([self.topic], listener=_Rebalance(self))
-        try:
-            await consumer.start()
-        except BaseException:
-            await consumer.stop()
-            raise
-        return consumer
-
     async def _take(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
             tick = decode(TICKS, record.value)
         except InvalidMessage as exc:
-            await self._dead_letter(record, getattr(exc, "kind", "validation"), str(exc))
+            await self._failures.dead_letter(record, getattr(exc, "kind", "validation"), str(exc))
             return
         assert isinstance(tick, Tick)
         if tick.symbol not in self._seen:
@@ -168,28 +160,6 @@ class TickCandles:
             del self._seen[symbol]
         for tp in partitions:
             self._next.pop(tp, None)
-
-    def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
-        for tp in consumer.assignment():
-            high, position = consumer.highwater(tp), self._next.get(tp)
-            if high is not None and position is not None:
-                CONSUMER_LAG.labels(self.settings.service_name, tp.topic, str(tp.partition)).set(
-                    max(0, high - position)
-                )
-
-    async def _dead_letter(
-        self, record: ConsumerRecord[bytes, bytes], kind: str, error: str
-    ) -> None:
-        letter = DeadLetter(
-            event_time=max(record.timestamp, 0), source=self.settings.service_name,
-            original_topic=record.topic, partition=record.partition, offset=record.offset,
-            original_key=record.key.decode("utf-8", "replace") if record.key else None,
-            payload_b64=base64.b64encode(record.value or b"").decode(), error_type=kind,
-            error=error, consumer_group=self.group_id,
-        )  # fmt: skip
-        await self.outlet.producer.publish(letter, topic=TICKS.dlq_name(self.settings.topic_prefix))
-        MESSAGES_FAILED.labels(self.settings.service_name, record.topic, kind).inc()
-        log.error("dead-lettered %s tick at offset %d: %s", kind, record.offset, error[:200])
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

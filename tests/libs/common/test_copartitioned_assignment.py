@@ -251,3 +251,52 @@ async def test_a_failing_hook_stops_the_consumer(kafka_bootstrap: str) -> None:
             await asyncio.wait_for(consumer.run(asyncio.Event()), 30)
     finally:
         await producer.stop()
+
+
+async def read_from(settings: Settings, ids: list[uuid.UUID], starts: dict[TopicPartition, int]
+                    | None) -> list[uuid.UUID]:  # fmt: skip
+    """What a consumer of the group handles, in order, until it has the last of ``ids``, when
+    its ``on_assigned`` returns ``starts``."""
+    seen: list[uuid.UUID] = []
+
+    async def on_assigned(partitions: set[TopicPartition]) -> dict[TopicPartition, int] | None:
+        return starts
+
+    async def on_signal(signal: ev.Signal) -> None:
+        seen.append(signal.event_id)
+
+    producer = EventProducer(settings)
+    await producer.start()
+    stop = asyncio.Event()
+    consumer = EventConsumer(settings, producer, {"signals": on_signal}, on_assigned=on_assigned)
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        await wait_for(lambda: ids[-1] in seen, timeout=30)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await producer.stop()
+    return seen
+
+
+@pytest.mark.integration
+async def test_on_assigned_may_return_the_offsets_to_start_at(kafka_bootstrap: str) -> None:
+    settings = settings_for(kafka_bootstrap)
+    await create(settings, "signals")
+    tp = TopicPartition(f"{settings.topic_prefix}signals", 0)
+    signals = [e for e in account_events("acct-0") if isinstance(e, ev.Signal)]
+    signals += [s.model_copy(update={"event_id": uuid.uuid4()}) for s in signals * 2]
+    ids = [s.event_id for s in signals]
+    await publish(settings, *signals)
+    group = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=settings.group_id,
+                             enable_auto_commit=False)  # fmt: skip
+    await group.start()
+    try:
+        group.assign([tp])
+        await group.commit({tp: 4})
+    finally:
+        await group.stop()
+
+    assert len(ids) == 6
+    assert await read_from(settings, ids, None) == ids[4:]  # from the committed offset
+    assert await read_from(settings, ids, {tp: 1}) == ids[1:]  # not from the committed 6

@@ -58,6 +58,8 @@ async def test_an_admin_cannot_lock_themselves_out(gateway: Server) -> None:
         assert (
             await admin.patch(f"{API}/users/{me['id']}", json={"role": "admin"})
         ).status_code == 200
+        # setting the role it already has ends no session: the admin's token still works
+        assert (await admin.get(f"{API}/users/me")).status_code == 200
 
 
 async def test_only_an_admin_may_see_or_change_users(gateway: Server) -> None:

@@ -1,16 +1,14 @@
 """Typed Kafka I/O on aiokafka: publish a model in one call, consume into typed handlers."""
 
-from kwont_common.kafka.consumer import (
-    DeadLetterHook,
-    EventConsumer,
-    Handler,
-    Ordering,
-    PartitionsHook,
-    account_of_key,
-)
+from kwont_common.kafka.consumer import EventConsumer, Handler
+from kwont_common.kafka.failures import DeadLetterHook
+from kwont_common.kafka.lanes import Ordering, account_of_key
 from kwont_common.kafka.producer import EventProducer
+from kwont_common.kafka.raw_consumer import open_consumer
+from kwont_common.kafka.rebalance import AssignedHook, PartitionsHook
 
 __all__ = [
+    "AssignedHook",
     "DeadLetterHook",
     "EventConsumer",
     "EventProducer",
@@ -18,4 +16,5 @@ __all__ = [
     "Ordering",
     "PartitionsHook",
     "account_of_key",
+    "open_consumer",
 ]
