@@ -48,13 +48,14 @@ async def test_the_consumer_starts_each_partition_where_its_snapshot_ends(
     await create(settings, "fills", partitions=PARTITIONS)
     topic = f"{settings.topic_prefix}fills"
     sample = sample_events()["fills"]
+    assert isinstance(sample, ev.Fill)
     fills = [
         sample.model_copy(update={"event_id": uuid.uuid4(), "account": a})
         for _ in range(3)
         for a in ACCOUNTS
     ]
     await publish(settings, *fills)
-    by_partition: dict[int, list[ev.Event]] = {}
+    by_partition: dict[int, list[ev.Fill]] = {}
     for fill in fills:  # each partition's offsets follow the publish order
         by_partition.setdefault(account_partition(fill.account, PARTITIONS), []).append(fill)
 
