@@ -2,6 +2,7 @@
 
 from kwont_common.kafka.consumer import EventConsumer, Handler
 from kwont_common.kafka.failures import DeadLetterHook
+from kwont_common.kafka.inputs import HandledHook, Input, current_input
 from kwont_common.kafka.lanes import Ordering, account_of_key
 from kwont_common.kafka.producer import EventProducer
 from kwont_common.kafka.raw_consumer import open_consumer
@@ -12,9 +13,12 @@ __all__ = [
     "DeadLetterHook",
     "EventConsumer",
     "EventProducer",
+    "HandledHook",
     "Handler",
+    "Input",
     "Ordering",
     "PartitionsHook",
     "account_of_key",
+    "current_input",
     "open_consumer",
 ]

@@ -21,6 +21,10 @@ A consumer of a co-partitioned topic is assigned by partition number
 (:class:`~kwont_common.kafka.assignment.CopartitionedAssignor`): one member gets partition
 ``p`` of every topic it reads, so one member owns all of an account's inputs. Its rebalance
 hooks (``on_assigned``, ``on_revoked``): :mod:`kwont_common.kafka.rebalance`.
+
+State per owned partition: ``on_handled(topic, partition, offset)`` is called once a
+message is through (events acknowledged, dead-lettered or skipped; never for one left
+unfinished), and a handler learns its input from :mod:`kwont_common.kafka.inputs`.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from kwont_common.events import Event
 from kwont_common.kafka.assignment import CopartitionedAssignor
 from kwont_common.kafka.codec import decode
 from kwont_common.kafka.failures import DEAD, Abort, DeadLetterHook, FailurePolicy
+from kwont_common.kafka.inputs import HandledHook, entering
 from kwont_common.kafka.lanes import Job, Ordering, account_of_key, throttle, through
 from kwont_common.kafka.offsets import Commits
 from kwont_common.kafka.producer import EventProducer
@@ -88,6 +93,7 @@ class EventConsumer(Rebalancing):
         on_dead_letter: DeadLetterHook | None = None,
         on_assigned: AssignedHook | None = None,
         on_revoked: PartitionsHook | None = None,
+        on_handled: HandledHook | None = None,
     ) -> None:
         if not handlers:
             raise ValueError("EventConsumer needs at least one handler")
@@ -102,6 +108,7 @@ class EventConsumer(Rebalancing):
         self.revoke_wait_s = revoke_wait_s
         self.on_assigned = on_assigned
         self.on_revoked = on_revoked
+        self.on_handled = on_handled
         self.fetch_max_wait_ms = fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms
         prefix = settings.topic_prefix
         self._routes: dict[str, tuple[Topic, Handler]] = {
@@ -232,6 +239,8 @@ class EventConsumer(Rebalancing):
                     await self._handle(job, before, stop)
             job.offsets.finish(job.record.offset)
             job.done = True
+            if self.on_handled is not None:
+                self.on_handled(job.tp.topic, job.tp.partition, job.record.offset)
         except Abort:
             return
         except Exception as exc:  # the loop stops; what is not committed comes back
@@ -259,6 +268,7 @@ class EventConsumer(Rebalancing):
             await self._failures.dead_letter(record, getattr(exc, "kind", "validation"), str(exc))
             return
         started = time.perf_counter()
+        entering(record)
         result = await self._failures.retried(record, event, lambda: handler(event), stop)
         job.handled.set()  # the key's next message may be handled now
         if result is DEAD:
