@@ -1,8 +1,10 @@
 """Wiring and lifecycle of the execution service.
 
-- ``orders`` (group ``kwont-execution``): dispatched on ``order.venue``; ``paper`` to the
-  paper venue, ``binance`` to the Binance venue when ``binance_enabled`` (else REJECTED);
-- ``candles`` (group ``kwont-execution-stops``, a second consumer): the paper positions'
+- ``orders`` (group ``kwont-execution``, co-partitioned): dispatched on ``order.venue``;
+  ``paper`` to the paper venue, ``binance`` to the Binance venue when ``binance_enabled``
+  (else REJECTED); the paper positions of the owned partitions live in memory
+  (``PartitionStore``, snapshots in ``execution_state``), their outcomes written behind;
+- ``candles`` (no group, from the start, every replica): the owned paper positions'
   stop-loss / take-profit / liquidation checks;
 - ``ticks`` (no group, from the end): the latest price per symbol for paper fills.
 """
@@ -18,14 +20,15 @@ from typing import Any
 from kwont_common.events import Event, Order, OrderUpdate
 from kwont_common.kafka import EventConsumer
 from kwont_common.kafka.consumer import HandlerResult
-from kwont_common.mongo import Database
 from kwont_common.service import Runtime, Task, Wiring, run_service
+from kwont_common.state import PartitionStore
 from kwont_common.trading import ids
-from kwont_execution import audit, outcomes, store
+from kwont_execution import audit, paper_book
 from kwont_execution.account_cache import AccountCache
 from kwont_execution.paper_venue import PaperVenue
 from kwont_execution.settings import ExecutionSettings
 from kwont_execution.ticks import LastTicks
+from kwont_execution.write_behind import WriteBehind
 
 log = logging.getLogger(__name__)
 Venue = Callable[[Order], Awaitable[Any]]
@@ -50,7 +53,7 @@ def disabled_venue(order: Order) -> OrderUpdate:
 
 
 def dispatcher(
-    venues: dict[str, Venue], db: Database, accounts: AccountCache
+    venues: dict[str, Venue], behind: WriteBehind, accounts: AccountCache
 ) -> Callable[[Order], Awaitable[HandlerResult]]:
     """The ``orders`` handler: each order to its venue; what a venue returns is published."""
 
@@ -61,7 +64,8 @@ def dispatcher(
             return result
         rejection = disabled_venue(order)
         _, owner = await accounts.get(order.account)
-        await outcomes.store(db, [rejection], owner, order)
+        behind.outcome([rejection], owner, order, f"{order.venue}:{order.client_order_id}",
+                       order.model_dump(mode="json"), venue=order.venue)  # fmt: skip
         return rejection
 
     return on_order
@@ -76,7 +80,7 @@ async def setup(runtime: Runtime) -> Wiring:
     # Stored candles are read from the primary: a lagging secondary could miss the candle
     # marketdata just stored and published.
     market = mongo.market_write
-    await asyncio.gather(store.ensure_indexes(db), audit.ensure_indexes(db))
+    await audit.ensure_indexes(db)
     accounts = AccountCache(db, settings.account_cache_ttl_s)
     ticks = LastTicks(settings)
 
@@ -84,10 +88,16 @@ async def setup(runtime: Runtime) -> Wiring:
         for event in events:
             await runtime.producer.publish(event)
 
-    paper = PaperVenue(db, market, accounts, ticks, settings.stop_gate_wait_s, publish)
+    store: PartitionStore[paper_book.Book] = PartitionStore(
+        db[paper_book.COLLECTION], settings.group_id, new=paper_book.Book,
+        dump=paper_book.dump, load=paper_book.load,
+    )  # fmt: skip
+    behind = WriteBehind(db, store)
+    paper = PaperVenue(db, market, accounts, ticks, store, behind, publish,
+                       settings.stop_gate_wait_s)  # fmt: skip
     venues: dict[str, Venue] = {"paper": paper.handle}
-    tasks: list[Task] = []
     on_stop: list[Callable[[], Awaitable[None]]] = []
+    tasks: list[Task] = []
     if settings.binance_enabled:
         from kwont_execution.binance_sync import (  # type: ignore[import-not-found,unused-ignore]
             follow,
@@ -102,23 +112,31 @@ async def setup(runtime: Runtime) -> Wiring:
 
         tasks.append(follow_binance)
         on_stop.append(binance.close)
-    stops = EventConsumer(
-        settings, runtime.producer, {"candles": paper.on_candle},
-        group_id=settings.stops_group_id,  # one at a time: 16 at once starved the orders
-        # an order's catch-up does not wait for the stop consumer (paper_venue.py); a stop
-        # fills at its candle's prices whenever the candle is read
-        fetch_max_wait_ms=settings.kafka_background_fetch_max_wait_ms,
+    # Orders of different account:SYMBOL keys side by side (one pair's in order): an order
+    # waiting on its venue holds up only its own pair.
+    orders = EventConsumer(
+        settings, runtime.producer, {"orders": dispatcher(venues, behind, accounts)},
+        concurrency=settings.consumer_concurrency,
+        fetch_max_wait_ms=settings.kafka_fast_fetch_max_wait_ms,  # the last hop to a fill
+        on_assigned=paper.assigned, on_revoked=paper.revoked, on_handled=behind.handled,
     )  # fmt: skip
-    runtime.health.add_check("stops-consumer", lambda: stops.running)
-    tasks += [stops.run, paper.flush_checks, paper.revisit_held]
+    runtime.health.add_check("consumer", lambda: orders.running)
+
+    async def run_orders(stop: asyncio.Event) -> None:
+        await store.start()
+        try:
+            await orders.run(stop)
+        finally:
+            await behind.written()
+            await store.stop()
+
+    async def follow_candles(stop: asyncio.Event) -> None:
+        await paper.follow_candles(settings, stop)
+
+    tasks += [run_orders, behind.run, follow_candles, paper.revisit_held]
     if settings.paper_ticks:
         tasks.append(ticks.run)
-    # Orders of different account:SYMBOL keys side by side (one pair's in order): an order
-    # waiting on its venue or the database holds up only its own pair.
-    return Wiring(
-        handlers={"orders": dispatcher(venues, db, accounts)}, tasks=tasks, on_stop=on_stop,
-        concurrency=settings.consumer_concurrency, fast_fetch=True,  # the last hop to a fill
-    )  # fmt: skip
+    return Wiring(tasks=tasks, on_stop=on_stop)
 
 
 def run() -> None:

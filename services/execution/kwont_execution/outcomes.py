@@ -58,20 +58,20 @@ async def store(
     stored_at = time.time_ns() // 1_000_000  # wall clock, for latency figures
     writes = []
     if fills:
-        writes.append(_write(db[FILLS], [_fill_op(f, owner, stored_at) for f in fills]))
+        writes.append(write(db[FILLS], [fill_op(f, owner, stored_at) for f in fills]))
     if updates:
         extra = {order.client_order_id: order_fields(order)} if order is not None else {}
-        ops = [_update_op(u, owner, extra.get(u.client_order_id, {}), stored_at) for u in updates]
-        writes.append(_write(db[ORDERS], ops))
+        ops = [update_op(u, owner, extra.get(u.client_order_id, {}), stored_at) for u in updates]
+        writes.append(write(db[ORDERS], ops))
     await asyncio.gather(*writes)
 
 
-def _fill_op(fill: Fill, owner: str | None, stored_at: int) -> UpdateOne:
+def fill_op(fill: Fill, owner: str | None, stored_at: int) -> UpdateOne:
     doc = {**fill.model_dump(mode="json"), "owner": owner, "stored_at": stored_at}
     return UpdateOne({"_id": f"{fill.venue}:{fill.trade_id}"}, {"$setOnInsert": doc}, upsert=True)
 
 
-def _update_op(
+def update_op(
     update: OrderUpdate, owner: str | None, extra: dict[str, Any], stored_at: int
 ) -> UpdateOne:
     rank = _RANK.get(update.status, 2)
@@ -84,7 +84,7 @@ def _update_op(
     )
 
 
-async def _write(collection: Any, ops: list[UpdateOne]) -> None:
+async def write(collection: Any, ops: list[UpdateOne]) -> None:
     try:
         await collection.bulk_write(ops, ordered=False)
     except BulkWriteError as exc:

@@ -1,113 +1,151 @@
-"""The paper venue: orders from ``orders`` against the paper positions in Mongo (rules in
-:mod:`kwont_execution.paper`, state in :mod:`kwont_execution.store`); the candle path it
-stands on, closed candles from ``candles`` against the positions' stops, is
-:class:`kwont_execution.paper_stops.PaperStops`.
+"""The paper venue: orders from ``orders`` against the paper positions of the owned
+``orders`` partitions, in memory (:mod:`kwont_execution.paper_book`, kept by a
+:class:`~kwont_common.state.PartitionStore`); the candle path it stands on is
+:class:`kwont_execution.paper_checks.PaperChecks`.
 
-Exactly once: an order is claimed under its client order id first; every position change
-is a compare-and-set that journals its events; outcomes are stored (``orders``, ``fills``,
-the claim) before the handler returns them for publishing. A redelivered message
-re-publishes what is stored and changes nothing.
+Decide, then apply: the rules are plain functions (:mod:`kwont_execution.paper`); the
+handler reads the position, catches it up through the order's candle (so a replay decides
+on the same position as the first run), decides, applies the change under the order's
+offset (``store.apply``), checks the candles read since the signal's candle against a new
+position, queues what the gateway and portfolio read (write-behind) and returns the events
+to publish. No database round trip on the way, but two: candles this replica has not read
+(from the store), and the tick a fill used when it was newer than the signal's candle (a
+tick is not part of the input, so the first run's is kept in ``exec_orders`` and a replay
+fills at the same price).
 
-Arrival order: when an entry opens a position, candles of its interval already stored
-after the signal's candle, up to the newest the stop consumers have started on
-(``paper_candles_passed``; never beyond: a replay from the store holds candles not yet
-published), are checked at once, in order (marketdata stores a candle
-before publishing it); the candle path first checks any stored candles a position has
-not seen before the one in hand. So whether the entry or the next candles arrive first,
-each candle after the signal's is checked once, in time order.
+Exactly once without claims or journals: an order the snapshot already reflects is
+skipped, and so is a copy of an answered order (``Book.answered``); one after the snapshot
+is decided again on the state the snapshot holds, to the same events (ids derived from the
+order's), which downstream drops by event id. The snapshot names an order only once its
+events are acknowledged and its documents stored.
 """
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
-from kwont_common.errors import TransientError
-from kwont_common.events import Event, Order
-from kwont_execution import audit, outcomes, paper
-from kwont_execution.outcomes import event_doc, event_from_doc
-from kwont_execution.paper_stops import ATTEMPTS, PaperStops
+from pymongo import ReturnDocument
+
+from kwont_common.events import Event, Fill, Order
+from kwont_common.kafka import Input, current_input
+from kwont_execution import paper
+from kwont_execution.paper_book import Book, Record, slot_key
+from kwont_execution.paper_checks import PaperChecks, exit_audit_id
 from kwont_execution.stop_gate import StopHeld
+from kwont_execution.write_behind import CLAIMS
 
 
-class PaperVenue(PaperStops):
+class PaperVenue(PaperChecks):
     """Handles paper orders and checks paper positions' stops on closed candles."""
 
+    async def assigned(self, partitions: Any, log_start: Any = None) -> Any:
+        """The orders consumer's ``on_assigned``: load the snapshots, then check the loaded
+        positions up to the newest candle read (returns where to seek)."""
+        before = self.store.owned
+        seeks = await self.store.assign(partitions, log_start)
+        for p in self.store.owned - before:
+            self.revisit(p)
+        return seeks
+
+    async def revoked(self, partitions: Any) -> None:
+        """The orders consumer's ``on_revoked``: store what is queued, write and drop."""
+        await self.behind.written()
+        await self.store.revoke(partitions)
+
     async def handle(self, order: Order) -> list[Event]:
-        """Fill or reject ``order``; returns the events to publish (a redelivery: the same
-        events as the first time).
+        """Fill or reject ``order``; returns the events to publish."""
+        where = current_input()
+        if self.store.reflects(*where):
+            return []
+        key = slot_key(order.account, order.symbol)
+        async with self.lock(key):
+            return await self._handle(order, key, where)
 
-        Raises:
-            TransientError: lost the compare-and-set ``ATTEMPTS`` times in a row.
-        """
-        # the position is read with the claim (a compare-and-set catches any change since)
-        prior, slot = await asyncio.gather(
-            self.store.claim(order), self.store.load(order.account, order.symbol)
+    async def _handle(self, order: Order, key: str, where: Input) -> list[Event]:
+        book = self.store.state(where.partition)
+        if order.client_order_id in book.answered:
+            return []  # a copy (risk republished it): the first was or will be published
+        account, owner = await self.accounts.get(order.account)
+        filters = await self.accounts.filters(order.symbol)
+        record = book.get(key)
+        before: list[Event] = []
+        if record is not None and order.candle_open_time is not None:
+            try:  # the stops on the candles up to the signal's act first, as in the engine
+                done = await self.scan(record.position, order.candle_open_time)
+            except StopHeld:
+                done = None
+            if done is not None and done.exit is not None:
+                assert done.bar is not None
+                before = done.exit.events
+                self.behind.outcome(before, owner, None, exit_audit_id(done.exit, done.bar),
+                                    {"candle": done.bar.__dict__})  # fmt: skip
+                self.store.apply(*where, lambda b: b.put(key, None))
+                record = None
+            elif done is not None:
+                moved = Record(done.position, record.opening)
+                self.store.apply(*where, lambda b: b.put(key, moved))
+                record = moved
+        price = await self._price(order)
+        position = None if record is None else record.position
+        decided = paper.execute(order, position, price, account, filters)
+        events = decided.events
+        opened = decided.position
+        after = None if opened is None else Record(opened, _fills(events))
+
+        def change(b: Book) -> None:
+            b.answer(order.client_order_id)
+            if decided.changed:
+                b.put(key, after)
+
+        self.store.apply(*where, change)
+        self.behind.outcome(events, owner, order, f"paper:{order.client_order_id}",
+                            order.model_dump(mode="json"))  # fmt: skip
+        later = await self._catch_up(where.partition, key, book, owner)
+        return before + events + later
+
+    async def _price(self, order: Order) -> tuple[float, int] | None:
+        """The market price of ``order``; one from a tick is kept with the order so that
+        a replay fills at the same price."""
+        price = paper.market_price(order, self.ticks.get(order.symbol))
+        if price is None or (price[0], price[1]) == (order.reference_price, order.event_time):
+            return price
+        doc = await self.db[CLAIMS].find_one_and_update(
+            {"_id": order.client_order_id},
+            {"$setOnInsert": {"tick": [price[0], price[1]]}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
         )
-        (account, owner), filters = await asyncio.gather(
-            self.accounts.get(order.account), self.accounts.filters(order.symbol)
-        )
-        if prior is not None and prior.get("outcome") is not None:
-            answered = [event_from_doc(d) for d in prior["outcome"]]
-            # the outcome is written beside the fills and statuses, not after them: make
-            # sure they landed too (idempotent writes)
-            await outcomes.store(self.db, answered, owner, order)
-            return answered
-        key = f"order:{order.client_order_id}"
-        for attempt in range(ATTEMPTS):
-            if attempt:
-                slot = await self.store.load(order.account, order.symbol)
-            replayed = await self.store.replay(slot, key, later=True) if prior else None
-            if replayed is not None:  # crashed after acting, before answering
-                events = replayed
-                break
-            price = paper.market_price(order, self.ticks.get(order.symbol))
-            done = paper.execute(order, slot.position, price, account, filters)
-            if not done.changed:
-                events = done.events
-                break
-            if await self.store.commit(slot, done.position, key=key, events=done.events):
-                events = done.events
-                slot = slot.after(done.position)
-                break
-        else:
-            raise TransientError(f"paper position {order.account}:{order.symbol} kept changing")
-        # the order's own fills and status are final: stored while the catch-up runs and
-        # the outcome is recorded (an exit the catch-up makes is stored by _check, with the
-        # entry fills re-sent before it)
-        stored = asyncio.ensure_future(outcomes.store(self.db, events, owner, order))
-        later: list[Event] = []
+        pinned = doc.get("tick") if doc else None
+        return price if not pinned else (float(pinned[0]), int(pinned[1]))
+
+    async def _catch_up(self, p: int, key: str, book: Book, owner: str | None) -> list[Event]:
+        """A new position against the candles read since the signal's (up to the newest
+        this replica read: never one not yet published)."""
+        record = book.get(key)
+        if record is None:
+            return []
+        position = record.position
+        newest = self.bars.newest(position.symbol, position.interval)
+        if newest is None or newest <= position.checked_through:
+            return []
+        where = current_input()
         try:
-            if slot.position is not None and events and not _rejected(events):
-                # Candles the stop consumers passed while the order was on its way; never
-                # beyond them (a replay from the store holds candles not published yet).
-                seen = await self.passed(order.symbol, slot.position.interval)
-                if seen is not None:
-                    try:
-                        later = await self.catch_up(slot, key, through=seen)
-                    except StopHeld:
-                        # not waited for here (this order's key may carry the signal the
-                        # stop waits for): revisit_held retries it
-                        await self.store.hold(slot, seen)
-        except BaseException:
-            await asyncio.wait({stored})
-            raise
-        events = events + later
-        await asyncio.gather(
-            stored,
-            self.store.finish(order.client_order_id, events),
-            audit.record(
-                self.db,
-                venue=paper.VENUE,
-                account=order.account,
-                symbol=order.symbol,
-                client_order_id=order.client_order_id,
-                correlation_id=str(order.correlation_id),
-                request=order.model_dump(mode="json"),
-                response=[event_doc(e) for e in events],
-            ),
-        )
-        return events
+            done = await self.scan(position, newest)
+        except Exception:  # StopHeld: not waited for here (this key may carry what the gate
+            # waits for); anything else: the order is applied, so never retry it: revisit
+            self.held[key] = (p, newest)
+            return []
+        if done.exit is None:
+            moved = Record(done.position, record.opening)
+            self.store.apply(*where, lambda b: b.put(key, moved))
+            return []
+        assert done.bar is not None
+        self.store.apply(*where, lambda b: b.put(key, None))
+        self.behind.outcome(done.exit.events, owner, None, exit_audit_id(done.exit, done.bar),
+                            {"candle": done.bar.__dict__})  # fmt: skip
+        return done.exit.events
 
 
-def _rejected(events: list[Event]) -> bool:
-    return any(getattr(e, "status", None) == "REJECTED" for e in events)
+def _fills(events: list[Event]) -> tuple[Event, ...]:
+    """The entry's fills, sent again before its exit."""
+    return tuple(e for e in events if isinstance(e, Fill))

@@ -16,22 +16,19 @@ from typing import Any
 
 import numpy as np
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
 from kwont_common.events import Candle, DeadLetter, Event, Fill, Order, OrderUpdate, Tick
 from kwont_common.kafka import EventProducer
 from kwont_common.kafka.admin import ensure_topics
+from kwont_common.metrics import MESSAGES_CONSUMED, MESSAGES_FAILED
 from kwont_common.testing import candle, service_settings, serving
 from kwont_common.trading import exchange, ids
-from kwont_common.trading.accounts import AccountConfig, load_account, save_account
+from kwont_common.trading.accounts import AccountConfig, save_account
 from kwont_devstack.mongo_users import MongoEndpoint
-from kwont_execution import paper
 from kwont_execution.main import setup
-from kwont_execution.paper_position import Bar
-from kwont_execution.paper_stops import _candle_key
 from kwont_execution.settings import ExecutionSettings
-from kwont_execution.store import PositionStore
 from kwont_marketdata import store as candle_store
 from kwont_ohlcv import COLUMNS
 from kwont_quant import live
@@ -184,18 +181,15 @@ async def updates_on_topic(settings: ExecutionSettings, count: int) -> list[Orde
 
 
 async def stops_consumed(settings: ExecutionSettings, count: int) -> bool:
-    """Whether the stops consumer group committed ``count`` candles."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=settings.stops_group_id,
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        tp = TopicPartition(f"{settings.topic_prefix}candles", 0)
-        return ((await consumer.committed(tp)) or 0) >= count
-    finally:
-        await consumer.stop()
+    """Whether the service (in this process) has read ``count`` candles."""
+    counter = MESSAGES_CONSUMED.labels("execution", f"{settings.topic_prefix}candles")
+    return bool(counter._value.get() >= count)
+
+
+async def positions(db: Any, settings: ExecutionSettings) -> dict[str, dict[str, Any]]:
+    """The open paper positions in the snapshots of the ``orders`` partitions."""
+    docs = db.execution_state.find({"_id": {"$regex": f"^{settings.group_id}:"}})
+    return {p["key"]: p async for d in docs for p in d["state"]["positions"]}
 
 
 async def test_entry_fills_at_the_engine_price_and_a_later_candle_hits_the_stop(
@@ -221,22 +215,20 @@ async def test_entry_fills_at_the_engine_price_and_a_later_candle_hits_the_stop(
         await send(settings, quiet, falling)
         sl_leg = ids.client_order_id(order.signal_id, "sl")
         out = await until(lambda: db.fills.find_one({"client_order_id": sl_leg}))
-        await send(settings, falling)  # a redelivered candle re-publishes, fills nothing new
-        fills = await fills_on_topic(settings, 5)
-        updates = await updates_on_topic(settings, 7)
+        await send(settings, falling)  # a redelivered candle: the position is gone, nothing
+        fills = await fills_on_topic(settings, 3)
+        updates = await updates_on_topic(settings, 5)
     assert out["exit_reason"] == "stop_loss" and Decimal(out["price"]) == dec(hit[0])
     assert out["side"] == "SELL" and out["reduce_only"] is True
     assert out["event_time"] == falling.close_time and out["correlation_id"] == str(order.signal_id)
     # the stop's exit re-publishes the entry first (same event: a book never sees an exit
-    # before its entry), and a redelivered candle re-publishes both the same way
+    # before its entry)
     assert [(f.client_order_id, f.exit_reason) for f in fills] == [
         (order.client_order_id, None),
         (order.client_order_id, None),
         (sl_leg, "stop_loss"),
-        (order.client_order_id, None),
-        (sl_leg, "stop_loss"),
     ]
-    assert fills[0] == fills[1] == fills[3] and fills[2] == fills[4]
+    assert fills[0] == fills[1]
     assert await db.fills.count_documents({}) == 2
     assert all(
         f.key() == "acct-1:BTCUSDT" and f.correlation_id == order.correlation_id for f in fills
@@ -244,7 +236,7 @@ async def test_entry_fills_at_the_engine_price_and_a_later_candle_hits_the_stop(
     tp_leg = ids.client_order_id(order.signal_id, "tp")
     assert [(u.client_order_id, u.status) for u in updates] == [
         (order.client_order_id, "FILLED"), (sl_leg, "NEW"), (tp_leg, "NEW"),
-        (sl_leg, "FILLED"), (tp_leg, "CANCELED"), (sl_leg, "FILLED"), (tp_leg, "CANCELED"),
+        (sl_leg, "FILLED"), (tp_leg, "CANCELED"),
     ]  # fmt: skip
     statuses = {d["_id"]: (d["status"], d["owner"]) async for d in db.orders.find()}
     assert statuses == {
@@ -252,8 +244,7 @@ async def test_entry_fills_at_the_engine_price_and_a_later_candle_hits_the_stop(
         sl_leg: ("FILLED", "alice"),
         tp_leg: ("CANCELED", "alice"),
     }
-    position = await db.paper_positions.find_one({"_id": "acct-1:BTCUSDT"})
-    assert position["side"] == 0 and position["checked_through"] == falling.open_time
+    assert await positions(db, settings) == {}  # closed (the snapshot at the stop)
     audits = [a async for a in db.execution_audit.find().sort("time", 1)]
     assert [a["client_order_id"] for a in audits] == [order.client_order_id, sl_leg]
     assert audits[0]["request"]["client_order_id"] == order.client_order_id
@@ -408,7 +399,6 @@ async def test_a_stop_held_in_the_entrys_catch_up_acts_without_another_candle(
         await evaluated(db, quiet.open_time)
         out = await until(lambda: db.fills.find_one({"client_order_id": sl_leg}))
         fills = await fills_on_topic(settings, 3)
-        await until(lambda: _no_holds(db))
     assert sl is not None and falling.low < sl
     assert out["exit_reason"] == "stop_loss" and out["event_time"] == falling.close_time
     # the entry fill goes out again before the exit (a book never sees an exit first)
@@ -416,68 +406,58 @@ async def test_a_stop_held_in_the_entrys_catch_up_acts_without_another_candle(
     assert await db.fills.count_documents({}) == 2
 
 
-async def _no_holds(db: Any) -> bool:
-    return await db.paper_held.count_documents({}) == 0
-
-
-async def test_a_redelivered_order_places_nothing_and_republishes_the_same_events(
-    settings: ExecutionSettings, db: Any
-) -> None:
+async def test_a_copy_of_an_order_places_nothing(settings: ExecutionSettings, db: Any) -> None:
     await prepare(settings, db)
     order = entry("BUY", stop_loss_pct=None, take_profit_pct=None)
     async with running(settings):
         await send(settings, order)
         await until(lambda: db.fills.find_one({"client_order_id": order.client_order_id}))
-        await send(settings, order)  # the same message again (a redelivery)
-        fills = await fills_on_topic(settings, 2)
-        updates = await updates_on_topic(settings, 2)
-    assert len(fills) == 2 and fills[0] == fills[1]  # the same event, ids and times included
-    assert [u.event_id for u in updates] == [updates[0].event_id] * 2
+        await send(settings, order)  # the same order again (risk republished it)
+        fills = await fills_on_topic(settings, 1)
+        updates = await updates_on_topic(settings, 1)
+    # the first answer stands: no rejection for "a position is open", nothing filled twice
+    assert len(fills) == 1 and [u.status for u in updates] == ["FILLED"]
     assert await db.fills.count_documents({}) == 1
     assert await db.exec_orders.count_documents({}) == 1
-    position = await db.paper_positions.find_one({"_id": "acct-1:BTCUSDT"})
-    assert Decimal(position["quantity"]) == Decimal("0.5") and position["version"] == 1
+    [position] = (await positions(db, settings)).values()
+    assert Decimal(position["quantity"]) == Decimal("0.5")
     assert await db.execution_audit.count_documents({}) == 1
 
 
-async def test_a_stop_committed_but_not_stored_before_a_crash_is_stored_on_the_redelivery(
+async def test_an_exit_published_before_the_snapshot_closed_it_is_the_same_after_a_restart(
     settings: ExecutionSettings, db: Any
 ) -> None:
-    """kill -9 between a stop's commit and storing its fill (seen in the crash test: 159 of
-    160 fills, no position open): the candle comes again, finds the exit journalled, and
-    stores and publishes that same exit, acting on nothing twice; the entry's fill goes out
-    again right before it, as on a first run (the order path may not have published it)."""
+    """kill -9 after a stop's exit was published but before a snapshot without the position
+    was written (and before its fill was stored): the restarted service loads the position,
+    reads the candles again and makes the same exit, once in the store."""
     await prepare(settings, db)
     order = entry("BUY")
     falling = bar(T0 + MIN, 99.0, 99.2, 96.0, 97.0)
+    sl_leg = ids.client_order_id(order.signal_id, "sl")
     async with running(settings):
         await send(settings, order)
         await until(lambda: db.fills.find_one({"client_order_id": order.client_order_id}))
-    # what the candle path does before the crash: the exit journalled and committed
-    store = PositionStore(db)
-    slot = await store.load("acct-1", "BTCUSDT")
-    assert slot.position is not None
-    hit = Bar(falling.open_time, falling.close_time, falling.open, falling.high,
-                    falling.low)  # fmt: skip
-    exit_ = paper.protect(slot.position, hit, await load_account(db, "acct-1"))
-    assert exit_ is not None
-    key = _candle_key("1m", falling.open_time)
-    assert await store.commit(
-        slot, None, checked_through=falling.open_time, key=key, events=exit_.events
-    )
-    assert await db.fills.count_documents({}) == 1
+    before = await db.execution_state.find().to_list(None)  # the position open
+    assert len(await positions(db, settings)) == 1
     await store_candles(db, falling)
     async with running(settings):
         await send(settings, falling)
-        [stop_fill] = [e for e in exit_.events if isinstance(e, Fill)]
-        out = await until(lambda: db.fills.find_one({"client_order_id": stop_fill.client_order_id}))
-        fills = await fills_on_topic(settings, 3)
-    assert out["exit_reason"] == "stop_loss" and Decimal(out["price"]) == stop_fill.price
-    assert fills[-1] == stop_fill  # the journalled event, ids and times included
-    assert fills[1] == fills[0] and fills[0].client_order_id == order.client_order_id
-    assert await db.fills.count_documents({}) == 2
-    position = await db.paper_positions.find_one({"_id": "acct-1:BTCUSDT"})
-    assert position["side"] == 0 and position["version"] == 2
+        first = await until(lambda: db.fills.find_one({"client_order_id": sl_leg}))
+    assert await positions(db, settings) == {}
+    # as the crash left it: the older snapshot, the exit's fill not stored
+    for doc in before:
+        await db.execution_state.replace_one({"_id": doc["_id"]}, doc)
+    await db.fills.delete_one({"client_order_id": sl_leg})
+    async with running(settings):
+        again = await until(lambda: db.fills.find_one({"client_order_id": sl_leg}))
+        fills = await fills_on_topic(settings, 5)
+    by_id: dict[Any, Fill] = {}
+    for f in fills:
+        assert by_id.setdefault(f.event_id, f) == f, "a re-published fill changed"
+    assert len(by_id) == 2 and await db.fills.count_documents({}) == 2
+    keep = ("price", "quantity", "event_id", "event_time", "exit_reason")
+    assert {k: again[k] for k in keep} == {k: first[k] for k in keep}
+    assert await positions(db, settings) == {}
 
 
 async def test_refusals_are_order_updates_with_a_reason(
@@ -542,12 +522,11 @@ async def test_garbage_on_orders_and_candles_is_dead_lettered_and_work_goes_on(
         await until(lambda: db.fills.find_one({"client_order_id": order.client_order_id}))
         bootstrap, prefix = settings.kafka_bootstrap_servers, settings.topic_prefix
         orders_dlq = await read_topic(bootstrap, f"{prefix}orders.dlq", 2)
-        candles_dlq = await read_topic(bootstrap, f"{prefix}candles.dlq", 1)
+        await until(lambda: stops_consumed(settings, 1))
+        failed = MESSAGES_FAILED.labels("execution", f"{prefix}candles", "validation")
     letters = [DeadLetter.model_validate_json(v) for v in orders_dlq]
     assert [d.error_type for d in letters] == ["decode", "validation"]
     assert base64.b64decode(letters[1].payload_b64) == bad_order
-    [candle_letter] = [DeadLetter.model_validate_json(v) for v in candles_dlq]
-    assert (
-        candle_letter.error_type == "validation"
-        and candle_letter.consumer_group == settings.stops_group_id
-    )
+    # candles are read outside any group (the strategy's consumers dead-letter them): a
+    # malformed one is counted and skipped
+    assert failed._value.get() == 1

@@ -136,6 +136,13 @@ class PartitionStore(Generic[S]):
         part.dirty = True
         return change(part.state)
 
+    def touch(self, partition: int) -> None:
+        """The state of ``partition`` changed outside ``apply`` (by a change no input offset
+        names, e.g. one a market-data reader made once its outputs were acknowledged): write
+        it at the next flush. Ignored for a partition not owned."""
+        if partition in self._owned:
+            self._owned[partition].dirty = True
+
     def mark(self, topic: str, partition: int, offset: int) -> None:
         """The input's outputs are acknowledged (call it for every input handled, applied
         or not, or the stored offsets stop advancing). Ignored for a partition no longer
