@@ -26,8 +26,10 @@ from tests.services.execution.test_execution_paper import (
     dec,
     entry,
     expected_entry,
+    positions,
     prepare,
     read_topic,
+    same,
     send,
     settings,  # noqa: F401 - fixture
     store_candles,
@@ -107,7 +109,7 @@ async def test_kill_9_mid_stream_then_restart_loses_and_duplicates_no_fill(
     published = [Fill.model_validate_json(v) for v in raw]
     by_id: dict[Any, Fill] = {}
     for f in published:
-        assert by_id.setdefault(f.event_id, f) == f, "a re-published fill changed"
+        assert same(by_id.setdefault(f.event_id, f), f), "a re-published fill changed"
     assert len(by_id) == total
     for f in by_id.values():
         if f.exit_reason is None:
@@ -115,18 +117,17 @@ async def test_kill_9_mid_stream_then_restart_loses_and_duplicates_no_fill(
         else:
             hit = exits[f.symbol]
             assert hit is not None and (f.exit_reason, f.price) == (hit[1], dec(hit[0]))
-    positions = [d async for d in db.paper_positions.find()]
-    assert len(positions) == len(SYMBOLS)
-    assert all(p["side"] == 0 and p["version"] == 2 for p in positions)  # opened, closed: once
+    assert await positions(db, settings) == {}  # every position opened and closed, once
     assert sum(Decimal(d["quantity"]) for d in stored) == Decimal("0.5") * total
 
 
 async def _state(database: Any) -> str:
     """Where the test stands: fills, open positions, orders claimed but not answered."""
     fills = await database.fills.count_documents({})
-    open_ = await database.paper_positions.count_documents({"side": {"$ne": 0}})
-    unanswered = await database.exec_orders.count_documents({"outcome": {"$exists": False}})
-    return f"{fills} fills, {open_} positions open, {unanswered} orders claimed unanswered"
+    open_ = len({k for d in await database.execution_state.find().to_list(None)
+                 for k in (p["key"] for p in d["state"]["positions"])})  # fmt: skip
+    answered = await database.exec_orders.count_documents({"outcome": {"$exists": True}})
+    return f"{fills} fills, {open_} positions open in the snapshots, {answered} orders answered"
 
 
 async def _count(database: Any, n: int) -> bool:
