@@ -84,7 +84,7 @@ CONTRACTS: dict[str, TopicContract] = {
             End(
                 "execution",
                 f"{_EX}/main.py",
-                "group `kwont-execution-stops` (paper stops), at-least-once",
+                "every replica, no group, from the start (paper stops of its partitions)",
             ),
             End("portfolio", f"{_PF}/main.py", "group `kwont-portfolio-marks`, at-least-once"),
             _PUSH,
