@@ -14,16 +14,21 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
 from pymongo import AsyncMongoClient
 
-from kwont_common.events import Fill, Order, Signal
+from kwont_common.events import Event, Fill, Order, Signal
+from kwont_common.kafka import Input
+from kwont_common.state import PartitionStore
 from kwont_common.trading.accounts import AccountConfig, Sizing, save_account
 from kwont_common.trading.exchange import SymbolFilters
 from kwont_devstack.pytest_plugin import MongoEndpoint
 from kwont_execution.account_cache import AccountCache
 from kwont_execution.binance_sync import follow, open_binance_venue
+from kwont_execution.paper_book import Book, dump, load
 from kwont_execution.paper_venue import PaperVenue
 from kwont_execution.ticks import LastTicks
+from kwont_execution.write_behind import WriteBehind
 from kwont_risk import orders, sizing
 from kwont_risk.accounts import Directory
 from tests.services.execution.binance_futures_server import BinanceFutures, futures_symbol
@@ -85,21 +90,30 @@ async def db(mongo: MongoEndpoint, mongo_db: str) -> Any:
     await client.close()
 
 
+async def _no_publish(events: list[Event]) -> None:
+    raise AssertionError(f"the order path returns its events, it publishes none: {events}")
+
+
 @SIDES
 async def test_risk_predicts_the_paper_fill_to_the_last_digit_on_the_tick(
     db: Any, side: int
 ) -> None:
     filters = await Directory(db, 60).filters(SYMBOL)
     assert filters == SymbolFilters(TICK, STEP, STEP, Decimal(5))
-    venue = PaperVenue(db, db, AccountCache(db, 60), LastTicks(SimpleNamespace()))
+    store: PartitionStore[Book] = PartitionStore(db.execution_state, "g", new=Book, dump=dump,
+                                                 load=load)  # fmt: skip
+    await store.assign([TopicPartition("orders", 0)])
+    accounts, ticks = AccountCache(db, 60), LastTicks(SimpleNamespace())
+    venue = PaperVenue(db, db, accounts, ticks, store, WriteBehind(db, store), _no_publish)
     entry = risk_entry(entry_signal(side, "paper"), side, filters)
     assert entry.quantity > 0 and on_grid(entry.quantity, STEP)
 
     flip = signal("exit", T0 + 5 * MIN, "paper")
     closing = orders.closing_order(flip, side, entry.quantity, ACCOUNT.leverage)
-    for order in (entry, closing):
+    for offset, order in enumerate((entry, closing)):
         predicted = orders.paper_fill(order, ACCOUNT, filters)
-        [fill] = [e for e in await venue.handle(order) if isinstance(e, Fill)]
+        made_events = await venue.handle_at(Input("orders", 0, offset), order)
+        [fill] = [e for e in made_events if isinstance(e, Fill)]
         assert predicted is not None
         for name in ("side", "quantity", "price", "fee", "event_time", "reduce_only"):
             made, expected = getattr(fill, name), getattr(predicted, name)
@@ -109,9 +123,9 @@ async def test_risk_predicts_the_paper_fill_to_the_last_digit_on_the_tick(
         assert not on_grid(raw, TICK)
         assert by_rule(fill.price, raw, up=taker == 1), (fill.price, raw)  # against the taker
         if order is entry:
-            slot = await venue.store.load(ACCOUNT.account, SYMBOL)
-            position = slot.position
-            assert position is not None and position.entry_price == fill.price
+            record = store.state(0).get(f"{ACCOUNT.account}:{SYMBOL}")
+            assert record is not None and record.position.entry_price == fill.price
+            position = record.position
             sl, tp = Decimal(repr(position.stop_loss)), Decimal(repr(position.take_profit))
             raw_sl = fill.price * (1 - side * Decimal(repr(SL_PCT)))
             raw_tp = fill.price * (1 + side * Decimal(repr(TP_PCT)))

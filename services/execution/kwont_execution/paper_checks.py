@@ -164,10 +164,19 @@ class PaperChecks:
                             MESSAGES_FAILED.labels(service, name, "validation").inc()
                             continue
                         for p, key in self.on_bar(*candle):
-                            await self.check(p, key, candle[2].open_time)
+                            await self._check_or_hold(p, key, candle[2].open_time)
                     MESSAGES_CONSUMED.labels(service, name).inc(len(records))
         finally:
             await consumer.stop()
+
+    async def _check_or_hold(self, partition: int, key: str, through: int) -> None:
+        """:meth:`check`; a failure (the database away) holds the position for the retry
+        (an exit published but not stored goes out again, with the same ids)."""
+        try:
+            await self.check(partition, key, through)
+        except Exception:
+            log.warning("checking paper stop %s failed; retrying", key, exc_info=True)
+            self.held[key] = (partition, max(through, self.held.get(key, (0, 0))[1]))
 
     def revisit(self, partition: int) -> None:
         """Check the positions of a partition just loaded up to the newest candle read."""
@@ -183,10 +192,7 @@ class PaperChecks:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
             for key, (p, through) in list(self.held.items()):
-                try:
-                    await self.check(p, key, through)
-                except Exception:
-                    log.warning("checking held paper stop %s failed", key, exc_info=True)
+                await self._check_or_hold(p, key, through)
 
 
 def exit_audit_id(exit_: Outcome, bar: Bar) -> str:

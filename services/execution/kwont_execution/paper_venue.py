@@ -54,7 +54,10 @@ class PaperVenue(PaperChecks):
 
     async def handle(self, order: Order) -> list[Event]:
         """Fill or reject ``order``; returns the events to publish."""
-        where = current_input()
+        return await self.handle_at(current_input(), order)
+
+    async def handle_at(self, where: Input, order: Order) -> list[Event]:
+        """:meth:`handle` for the input at ``where`` (topic, owned partition, offset)."""
         if self.store.reflects(*where):
             return []
         key = slot_key(order.account, order.symbol)
@@ -100,7 +103,7 @@ class PaperVenue(PaperChecks):
         self.store.apply(*where, change)
         self.behind.outcome(events, owner, order, f"paper:{order.client_order_id}",
                             order.model_dump(mode="json"))  # fmt: skip
-        later = await self._catch_up(where.partition, key, book, owner)
+        later = await self._catch_up(where, key, book, owner)
         return before + events + later
 
     async def _price(self, order: Order) -> tuple[float, int] | None:
@@ -118,7 +121,8 @@ class PaperVenue(PaperChecks):
         pinned = doc.get("tick") if doc else None
         return price if not pinned else (float(pinned[0]), int(pinned[1]))
 
-    async def _catch_up(self, p: int, key: str, book: Book, owner: str | None) -> list[Event]:
+    async def _catch_up(self, where: Input, key: str, book: Book, owner: str | None
+                        ) -> list[Event]:  # fmt: skip
         """A new position against the candles read since the signal's (up to the newest
         this replica read: never one not yet published)."""
         record = book.get(key)
@@ -128,12 +132,11 @@ class PaperVenue(PaperChecks):
         newest = self.bars.newest(position.symbol, position.interval)
         if newest is None or newest <= position.checked_through:
             return []
-        where = current_input()
         try:
             done = await self.scan(position, newest)
         except Exception:  # StopHeld: not waited for here (this key may carry what the gate
             # waits for); anything else: the order is applied, so never retry it: revisit
-            self.held[key] = (p, newest)
+            self.held[key] = (where.partition, newest)
             return []
         if done.exit is None:
             moved = Record(done.position, record.opening)

@@ -11,11 +11,6 @@ class ExecutionSettings(Settings):
     """Shared settings with this service's defaults."""
 
     metrics_port: int = Field(9105, ge=0, le=65535, description="Port of /metrics and /healthz.")
-    stops_consumer_group: str | None = Field(
-        None,
-        description="Consumer group of the paper venue's stop checks over `candles` "
-        "(default: `<consumer group>-stops`, i.e. `kwont-execution-stops`).",
-    )
     account_cache_ttl_s: float = Field(
         5.0,
         ge=0,
@@ -57,8 +52,3 @@ class ExecutionSettings(Settings):
     binance_listen_key_keepalive_s: float = Field(
         1800.0, gt=0, description="Seconds between user-data stream listen-key keepalives."
     )
-
-    @property
-    def stops_group_id(self) -> str:
-        """The consumer group of the stop checks over `candles`."""
-        return self.stops_consumer_group or f"{self.group_id}-stops"
