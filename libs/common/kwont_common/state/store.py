@@ -136,6 +136,18 @@ class PartitionStore(Generic[S]):
         part.dirty = True
         return change(part.state)
 
+    def touch(self, partition: int, change: Callable[[S], R]) -> R:
+        """Change the state outside any input (an admin's command read from elsewhere):
+        ``change(state)``, written at the next flush. It is not replayed: the caller keeps
+        the command until the state reflects it (e.g. compares a time stored in it).
+
+        Raises:
+            NotOwned: the partition is not assigned here.
+        """
+        part = self._partition(partition)
+        part.dirty = True
+        return change(part.state)
+
     def mark(self, topic: str, partition: int, offset: int) -> None:
         """The input's outputs are acknowledged (call it for every input handled, applied
         or not, or the stored offsets stop advancing). Ignored for a partition no longer
