@@ -294,6 +294,7 @@ async def test_a_redelivered_paper_reversal_re_sends_both_orders_without_waiting
         f"kx-{flip.event_id.hex}",
         f"ke-{flip.event_id.hex}",
     ]
+
     async def both_in_flight() -> bool:
         book = await stack.db["risk_books"].find_one({"_id": "acct"}) or {}
         pending = set((book.get("in_flight") or {}).get("BTCUSDT") or {})
@@ -338,7 +339,7 @@ async def test_without_a_snapshot_the_replay_decides_every_signal_the_same_again
     from the start, topic by topic. The fills of a signal's orders wait until the replayed
     signal is decided again, so every order comes out again with the same id and quantity,
     and the book ends the same."""
-    flip, closing, short = await paper_reversal(stack)
+    _flip, closing, short = await paper_reversal(stack)
     await stack.send(fill_of(closing, "110", "t-2"), filled(closing, "110"))
     await stack.send(fill_of(short, "110", "t-3"), filled(short, "110"))
 
