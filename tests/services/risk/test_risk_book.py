@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient
 from kwont_common.trading.ledger import Ledger
 from kwont_devstack.mongo_users import MongoEndpoint
 from kwont_risk.book import set_fields
-from kwont_risk.resets import reset_fields
+from kwont_risk.resets import request_reset, reset_fields
 from kwont_risk.state import BookState, KillSwitch
 from kwont_risk.writebehind import WriteBehind
 
@@ -56,7 +56,7 @@ async def test_write_behind_upserts_idempotently_and_the_latest_view_wins(
 ) -> None:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.app_uri)
     db = client[mongo_db]
-    views = WriteBehind(db)  # type: ignore[arg-type]
+    views = WriteBehind(db)
     try:
         views.insert("risk_orders", "ke-1", {"leg": "e", "quantity": "1"})
         views.insert("risk_orders", "ke-1", {"leg": "e", "quantity": "2"})  # a replay's copy
@@ -73,5 +73,22 @@ async def test_write_behind_upserts_idempotently_and_the_latest_view_wins(
         with pytest.raises(Exception):  # noqa: B017 - the server's own error
             await views.flush()
         assert views.pending == 1, "a failed write stays queued"
+    finally:
+        await client.close()
+
+
+@pytest.mark.integration
+async def test_a_reset_without_a_running_owner_is_left_as_a_request(
+    mongo: MongoEndpoint, mongo_db: str
+) -> None:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.app_uri)
+    db = client[mongo_db]
+    try:
+        assert await request_reset(db, "acct", "admin", 0.3) == "not tripped"
+        switch = KillSwitch(True, "max_drawdown", "down", 1, 0).to_doc()
+        await db["risk_books"].insert_one({"_id": "acct", "kill_switch": switch})
+        assert await request_reset(db, "acct", "admin", 0.3) == "requested"
+        request = await db["risk_kill_switch_resets"].find_one({"_id": "acct"})
+        assert request is not None and request["by"] == "admin" and request["reset_at"] > 0
     finally:
         await client.close()
