@@ -32,6 +32,7 @@ from kwont_common.kafka import (
     PartitionsHook,
 )
 from kwont_common.kafka.admin import check_copartitioned
+from kwont_common.kafka.inputs import HandledHook
 from kwont_common.logs import configure_logging
 from kwont_common.metrics import HealthServer
 from kwont_common.mongo import Mongo
@@ -75,7 +76,8 @@ class Wiring:
     ``kafka_fast_fetch_max_wait_ms``; ``background_fetch``: no trade waits for it, it
     fetches with ``kafka_background_fetch_max_wait_ms``; ``on_dead_letter``: called with
     each dead letter the consumer publishes; ``on_assigned`` / ``on_revoked``: the
-    consumer's rebalance hooks."""
+    consumer's rebalance hooks; ``on_handled``: called for every message once through
+    (``PartitionStore.mark``)."""
 
     handlers: dict[str, Handler] = field(default_factory=dict)
     tasks: list[Task] = field(default_factory=list)
@@ -88,6 +90,7 @@ class Wiring:
     on_dead_letter: DeadLetterHook | None = None
     on_assigned: AssignedHook | None = None
     on_revoked: PartitionsHook | None = None
+    on_handled: HandledHook | None = None
 
 
 Setup = Callable[[Runtime], Awaitable[Wiring]]
@@ -144,6 +147,7 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
                 fetch_max_wait_ms=fetch_wait_ms(settings, wiring),
                 on_dead_letter=wiring.on_dead_letter,
                 on_assigned=wiring.on_assigned, on_revoked=wiring.on_revoked,
+                on_handled=wiring.on_handled,
             )  # fmt: skip
             health.add_check("consumer", lambda: consumer.running)
             running.append(asyncio.create_task(consumer.run(stop), name="consumer"))

@@ -118,7 +118,7 @@ class PaperChecks:
                 return
             if done.exit is None:
                 book.checked(key, record.position.entry_order, done.position.checked_through)
-                self.store.touch(partition)
+                self.store.changed(partition)
                 self.held.pop(key, None)
                 return
             assert done.bar is not None
@@ -134,7 +134,7 @@ class PaperChecks:
                 book = self.store.state(partition)
                 if (now := book.get(key)) is not None and now.position == record.position:
                     book.put(key, None)
-                    self.store.touch(partition)
+                    self.store.changed(partition)
             self.held.pop(key, None)
 
     def on_bar(self, symbol: str, interval: str, bar: Bar) -> list[tuple[int, str]]:

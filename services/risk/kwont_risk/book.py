@@ -1,9 +1,16 @@
-"""The risk book in Mongo (collection ``risk_books``, one document per account; fields in
-:mod:`kwont_risk.state`).
+"""The risk books in memory, per owned partition (:class:`kwont_common.state.PartitionStore`).
 
-Fills are booked exactly once through ``BookStore`` (compare-and-set on ``version``, with
-the seen fill ids); every other writer (order updates, marks, in-flight orders, the kill
-switch) makes the same compare-and-set on ``version``, so no writer loses another's change.
+The state of partition ``p`` is ``{account: book document}`` for the accounts whose inputs
+are on ``p`` (fields in :mod:`kwont_risk.state`, plus ``seen``: booked fill ids, and
+``decided``: a signal's orders and rejection, for a re-delivery). Every change is applied
+through ``store.apply`` under the input being handled (no I/O) and snapshotted behind the
+hot path (collection ``risk_state``, one document per partition with its input offsets).
+What the API reads, ``risk_books`` (one document per account: kill switch, ledger, marks,
+equity levels, in-flight orders), is written behind by :class:`WriteBehind`.
+
+A fill or update of one of our orders (``kx-``/``ke-``) whose signal this state has not
+decided yet waits for it: that only happens while a new owner replays (its inputs are read
+topic by topic), and keeps the replay in the order of the original run.
 """
 
 from __future__ import annotations
@@ -11,17 +18,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import logging
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from kwont_common.errors import TransientError
-from kwont_common.events import Fill, Order, OrderUpdate, PortfolioSnapshot, now_ms
-from kwont_common.mongo import Database
-from kwont_common.trading.accounts import load_account
-from kwont_common.trading.books import BookStore
-from kwont_common.trading.ledger import Booked, Ledger
+from kwont_common.events import Fill, Order, OrderUpdate, PortfolioSnapshot
+from kwont_common.kafka import current_input
+from kwont_common.state import PartitionStore
+from kwont_common.state.store import NotOwned
+from kwont_common.trading import ids
+from kwont_common.trading.books import fill_key
+from kwont_common.trading.ledger import Ledger
 from kwont_risk.accounts import Directory
 from kwont_risk.rules import Refusal
 from kwont_risk.state import (
@@ -35,136 +44,137 @@ from kwont_risk.state import (
     mark_fields,
     utc_day,
 )
+from kwont_risk.writebehind import WriteBehind
+
+log = logging.getLogger(__name__)
 
 COLLECTION = "risk_books"
-ATTEMPTS = 50
+STATE = "risk_state"
+KEEP = 1000
+"""Booked fill ids and decided signals a book remembers (redeliveries come within seconds)."""
+PRIVATE = ("_id", "seen", "decided", "done")
+"""Fields of the in-memory book that the API's ``risk_books`` view leaves out."""
 
+Books = dict[str, dict[str, Any]]
 Change = Callable[[BookState, dict[str, Any]], dict[str, Any]]
-"""Given the parsed and the raw document, the fields to ``$set`` (empty: no write)."""
+"""Given the parsed and the raw document, the fields to set (empty: no change)."""
 
 
-NO_SEEN = {"seen": 0}
-"""Projection of a book without the booked fill ids (only BookStore needs them)."""
-
-
-async def mutate(
-    collection: Any,
-    account: str,
-    cash: Decimal,
-    change: Change,
-    docs: dict[str, dict[str, Any]] | None = None,
-) -> BookState:
-    """Apply ``change`` to the account's document by compare-and-set on ``version``.
-
-    ``docs`` (account -> document without ``seen``) is what this process last read or
-    wrote: the first attempt starts from it instead of reading, and it is kept up to date.
-    A stale copy costs one failed compare-and-set; a change that finds nothing to do on a
-    copy is decided again on a fresh read.
-
-    Raises:
-        TransientError: lost ``ATTEMPTS`` races in a row.
-    """
-    docs = {} if docs is None else docs
-    for attempt in range(ATTEMPTS):
-        cached = docs.get(account) if attempt == 0 else None
-        doc = cached or await collection.find_one({"_id": account}, NO_SEEN) or {"_id": account}
-        state = BookState.from_doc(doc, cash)
-        fields = change(state, doc)
-        if not fields:
-            if cached is not None:
-                continue
-            docs[account] = doc
-            return state
-        version = int(doc.get("version", 0)) + 1
-        update = {"$set": {**fields, "version": version}}
-        try:
-            if "version" in doc:
-                result = await collection.update_one(
-                    {"_id": account, "version": doc["version"]}, update
-                )
-                written = result.matched_count == 1
-            else:
-                await collection.update_one(
-                    {"_id": account, "version": {"$exists": False}}, update, upsert=True
-                )
-                written = True
-        except Exception as exc:  # duplicate key: another writer created it first
-            if "duplicate key" not in str(exc).lower() and "E11000" not in str(exc):
-                raise
-            written = False
-        if written:
-            docs[account] = with_fields(doc, {**fields, "version": version})
-            return state
-        docs.pop(account, None)
-    raise TransientError(f"risk book of {account}: too many concurrent writes")
-
-
-def with_fields(doc: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
-    """``doc`` after ``{"$set": fields}`` (dotted paths into sub-documents), as a copy."""
-    out = copy.deepcopy(doc)
+def set_fields(doc: dict[str, Any], fields: dict[str, Any]) -> None:
+    """Set ``fields`` (dotted paths into sub-documents) on ``doc`` in place, as copies."""
     for path, value in fields.items():
         *parents, last = path.split(".")
-        node = out
+        node = doc
         for part in parents:
             child = node.get(part)
             if not isinstance(child, dict):
                 child = node[part] = {}
             node = child
         node[last] = copy.deepcopy(value)
-    return out
+
+
+def new_store(collection: Any, group: str, flush_every_s: float) -> PartitionStore[Books]:
+    """The partition store of risk's books (snapshots in ``risk_state``)."""
+    return PartitionStore(
+        collection, group, new=dict, dump=lambda books: {"books": copy.deepcopy(books)},
+        load=lambda doc: dict(doc.get("books") or {}), flush_every_s=flush_every_s,
+    )  # fmt: skip
 
 
 class Book:
-    """Reads and writes of the risk books; wakes waiting signals when a book changes."""
+    """Reads and changes of the books of the owned partitions; wakes waiting signals."""
 
-    def __init__(self, db: Database, directory: Directory) -> None:
-        self.collection = db[COLLECTION]
-        self.store = BookStore(self.collection)
+    def __init__(
+        self,
+        store: PartitionStore[Books],
+        directory: Directory,
+        views: WriteBehind,
+        replay_wait_s: float = 10.0,
+    ) -> None:
+        self.store = store
         self.directory = directory
+        self.views = views
+        self.replay_wait_s = replay_wait_s
         self._pulses: dict[str, asyncio.Event] = {}
-        self._docs: dict[str, dict[str, Any]] = {}  # see mutate()
 
     def _pulse(self, account: str) -> asyncio.Event:
         return self._pulses.setdefault(account, asyncio.Event())
 
-    def _changed(self, account: str) -> None:
+    def changed(self, account: str, doc: dict[str, Any]) -> None:
+        """Queue the account's API view and wake what waits on its book."""
+        view = {k: v for k, v in doc.items() if k not in PRIVATE}
+        self.views.put(COLLECTION, account, copy.deepcopy(view))
         pulse = self._pulses.pop(account, None)
         if pulse is not None:
             pulse.set()
 
-    async def load(self, account: str, cash: Decimal) -> BookState:
-        doc = await self.collection.find_one({"_id": account}, NO_SEEN)
-        if doc is not None:
-            self._docs[account] = doc
-        return BookState.from_doc(doc, cash)
+    def doc(self, account: str, partition: int | None = None) -> dict[str, Any]:
+        """The account's book document (of the handler's input partition by default).
 
-    async def _mutate(self, account: str, change: Change) -> BookState:
+        Raises:
+            TransientError: the partition is no longer owned here (revoked meanwhile).
+        """
+        p = current_input().partition if partition is None else partition
+        try:
+            books = self.store.state(p)
+        except NotOwned:
+            raise TransientError(f"partition {p} of {account} is no longer owned") from None
+        return books.setdefault(account, {"_id": account})
+
+    async def load(self, account: str) -> BookState:
         cash = (await self.directory.account(account)).cash
-        state = await mutate(self.collection, account, cash, change, self._docs)
-        self._changed(account)
+        return BookState.from_doc(self.doc(account), cash)
+
+    async def _change(self, account: str, change: Change) -> BookState:
+        cash = (await self.directory.account(account)).cash
+        where = current_input()
+        doc = self.doc(account, where.partition)
+        state = BookState.from_doc(doc, cash)
+        fields = change(state, doc)
+        if fields:
+            self.store.apply(*where, lambda _books: set_fields(doc, fields))
+            self.changed(account, doc)
         return state
 
-    # -- the book consumer group ---------------------------------------------------------
+    # -- fills, order updates, snapshots -------------------------------------------------
+
+    async def _known(self, account: str, symbol: str, coid: str) -> None:
+        """Wait (while replaying) until the signal of one of our orders is decided here."""
+        parsed = ids.parse_client_order_id(coid)
+        if parsed is None or parsed[0] not in ("x", "e"):
+            return
+
+        def known(state: BookState) -> bool:
+            return coid in (state.in_flight.get(symbol) or {}) or coid in state.done
+
+        _, done = await self.wait_until(account, known, None, self.replay_wait_s, 0.5)
+        if not done:
+            log.warning("%s: order %s unknown after %ss; booked anyway", account, coid,
+                        self.replay_wait_s)  # fmt: skip
 
     async def on_fill(self, fill: Fill) -> None:
         """Book the fill once; move its order towards completion; mark and equity."""
         config = await self.directory.account(fill.account)
+        key = fill_key(fill)
+        if key in (self.doc(fill.account).get("seen") or []):
+            return
+        await self._known(fill.account, fill.symbol, fill.client_order_id)
 
-        def extra(ledger: Ledger, doc: dict[str, Any], booked: Booked) -> dict[str, Any]:
-            before = BookState.from_doc(doc, config.cash)
+        def change(before: BookState, doc: dict[str, Any]) -> dict[str, Any]:
             after = BookState.from_doc(doc, config.cash)
-            after.ledger = ledger
-            fields = mark_fields(after, doc, fill.symbol, fill.price, fill.event_time)
-            fields |= after_fill(after, fill)
-            return fields | equity_fields(before, after, fill.event_time)
+            after.ledger = Ledger.from_doc(before.ledger.to_doc())
+            after.ledger.apply(fill, config.leverage)
+            fields = {"ledger": after.ledger.to_doc()}
+            fields |= mark_fields(after, doc, fill.symbol, fill.price, fill.event_time)
+            fields |= after_fill(after, fill) | equity_fields(before, after, fill.event_time)
+            return fields | {"seen": [*(doc.get("seen") or []), key][-KEEP:]}
 
-        self._docs.pop(fill.account, None)  # BookStore writes it on its own
-        await self.store.book(fill, config.cash, config.leverage, extra)
-        self._changed(fill.account)
+        await self._change(fill.account, change)
 
     async def on_order_update(self, update: OrderUpdate) -> None:
         """A terminal status ends the order's flight once its fills are booked."""
-        await self._mutate(update.account, lambda state, _doc: after_update(state, update))
+        await self._known(update.account, update.symbol, update.client_order_id)
+        await self._change(update.account, lambda state, _doc: after_update(state, update))
 
     async def on_snapshot(self, snap: PortfolioSnapshot) -> None:
         """Marks for unrealised PnL, and the equity levels they imply."""
@@ -174,15 +184,19 @@ class Book:
             fields = after_snapshot(state, doc, snap)
             return fields and fields | equity_fields(before, state, snap.event_time)
 
-        await self._mutate(snap.account, change)
+        await self._change(snap.account, change)
 
     # -- the signal side -----------------------------------------------------------------
 
-    async def put_in_flight(self, *batch: Order) -> None:
-        """Record approved orders of one account as in flight, in one write (and an entry's
-        time, for the cooldown); nothing for one in flight already or completed."""
+    def decided(self, account: str, signal_hex: str) -> dict[str, Any]:
+        """What was decided for a signal before (``orders`` by leg, ``rejection``)."""
+        return dict((self.doc(account).get("decided") or {}).get(signal_hex) or {})
 
-        def change(state: BookState, _doc: dict[str, Any]) -> dict[str, Any]:
+    async def put_in_flight(self, *batch: Order) -> None:
+        """Record approved orders of one signal as in flight and decided, in one change (and
+        an entry's time, for the cooldown); nothing for one in flight already or done."""
+
+        def change(state: BookState, doc: dict[str, Any]) -> dict[str, Any]:
             fields: dict[str, Any] = {}
             for order in batch:
                 coid = order.client_order_id
@@ -191,9 +205,15 @@ class Book:
                 fields[f"in_flight.{order.symbol}.{coid}"] = in_flight_record(order)
                 if not order.reduce_only:
                     fields[f"last_entry.{order.symbol}"] = order.event_time
-            return fields
+            legs = {o.client_order_id.split("-")[0][1:]: o.model_dump(mode="json") for o in batch}
+            return fields | _decided(doc, batch[0].signal_id.hex, {"orders": legs})
 
-        await self._mutate(batch[0].account, change)
+        await self._change(batch[0].account, change)
+
+    async def rejected(self, account: str, signal_hex: str, code: str, reason: str) -> None:
+        """Record a signal's rejection (a re-delivery publishes it again)."""
+        rejection = {"rejection": {"code": code, "reason": reason}}
+        await self._change(account, lambda _s, doc: _decided(doc, signal_hex, rejection))
 
     async def trip(self, account: str, refusal: Refusal, time_ms: int) -> None:
         """Trip the kill switch (by the signal's event time)."""
@@ -204,36 +224,37 @@ class Book:
                 return {}
             return {"kill_switch": switch.to_doc()}
 
-        await self._mutate(account, change)
+        await self._change(account, change)
 
     async def wait_until(
         self,
         account: str,
         ready: Callable[[BookState], bool],
-        stop: asyncio.Event,
+        stop: asyncio.Event | None,
         timeout_s: float,
         poll_s: float,
     ) -> tuple[BookState, bool]:
-        """The book once ``ready(book)`` holds, re-read whenever this process changes the
-        account's book and every ``poll_s`` (another replica's changes); ``(book, False)``
-        after ``timeout_s``.
+        """The book once ``ready(book)`` holds, looked at again whenever the account's book
+        changes (and every ``poll_s``); ``(book, False)`` after ``timeout_s``.
 
         Raises:
-            TransientError: shutdown asked (the signal is redelivered after the restart).
+            TransientError: shutdown asked (the signal is redelivered after the restart), or
+                the partition was revoked.
         """
-        cash = (await self.directory.account(account)).cash
         deadline = time.monotonic() + timeout_s
         while True:
             pulse = self._pulse(account)
-            state = await self.load(account, cash)
+            state = await self.load(account)
             if ready(state):
                 return state, True
-            if stop.is_set():
+            if stop is not None and stop.is_set():
                 raise TransientError(f"stopping while {account} waits for its book")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return state, False
-            waits = [asyncio.ensure_future(pulse.wait()), asyncio.ensure_future(stop.wait())]
+            waits = [asyncio.ensure_future(pulse.wait())]
+            if stop is not None:
+                waits.append(asyncio.ensure_future(stop.wait()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait(
                     waits, timeout=min(poll_s, remaining), return_when=asyncio.FIRST_COMPLETED
@@ -270,30 +291,8 @@ class Book:
         return state
 
 
-async def reset_kill_switch(db: Database, account: str, by: str | None = None) -> bool:
-    """An admin's reset of ``account``'s kill switch: entries pass again, and the day-start
-    and peak equity restart from the current equity (otherwise the breach that tripped the
-    switch would trip it again on the next entry). For the CLI and the gateway.
-
-    Returns whether a tripped switch was reset.
-    """
-    config = await load_account(db, account)
-    reset_at = now_ms()
-
-    def change(state: BookState, _doc: dict[str, Any]) -> dict[str, Any]:
-        if not state.kill_switch.tripped:
-            return {}
-        equity = str(state.current_equity())
-        switch = {**KillSwitch().to_doc(), "reset_at": reset_at, "reset_by": by}
-        return {
-            "kill_switch": switch,
-            "equity": equity,
-            "day_start_equity": equity,
-            "peak_equity": equity,
-        }
-
-    before = await db[COLLECTION].find_one({"_id": account}, {"kill_switch": 1})
-    if not (before and (before.get("kill_switch") or {}).get("tripped")):
-        return False
-    await mutate(db[COLLECTION], account, config.cash, change)
-    return True
+def _decided(doc: dict[str, Any], signal_hex: str, what: dict[str, Any]) -> dict[str, Any]:
+    """The ``decided`` field with ``what`` merged into the signal's entry (oldest dropped)."""
+    decided = dict(doc.get("decided") or {})
+    decided[signal_hex] = {**(decided.pop(signal_hex, None) or {}), **what}
+    return {"decided": dict(list(decided.items())[-KEEP:])}

@@ -1,4 +1,6 @@
-"""Admin commands: ``kwont-risk reset-kill-switch ACCOUNT``, ``kwont-risk show ACCOUNT``."""
+"""Admin commands: ``kwont-risk reset-kill-switch ACCOUNT`` (a stored request the owning
+replica applies: :mod:`kwont_risk.resets`), ``kwont-risk show ACCOUNT`` (the ``risk_books``
+view, written behind)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ import asyncio
 import json
 
 from kwont_common.mongo import Mongo
-from kwont_risk.book import COLLECTION, reset_kill_switch
+from kwont_risk.book import COLLECTION
+from kwont_risk.resets import request_reset
 from kwont_risk.settings import RiskSettings
 
 
@@ -18,9 +21,22 @@ def parser() -> argparse.ArgumentParser:
     reset = sub.add_parser("reset-kill-switch", help="let an account's entries pass again")
     reset.add_argument("account")
     reset.add_argument("--by", default="cli", help="who resets (kept in the book)")
+    reset.add_argument(
+        "--wait",
+        type=float,
+        default=15.0,
+        help="seconds to wait for the owning risk replica to apply it",
+    )
     show = sub.add_parser("show", help="print an account's risk book")
     show.add_argument("account")
     return p
+
+
+outcome_text = {
+    "reset": "reset",
+    "not tripped": "was not tripped",
+    "requested": "reset requested; the risk replica that owns the account applies it",
+}
 
 
 async def command(args: argparse.Namespace, settings: RiskSettings) -> int:
@@ -29,10 +45,10 @@ async def command(args: argparse.Namespace, settings: RiskSettings) -> int:
         await mongo.wait_ready()
         db = mongo.write
         if args.command == "reset-kill-switch":
-            done = await reset_kill_switch(db, args.account, args.by)
-            print(f"{args.account}: kill switch {'reset' if done else 'was not tripped'}")
+            outcome = await request_reset(db, args.account, args.by, args.wait)
+            print(f"{args.account}: kill switch {outcome_text[outcome]}")
             return 0
-        doc = await db[COLLECTION].find_one({"_id": args.account}, {"seen": 0})
+        doc = await db[COLLECTION].find_one({"_id": args.account})
         if doc is None:
             print(f"{args.account}: no risk book")
             return 1

@@ -9,13 +9,14 @@ gets a reduce-only closing order (leg ``x``; exits always pass); the entry (leg 
 judged and sized on the cash after that order, as the backtest engine does. On the paper
 venue that cash is known in advance (:func:`kwont_risk.orders.paper_fill`: the reference
 price with slippage and the fee), so the entry is decided at once and both orders go out
-together (one in-flight write, stored, published closing order first); the venue handles
+together (one change of the in-memory book, published closing order first); the venue handles
 an account's orders of one symbol in order, so the exit fills first. On other venues, and
 when a re-delivered signal finds only its closing order decided, the entry waits until
-the closing order completed and is sized on the booked cash. Decisions are stored before
-they are published (``risk_orders``, ``risk_rejections``: :mod:`kwont_risk.decisions`); a
-re-delivered signal re-publishes them and decides nothing new (nor waits: what it re-sends
-was decided).
+the closing order completed and is sized on the booked cash. Decisions are recorded in
+the book before they are published (:mod:`kwont_risk.decisions`); a re-delivered signal
+re-publishes them and decides nothing new (nor waits: what it re-sends was decided). The
+book is in memory (:mod:`kwont_risk.book`): no database round trip on this path except
+the cached account settings and the candles the stop check reads.
 
 When the paper venue fills the closing order at a tick newer than the signal's candle
 (live feeds with ticks), its fill differs from the expected one by the price move since
@@ -31,13 +32,11 @@ import logging
 from kwont_common.errors import TransientError
 from kwont_common.events import Order, Signal
 from kwont_common.kafka import EventProducer
-from kwont_common.mongo import Database
 from kwont_common.trading.accounts import AccountConfig
 from kwont_quant.live import closes, opens
 from kwont_risk import orders, rules, sizing
 from kwont_risk.accounts import Directory
 from kwont_risk.book import Book
-from kwont_risk.decisions import REJECTIONS as REJECTIONS  # main.py reads it from here
 from kwont_risk.decisions import Decisions, decided
 from kwont_risk.metrics import DECISIONS
 from kwont_risk.settings import RiskSettings
@@ -52,7 +51,6 @@ class Gate:
 
     def __init__(
         self,
-        db: Database,
         book: Book,
         directory: Directory,
         producer: EventProducer,
@@ -60,14 +58,13 @@ class Gate:
         stop: asyncio.Event,
         stops: StopWatch,
     ) -> None:
-        self.db = db
         self.book = book
         self.directory = directory
         self.producer = producer
         self.settings = settings
         self.stop = stop
         self.stops = stops
-        self.decisions = Decisions(db, book, directory, producer, stops)
+        self.decisions = Decisions(book, directory, producer, stops)
 
     async def _idle(self, signal: Signal, ignore_own: bool = False) -> BookState:
         return await self.book.wait_idle(

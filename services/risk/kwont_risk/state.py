@@ -26,7 +26,7 @@ from kwont_common.trading.exchange import to_decimal
 from kwont_common.trading.ledger import Ledger
 
 DAY_MS = 86_400_000
-DONE_KEEP = 5000
+DONE_KEEP = 1000
 TERMINAL = ("FILLED", "CANCELED", "REJECTED", "EXPIRED")
 
 

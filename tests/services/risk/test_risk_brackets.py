@@ -11,7 +11,7 @@ import pytest
 
 from kwont_common.trading.accounts import AccountConfig, RiskLimits, save_account
 from tests.libs.common.kafka_helpers import wait_for
-from tests.services.risk.test_risk_service import T0, Stack, signal, stack  # noqa: F401
+from tests.services.risk.test_risk_service import T0, Stack, found, signal, stack  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -33,8 +33,8 @@ async def test_50x_on_a_large_notional_is_refused(stack: Stack) -> None:  # noqa
     [refused] = stack.rejections()
     assert refused.code == "bracket_leverage" and not stack.orders()
     assert refused.reason.startswith("leverage 50x is above the 20x BTCUSDT's bracket 4 allows")
-    stored = await stack.db["risk_rejections"].find_one({"code": "bracket_leverage"})
-    assert stored is not None and stored["owner"] == "alice"
+    stored = await found(stack.db, "risk_rejections", {"code": "bracket_leverage"})
+    assert stored["owner"] == "alice"
 
 
 async def test_50x_on_a_small_notional_passes(stack: Stack) -> None:  # noqa: F811

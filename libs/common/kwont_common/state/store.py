@@ -136,12 +136,24 @@ class PartitionStore(Generic[S]):
         part.dirty = True
         return change(part.state)
 
-    def touch(self, partition: int) -> None:
+    def changed(self, partition: int) -> None:
         """The state of ``partition`` changed outside ``apply`` (by a change no input offset
         names, e.g. one a market-data reader made once its outputs were acknowledged): write
         it at the next flush. Ignored for a partition not owned."""
         if partition in self._owned:
             self._owned[partition].dirty = True
+
+    def touch(self, partition: int, change: Callable[[S], R]) -> R:
+        """Change the state outside any input (an admin's command read from elsewhere):
+        ``change(state)``, written at the next flush. It is not replayed: the caller keeps
+        the command until the state reflects it (e.g. compares a time stored in it).
+
+        Raises:
+            NotOwned: the partition is not assigned here.
+        """
+        part = self._partition(partition)
+        part.dirty = True
+        return change(part.state)
 
     def mark(self, topic: str, partition: int, offset: int) -> None:
         """The input's outputs are acknowledged (call it for every input handled, applied
