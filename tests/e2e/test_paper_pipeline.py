@@ -6,7 +6,9 @@ SecantusDB.
 2. The same replay with each of the five services killed with SIGKILL once, at a random
    moment, and restarted: the final fills, positions and balances equal the uninterrupted
    run (no order placed twice, no fill lost).
-3. Garbage on every topic the five consume lands on its dead-letter topic and the pipeline
+3. The same with two replicas of each of risk, execution and portfolio, one replica of
+   each killed with SIGKILL once and restarted (each kill a rebalance): the same outcome.
+4. Garbage on every topic the five consume lands on its dead-letter topic and the pipeline
    carries on.
 """
 
@@ -152,13 +154,16 @@ Kills = list[tuple[float, str]]
 
 
 async def run_until_done(
-    p: Pipeline, mongo: MongoEndpoint, name: str, timeout: float, kills: Kills | None = None
-) -> dict[str, Any]:
-    """Start the services, then marketdata's replay; kill/restart on schedule; wait until
-    every candle went through and nothing moves any more."""
-    for svc in ("strategy", "risk", "execution", "portfolio"):
+    p: Pipeline, mongo: MongoEndpoint, name: str, timeout: float, kills: Kills | None = None,
+    replicas: tuple[str, ...] = (),
+) -> dict[str, Any]:  # fmt: skip
+    """Start the services (and ``replicas``, e.g. ``"risk.2"``), then marketdata's replay;
+    kill/restart on schedule; wait until every candle went through and nothing moves any
+    more."""
+    services = ("strategy", "risk", "execution", "portfolio", *replicas)
+    for svc in services:
         p.start(svc)
-    for svc in ("strategy", "risk", "execution", "portfolio"):
+    for svc in services:
         p.wait_ready(svc)
     p.start("marketdata", {"KWONT_FEED": "replay"})
     p.wait_ready("marketdata")
@@ -172,7 +177,7 @@ async def run_until_done(
             p.kill9(victim)
             p.start(victim, {"KWONT_FEED": "replay"} if victim == "marketdata" else None)
             p.wait_ready(victim)
-        for svc in TRADING:
+        for svc in p.procs:
             assert p.alive(svc), f"{svc} died:\n{p.tail(svc)}"
         snap = await state(mongo, name)
         seen = (len(snap["fills"]), snap["orders"], snap["signals"],
@@ -186,7 +191,7 @@ async def run_until_done(
         await asyncio.sleep(0.5)
     raise AssertionError(
         f"pipeline not done in {timeout}s: {last}\n"
-        + "\n".join(f"--- {s}\n{p.tail(s, 1500)}" for s in TRADING)
+        + "\n".join(f"--- {s}\n{p.tail(s, 1500)}" for s in p.procs)
     )
 
 
@@ -299,3 +304,24 @@ async def test_replay_trades_like_the_backtest_and_survives_kill_9_of_each_servi
             booked, again = Ledger.from_doc(doc["ledger"]), rebooked(snap, account)
             assert booked == again, (run, account, kills)
     assert codes  # every process was stopped
+
+    # Two replicas of each of risk, execution and portfolio: a kill -9 of one replica is a
+    # rebalance (its partitions go to the other, which loads their snapshot and replays);
+    # the restart is another. The same final fills and books as the calm run.
+    pair = f"{unique_name}c"
+    await prepare(mongo, pair, kafka_bootstrap)
+    twins = ("risk.2", "execution.2", "portfolio.2")
+    order = list(twins)
+    rng.shuffle(order)
+    kills = [(4.0 + 8.0 * i + rng.uniform(0, 3), v) for i, v in enumerate(order)]
+    r = pipeline(kafka_bootstrap, mongo, pair, tmp_path / "pair", speed=SPEED)
+    try:
+        paired = await run_until_done(r, mongo, pair, timeout=300, kills=kills, replicas=twins)
+    finally:
+        r.stop_all()
+    assert all(r.starts[s] == 2 for s in twins), r.starts
+    for account in ACCOUNTS:
+        assert outcome(paired, account) == outcome(reference, account), (account, kills)
+        doc = paired["portfolios"][account]
+        assert set(doc["seen"]) == {f["_id"] for f in paired["fills"] if f["account"] == account}
+        assert Ledger.from_doc(doc["ledger"]) == rebooked(paired, account), (account, kills)
