@@ -6,7 +6,9 @@ SecantusDB.
 2. The same replay with each of the five services killed with SIGKILL once, at a random
    moment, and restarted: the final fills, positions and balances equal the uninterrupted
    run (no order placed twice, no fill lost).
-3. Garbage on every topic the five consume lands on its dead-letter topic and the pipeline
+3. The same with two replicas of each of risk, execution and portfolio, one replica of
+   each killed with SIGKILL once and restarted (each kill a rebalance): the same outcome.
+4. Garbage on every topic the five consume lands on its dead-letter topic and the pipeline
    carries on.
 """
 
@@ -15,19 +17,30 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 
 from kwont_common.events import Fill
 from kwont_common.kafka.admin import ensure_topics
 from kwont_common.settings import Settings
 from kwont_common.trading.accounts import AccountConfig, save_account
 from kwont_common.trading.ledger import Ledger
-from kwont_devstack.mongo_users import APP_USER, READONLY_USER, MongoEndpoint, client
+from kwont_devstack.mongo_users import (
+    APP_USER,
+    READONLY_USER,
+    MongoCredentials,
+    MongoEndpoint,
+    client,
+)
+from kwont_devstack.process import free_port
+from kwont_devstack.secantusdb import start_secantus
 from kwont_devstack.servicerun import TRADING, Pipeline
 from kwont_marketdata import store
 from kwont_marketdata.load import columns_of
@@ -74,17 +87,22 @@ def history() -> Candles:
     return gbm_ohlcv(WARM + LIVE, seed=21, annual_vol=2.5, price=100.0)
 
 
+def grant(mongo: MongoEndpoint, name: str) -> None:
+    """The app and read-only users' roles on the run's two databases."""
+    with client(mongo.admin_uri) as admin:
+        roles = [{"role": "readWrite", "db": name}, {"role": "readWrite", "db": f"{name}_md"}]
+        admin.admin.command("grantRolesToUser", APP_USER, roles=roles)
+        read = [{"role": "read", "db": f"{name}_md"}]
+        admin.admin.command("grantRolesToUser", READONLY_USER, roles=read)
+
+
 async def prepare(mongo: MongoEndpoint, name: str, kafka: str) -> None:
     """Topics, a database for the platform and one for market data, the candles (all in the
     store: consumers must never look past the candle in hand), accounts and deployments."""
     await ensure_topics(
         Settings(kafka_bootstrap_servers=kafka, topic_prefix=f"{name}.", topic_partitions=3)
     )
-    with client(mongo.admin_uri) as admin:
-        roles = [{"role": "readWrite", "db": name}, {"role": "readWrite", "db": f"{name}_md"}]
-        admin.admin.command("grantRolesToUser", APP_USER, roles=roles)
-        read = [{"role": "read", "db": f"{name}_md"}]
-        admin.admin.command("grantRolesToUser", READONLY_USER, roles=read)
+    grant(mongo, name)
     conn: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.app_uri)
     db, md = conn[name], conn[f"{name}_md"]
     c = history()
@@ -152,13 +170,16 @@ Kills = list[tuple[float, str]]
 
 
 async def run_until_done(
-    p: Pipeline, mongo: MongoEndpoint, name: str, timeout: float, kills: Kills | None = None
-) -> dict[str, Any]:
-    """Start the services, then marketdata's replay; kill/restart on schedule; wait until
-    every candle went through and nothing moves any more."""
-    for svc in ("strategy", "risk", "execution", "portfolio"):
+    p: Pipeline, mongo: MongoEndpoint, name: str, timeout: float, kills: Kills | None = None,
+    replicas: tuple[str, ...] = (), actions: dict[str, Callable[[], None]] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Start the services (and ``replicas``, e.g. ``"risk.2"``), then marketdata's replay;
+    kill/restart on schedule; wait until every candle went through and nothing moves any
+    more."""
+    services = ("strategy", "risk", "execution", "portfolio", *replicas)
+    for svc in services:
         p.start(svc)
-    for svc in ("strategy", "risk", "execution", "portfolio"):
+    for svc in services:
         p.wait_ready(svc)
     p.start("marketdata", {"KWONT_FEED": "replay"})
     p.wait_ready("marketdata")
@@ -169,12 +190,19 @@ async def run_until_done(
         now = time.monotonic() - started
         while pending and pending[0][0] <= now:
             _, victim = pending.pop(0)
+            if victim in (actions or {}):  # e.g. kill -9 and restart the database
+                (actions or {})[victim]()
+                continue
             p.kill9(victim)
             p.start(victim, {"KWONT_FEED": "replay"} if victim == "marketdata" else None)
             p.wait_ready(victim)
-        for svc in TRADING:
+        for svc in p.procs:
             assert p.alive(svc), f"{svc} died:\n{p.tail(svc)}"
-        snap = await state(mongo, name)
+        try:
+            snap = await state(mongo, name)
+        except PyMongoError:  # the database is down (on purpose): ask again
+            await asyncio.sleep(0.5)
+            continue
         seen = (len(snap["fills"]), snap["orders"], snap["signals"],
                 tuple(d.get("version") for d in snap["portfolios"].values()))  # fmt: skip
         if seen != last:
@@ -186,7 +214,7 @@ async def run_until_done(
         await asyncio.sleep(0.5)
     raise AssertionError(
         f"pipeline not done in {timeout}s: {last}\n"
-        + "\n".join(f"--- {s}\n{p.tail(s, 1500)}" for s in TRADING)
+        + "\n".join(f"--- {s}\n{p.tail(s, 1500)}" for s in p.procs)
     )
 
 
@@ -299,3 +327,66 @@ async def test_replay_trades_like_the_backtest_and_survives_kill_9_of_each_servi
             booked, again = Ledger.from_doc(doc["ledger"]), rebooked(snap, account)
             assert booked == again, (run, account, kills)
     assert codes  # every process was stopped
+
+    # Two replicas of each of risk, execution and portfolio: a kill -9 of one replica is a
+    # rebalance (its partitions go to the other, which loads their snapshot and replays);
+    # the restart is another. The same final fills and books as the calm run.
+    pair = f"{unique_name}c"
+    await prepare(mongo, pair, kafka_bootstrap)
+    twins = ("risk.2", "execution.2", "portfolio.2")
+    order = list(twins)
+    rng.shuffle(order)
+    kills = [(4.0 + 8.0 * i + rng.uniform(0, 3), v) for i, v in enumerate(order)]
+    r = pipeline(kafka_bootstrap, mongo, pair, tmp_path / "pair", speed=SPEED)
+    try:
+        paired = await run_until_done(r, mongo, pair, timeout=300, kills=kills, replicas=twins)
+    finally:
+        r.stop_all()
+    assert all(r.starts[s] == 2 for s in twins), r.starts
+    for account in ACCOUNTS:
+        assert outcome(paired, account) == outcome(reference, account), (account, kills)
+        doc = paired["portfolios"][account]
+        assert set(doc["seen"]) == {f["_id"] for f in paired["fills"] if f["account"] == account}
+        assert Ledger.from_doc(doc["ledger"]) == rebooked(paired, account), (account, kills)
+
+
+async def test_kill_9_of_the_database_mid_replay_then_restart_ends_like_the_backtest(
+    kafka_bootstrap: str, unique_name: str, tmp_path: Path
+) -> None:
+    """SecantusDB killed with SIGKILL mid-replay and restarted on its data a few seconds
+    later: the services wait and retry (none exits), and the run ends as ``kwont
+    backtest`` does (which the calm run above equals), every fill booked once. A private
+    engine, so the session's database is not touched."""
+    data, log = tmp_path / "mongo", tmp_path / "secantusdb.log"
+    creds, port = MongoCredentials.generate(), free_port("127.0.0.1")
+    engines = [start_secantus("127.0.0.1", port, data, log, creds)[0]]
+    own = MongoEndpoint("127.0.0.1", port, creds)
+
+    def outage() -> None:
+        engines[-1].popen.send_signal(signal.SIGKILL)
+        engines[-1].popen.wait(10)
+        time.sleep(3)  # the services meet a dead database for a while
+        engines.append(start_secantus("127.0.0.1", port, data, log, creds)[0])
+        # a restart may re-provision the users (start_secantus): grant the roles again
+        grant(own, name)
+
+    name = f"{unique_name}d"
+    try:
+        await prepare(own, name, kafka_bootstrap)
+        p = pipeline(kafka_bootstrap, own, name, tmp_path / "outage", speed=SPEED)
+        try:
+            snap = await run_until_done(
+                p, own, name, timeout=300, kills=[(12.0, "secantusdb")],
+                actions={"secantusdb": outage},
+            )  # fmt: skip
+        finally:
+            p.stop_all()
+        assert len(engines) == 2 and all(p.starts[s] == 1 for s in TRADING), p.starts
+        assert_same_as_backtest(snap)
+        for account in ACCOUNTS:
+            doc = snap["portfolios"][account]
+            stored = {f["_id"] for f in snap["fills"] if f["account"] == account}
+            assert set(doc["seen"]) == stored, account
+            assert Ledger.from_doc(doc["ledger"]) == rebooked(snap, account), account
+    finally:
+        engines[-1].stop()

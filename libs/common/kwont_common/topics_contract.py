@@ -66,7 +66,8 @@ CONTRACTS: dict[str, TopicContract] = {
             End(
                 "portfolio",
                 f"{_PF}/main.py",
-                "group `kwont-portfolio-marks`, when `KWONT_MARKS_FROM_TICKS`",
+                "a group per process (`kwont-portfolio-marks-<random>`, every replica reads all), "
+                "from `KWONT_MARKS_LOOKBACK_S` back, when `KWONT_MARKS_FROM_TICKS`",
             ),
         ),
         event_id="uuid5 of (`tick`, feed, symbol, aggregate trade id)",
@@ -86,7 +87,12 @@ CONTRACTS: dict[str, TopicContract] = {
                 f"{_EX}/main.py",
                 "every replica, no group, from the start (paper stops of its partitions)",
             ),
-            End("portfolio", f"{_PF}/main.py", "group `kwont-portfolio-marks`, at-least-once"),
+            End(
+                "portfolio",
+                f"{_PF}/main.py",
+                "a group per process (`kwont-portfolio-marks-<random>`, "
+                "every replica reads all), from `KWONT_MARKS_LOOKBACK_S` back",
+            ),
             _PUSH,
         ),
         event_id="uuid5 of (`candle`, feed, symbol, interval, open time)",

@@ -1,18 +1,18 @@
-"""Portfolios in Mongo: one document per account in ``portfolios`` (``_id`` = account).
+"""Portfolios in memory per owned ``fills`` partition (docs/live-trading.md).
 
-The document holds, all written together by a compare-and-set on ``version``:
+The accounts of the partitions this replica owns live in a
+:class:`~kwont_common.state.PartitionStore` (collection ``portfolio_state``, one snapshot
+document per partition with the fill offsets it reflects). A fill is booked by
+:func:`~kwont_portfolio.decide.book_fill` under its input's offset; a mark revalues the
+holders of its symbol, found in memory. Neither waits on the database (only an account's
+settings and owner are read, cached for ``account_cache_s``). What the gateway reads, the
+``portfolios`` documents (``_id`` = account: the latest snapshot's fields, ``ledger``,
+``version``, ``seen``, ``marks``, ``symbols``, ``owner``, ``snapshot_time`` and the packed
+equity curve), is written behind by :class:`~kwont_portfolio.writer.Writer`.
 
-- BookStore's ``ledger`` (Decimal strings), ``version`` and ``seen`` (fills booked);
-- the latest snapshot's fields (``account``, ``balances``, ``positions``, ``equity``,
-  ``realized_pnl``, ``unrealized_pnl``, ``fees_paid``, ``event_id``, ``event_time`` = the
-  newest event time seen), which the gateway serves, and the account's ``owner``;
-- ``marks`` of the symbols held and ``symbols`` (held; indexed, so a candle finds its
-  accounts), ``snapshot_time`` (event time of the last published snapshot);
-- the equity curve, packed (see :mod:`kwont_portfolio.curve`).
-
-A fill is booked once (BookStore); a mark changes a document only when it is newer than
-the one it holds, so a redelivered fill or candle changes nothing and a replay ends in the
-same state.
+Marks are a newest-wins merge (a total order, see :mod:`kwont_portfolio.snapshot`), so they
+change the accounts outside the offsets: after a restart the marks consumer reads back
+``marks_lookback_s`` and the accounts end at the same marks whatever the order.
 """
 
 from __future__ import annotations
@@ -20,26 +20,21 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kwont_common.errors import InvalidMessage, TransientError
+from aiokafka import TopicPartition
+
+from kwont_common.errors import InvalidMessage
 from kwont_common.events import Fill, PortfolioSnapshot
+from kwont_common.kafka import current_input
+from kwont_common.state import PartitionStore
 from kwont_common.trading.accounts import AccountConfig, load_account, owner_of
-from kwont_common.trading.books import BookStore
-from kwont_common.trading.ledger import Booked, Ledger
-from kwont_portfolio.curve import curve_fields
-from kwont_portfolio.marks import COLLECTION as MARKS
-from kwont_portfolio.marks import MarkStore
+from kwont_portfolio.decide import Plan, book_fill, revalue
 from kwont_portfolio.settings import PortfolioSettings
-from kwont_portfolio.snapshot import (
-    Mark,
-    build,
-    mark_of_fill,
-    marks_from_doc,
-    marks_to_doc,
-    merge,
-    state_fields,
-)
+from kwont_portfolio.snapshot import Mark
+from kwont_portfolio.state import Book, dump, load
+from kwont_portfolio.writer import Writer
 
 COLLECTION = "portfolios"
+STATE = "portfolio_state"
 
 
 class Accounts:
@@ -70,28 +65,39 @@ class Accounts:
 
 
 class Portfolios:
-    """Books fills and marks into the accounts' portfolio documents."""
+    """Books fills and marks into the in-memory accounts; queues their documents."""
 
-    def __init__(self, db: Any, settings: PortfolioSettings, attempts: int = 20) -> None:
+    def __init__(self, db: Any, settings: PortfolioSettings) -> None:
         self.collection = db[COLLECTION]
-        self.books = BookStore(self.collection, attempts)
-        self.marks = MarkStore(db[MARKS], attempts)
+        self.store: PartitionStore[Book] = PartitionStore(
+            db[STATE], settings.group_id, new=Book, dump=dump, load=load,
+            flush_every_s=settings.state_flush_s,
+        )  # fmt: skip
+        self.writer = Writer(
+            self.collection,
+            settings.equity_curve_max,
+            int(settings.equity_curve_step_s * 1000),
+            settings.documents_flush_s,
+        )
         self.accounts = Accounts(db, settings.account_cache_s)
-        self.curve_max = settings.equity_curve_max
-        self.step_ms = int(settings.equity_curve_step_s * 1000)
         self.interval_ms = int(settings.snapshot_interval_s * 1000)
-        self.attempts = attempts
+        self.market: dict[str, Mark] = {}
+        """The latest mark of every symbol seen here (all replicas read all market data)."""
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index("symbols", name="symbols")
 
+    def _apply(self, plan: Plan) -> list[PortfolioSnapshot]:
+        if plan.fields is not None:
+            self.writer.queue(plan.account, plan.fields, plan.points)
+        return plan.snapshots
+
     async def on_fill(self, fill: Fill) -> list[PortfolioSnapshot]:
-        """Book ``fill`` once; the snapshot after it (none for a fill booked before), and
-        one more when a newer mark of its symbol had raced it.
+        """Book ``fill`` once (in a handler of the fills consumer); the snapshot after it
+        (none for a fill booked before).
 
         Raises:
             InvalidMessage: the fee is in another asset than the account's cash.
-            TransientError: Mongo races or hiccups (retried by the consumer).
         """
         config = await self.accounts.config(fill.account)
         if fill.fee_asset != config.asset:
@@ -100,88 +106,57 @@ class Portfolios:
                 f"keeps {config.asset}"
             )
         owner = await self.accounts.owner(fill.account)
-        made: list[PortfolioSnapshot] = []
+        market = self.market.get(fill.symbol)
 
-        def extra(ledger: Ledger, doc: dict[str, Any], booked: Booked) -> dict[str, Any]:
-            marks = merge(marks_from_doc(doc), {fill.symbol: mark_of_fill(fill)}, ledger)
-            version = int(doc.get("version", 0)) + 1
-            as_of = max(int(doc.get("event_time") or 0), fill.event_time)
-            snap = build(fill.account, ledger, marks, fill.event_time, version, config.asset)
-            made[:] = [snap]
-            fields = self._fields(doc, snap, ledger, marks, as_of, owner)
-            fields["snapshot_time"] = max(int(doc.get("snapshot_time") or 0), fill.event_time)
-            return fields
+        def change(book: Book) -> Plan:
+            cash, leverage, asset = config.cash, config.leverage, config.asset
+            return book_fill(book, fill, cash, leverage, asset, owner, market, self.interval_ms)
 
-        ledger, booked = await self.books.book(fill, config.cash, config.leverage, extra)
-        if booked is None:
+        return self._apply(self.store.apply(*current_input(), change))
+
+    def on_mark(self, symbol: str, mark: Mark) -> list[PortfolioSnapshot]:
+        """Take ``mark`` as the symbol's price in every owned account holding it; the
+        snapshots due (at most one per account per ``snapshot_interval_s`` of event time)."""
+        if not mark.newer_than(self.market.get(symbol)):
             return []
-        latest = await self.marks.get(fill.symbol)
-        if fill.symbol in ledger.positions and latest and latest.newer_than(mark_of_fill(fill)):
-            made += await self.apply_marks(fill.account, {fill.symbol: latest})
-        return made
-
-    async def on_mark(self, symbol: str, mark: Mark) -> list[PortfolioSnapshot]:
-        """Take ``mark`` as the symbol's price in every account holding it; the snapshots
-        due (at most one per account per ``snapshot_interval_s`` of event time)."""
-        if not await self.marks.put(symbol, mark):
-            return []
+        self.market[symbol] = mark
         out: list[PortfolioSnapshot] = []
-        # the documents as found are the first compare-and-set's base (one read per candle,
-        # not one per account)
-        async for doc in self.collection.find({"symbols": symbol}, {"seen": 0}):
-            out += await self.apply_marks(str(doc["_id"]), {symbol: mark}, doc)
+        for p in sorted(self.store.owned):
+            book = self.store.state(p)
+            for account in sorted(book.holders.get(symbol, ())):
+                out += self._apply(revalue(book, account, symbol, mark, self.interval_ms))
         return out
 
-    async def apply_marks(
-        self, account: str, new: dict[str, Mark], doc: dict[str, Any] | None = None
-    ) -> list[PortfolioSnapshot]:
-        """Revalue ``account`` at the marks of ``new`` that are newer than its own; ``doc``,
-        when given, is the account's document as just read (without ``seen``).
+    # -- rebalance ----------------------------------------------------------------------
 
-        Raises:
-            TransientError: the compare-and-set lost ``attempts`` races in a row.
-        """
-        for attempt in range(self.attempts):
-            if attempt or doc is None:
-                doc = await self.collection.find_one({"_id": account}, {"seen": 0})
-            if doc is None or "ledger" not in doc:
-                return []
-            ledger = Ledger.from_doc(doc["ledger"])
-            old = marks_from_doc(doc)
-            marks = merge(old, new, ledger)
-            changed = [m.time for s, m in marks.items() if m != old.get(s)]
-            if not changed:
-                return []
-            version = int(doc["version"]) + 1
-            as_of = max(int(doc.get("event_time") or 0), *changed)
-            asset = (await self.accounts.config(account)).asset
-            snap = build(account, ledger, marks, as_of, version, asset)
-            owner = doc.get("owner") or await self.accounts.owner(account)
-            fields = self._fields(doc, snap, ledger, marks, as_of, owner)
-            fields["version"] = version
-            due = "snapshot_time" not in doc or as_of - doc["snapshot_time"] >= self.interval_ms
-            if due:
-                fields["snapshot_time"] = as_of
-            result = await self.collection.update_one(
-                {"_id": account, "version": doc["version"]}, {"$set": fields}
-            )
-            if result.matched_count == 1:
-                return [snap] if due else []
-        raise TransientError(f"could not revalue {account}: too many races")
+    async def assigned(self, partitions: set[TopicPartition]) -> dict[TopicPartition, int]:
+        """Load the snapshots, bring their accounts to the marks known here; the offsets to
+        replay the fills from."""
+        seeks = await self.store.assign(partitions)
+        for p in sorted({tp.partition for tp in partitions}):
+            book = self.store.state(p)
+            for account in sorted(book.accounts):
+                for symbol in sorted(book.accounts[account].ledger.positions):
+                    if symbol in self.market:
+                        mark = self.market[symbol]
+                        self._apply(revalue(book, account, symbol, mark, self.interval_ms))
+        return seeks
 
-    def _fields(
-        self,
-        doc: dict[str, Any],
-        snap: PortfolioSnapshot,
-        ledger: Ledger,
-        marks: dict[str, Mark],
-        as_of: int,
-        owner: str | None,
-    ) -> dict[str, Any]:
-        fields = state_fields(snap, as_of)
-        fields["marks"] = marks_to_doc(marks)
-        fields["symbols"] = sorted(ledger.positions)
-        fields.update(curve_fields(doc, as_of, snap.equity, self.curve_max, self.step_ms))
-        if owner is not None:
-            fields["owner"] = owner
-        return fields
+    async def revoked(self, partitions: set[TopicPartition]) -> None:
+        """Write the documents and snapshots of these partitions, then drop them."""
+        numbers = {tp.partition for tp in partitions} & self.store.owned
+        accounts = {a for p in numbers for a in self.store.state(p).accounts}
+        try:
+            await self.writer.flush(accounts)
+        finally:
+            await self.store.revoke(partitions)
+
+    async def start(self) -> None:
+        await self.store.start()
+        await self.writer.start()
+
+    async def stop(self) -> None:
+        try:
+            await self.writer.stop()
+        finally:
+            await self.store.stop()

@@ -1,69 +1,50 @@
-"""The latest mark of every symbol, in ``portfolio_marks`` (``_id`` = symbol).
+"""Market data for the marks, read by every replica outside the fills group.
 
-The fills consumer reads it right after booking a fill, and the marks consumer writes it
-before looking for the accounts that hold the symbol: whichever of the two comes second
-sees the other's write, so a candle racing a fill that opens a position is never lost.
+Every replica needs the marks of every symbol its accounts hold, whichever partitions it
+owns, so the candles (and ticks) consumer runs in a group of its own per process
+(``<marks group>-<random>``): each replica reads all of them. It keeps no offsets worth
+keeping: on assignment it starts ``marks_lookback_s`` of broker time back, so a restarted
+replica relearns the latest mark of each symbol (marks merge newest-wins, so reading a
+candle twice changes nothing).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import time
+import uuid
 
-from kwont_common.errors import TransientError
-from kwont_portfolio.snapshot import Mark
+from aiokafka import TopicPartition
 
-COLLECTION = "portfolio_marks"
+from kwont_common.kafka.raw_consumer import open_consumer
+from kwont_common.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
-class MarkStore:
-    """Newest-wins marks per symbol, with an in-process copy that skips stale marks early
-    and is the first compare-and-set's guess of the stored mark."""
+def replica_group(base: str) -> str:
+    """A consumer group of this process alone."""
+    return f"{base}-{uuid.uuid4().hex[:12]}"
 
-    def __init__(self, collection: Any, attempts: int = 20) -> None:
-        self.collection = collection
-        self.attempts = attempts
-        self.latest: dict[str, Mark] = {}
 
-    async def get(self, symbol: str) -> Mark | None:
-        doc = await self.collection.find_one({"_id": symbol})
-        return None if doc is None else Mark.from_doc(doc)
-
-    async def put(self, symbol: str, mark: Mark) -> bool:
-        """Store ``mark`` unless a newer one is stored. True when ``mark`` is the symbol's
-        latest (stored now, or before: a redelivered candle must still reach the accounts,
-        in case the first delivery stopped between this write and theirs).
-
-        Raises:
-            TransientError: lost ``attempts`` races in a row.
-        """
-        known = self.latest.get(symbol)
-        if known is not None and known.key() > mark.key():
-            return False
-        if known is not None and mark.newer_than(known):
-            # this process's mark is usually still the stored one: replace it unread
-            expected = {"_id": symbol, **known.to_doc()}
-            result = await self.collection.replace_one(expected, mark.to_doc())
-            if result.matched_count == 1:
-                self.latest[symbol] = mark
-                return True
-        for _ in range(self.attempts):
-            doc = await self.collection.find_one({"_id": symbol})
-            stored = None if doc is None else Mark.from_doc(doc)
-            if stored is not None and not mark.newer_than(stored):
-                self.latest[symbol] = stored
-                return stored.key() == mark.key()
-            if doc is None:
-                try:
-                    await self.collection.insert_one({"_id": symbol, **mark.to_doc()})
-                except Exception as exc:  # another writer created it first: compare again
-                    if "duplicate key" not in str(exc).lower() and "E11000" not in str(exc):
-                        raise
-                    continue
-            else:
-                expected = {"_id": symbol, **{k: doc[k] for k in ("price", "time", "rank", "seq")}}
-                result = await self.collection.replace_one(expected, mark.to_doc())
-                if result.matched_count != 1:
-                    continue
-            self.latest[symbol] = mark
-            return True
-        raise TransientError(f"could not store the mark of {symbol}: too many races")
+async def lookback_offsets(
+    settings: Settings, partitions: set[TopicPartition], lookback_s: float
+) -> dict[TopicPartition, int]:
+    """Where each partition's records of the last ``lookback_s`` seconds start (its end
+    when none is that recent), for the partitions where that is past the log's start (a
+    new group reads the others from their start anyway; a seek to where the consumer
+    already is can hand over the first batch twice)."""
+    if not partitions:
+        return {}
+    consumer = await open_consumer(settings, "marks lookback", group_id=None)
+    try:
+        since = int((time.time() - lookback_s) * 1000)
+        found = await consumer.offsets_for_times({tp: since for tp in partitions})
+        ends = await consumer.end_offsets(list(partitions))
+        firsts = await consumer.beginning_offsets(list(partitions))
+        starts = {tp: ends[tp] if at is None else at.offset for tp, at in found.items()}
+        starts = {tp: n for tp, n in starts.items() if n > firsts[tp]}
+    finally:
+        await consumer.stop()
+    log.info("marks start %.0fs back: %s", lookback_s, starts)
+    return starts

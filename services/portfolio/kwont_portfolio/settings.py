@@ -27,12 +27,26 @@ class PortfolioSettings(Settings):
         "it rewrite the last point (0: a point per distinct event time).",
     )
     marks_consumer_group: str | None = Field(
-        None, description="Consumer group of the marks consumer (default: `<group>-marks`)."
+        None,
+        description="Base of the marks consumer's groups (default: `<group>-marks`); each "
+        "process reads all market data in a group of its own, `<base>-<random>`.",
+    )
+    marks_lookback_s: float = Field(
+        300.0,
+        ge=0,
+        description="On start the marks consumer reads back this many seconds of candles "
+        "(and ticks), so a restarted replica knows the latest mark of each symbol.",
+    )
+    state_flush_s: float = Field(
+        0.2, gt=0, description="How often the in-memory accounts are snapshotted per partition."
+    )
+    documents_flush_s: float = Field(
+        0.2, gt=0, description="How often the gateway's `portfolios` documents are written."
     )
     marks_from_ticks: bool = Field(
         False,
-        description="Also take marks from `ticks` (each mark costs Mongo writes for the "
-        "accounts holding the symbol; candles alone give a mark per candle close).",
+        description="Also take marks from `ticks` (each mark revalues the accounts holding "
+        "the symbol; candles alone give a mark per candle close).",
     )
     account_cache_s: float = Field(
         30.0, ge=0, description="How long account settings and owners are cached."

@@ -78,9 +78,15 @@ def merge(marks: dict[str, Mark], new: dict[str, Mark], ledger: Ledger) -> dict[
     return out
 
 
-def snapshot_id(account: str, version: int) -> uuid.UUID:
-    """The id of the snapshot of ``account`` at document ``version`` (a re-run gives the same)."""
-    return event_id("snapshot", account, version)
+def fill_snapshot_id(account: str, fill_key: str) -> uuid.UUID:
+    """The id of the snapshot ``account`` publishes after booking the fill ``fill_key``
+    (venue:trade id): a replay of the fill publishes the same."""
+    return event_id("snapshot", account, fill_key)
+
+
+def mark_snapshot_id(account: str, symbol: str, mark: Mark) -> uuid.UUID:
+    """The id of the snapshot ``account`` publishes when revalued at ``mark`` of ``symbol``."""
+    return event_id("snapshot", account, symbol, mark.time, mark.rank, mark.seq)
 
 
 def locked_margin(ledger: Ledger) -> Decimal:
@@ -94,7 +100,7 @@ def build(
     ledger: Ledger,
     marks: dict[str, Mark],
     event_time: int,
-    version: int,
+    snapshot_id: uuid.UUID,
     asset: str = "USDT",
 ) -> PortfolioSnapshot:
     """The snapshot of ``ledger`` at ``marks``. Balance ``total`` is the cash (starting cash
@@ -121,7 +127,7 @@ def build(
         )
     unrealized = ledger.unrealized(prices) + ZERO
     return PortfolioSnapshot(
-        event_id=snapshot_id(account, version),
+        event_id=snapshot_id,
         event_time=event_time,
         source=SOURCE,
         account=account,

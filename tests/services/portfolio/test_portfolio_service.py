@@ -19,7 +19,7 @@ from kwont_common.trading.accounts import AccountConfig, save_account
 from kwont_common.trading.ledger import Ledger
 from kwont_gateway.portfolio import curve_of, public
 from kwont_portfolio.settings import PortfolioSettings
-from kwont_portfolio.snapshot import snapshot_id
+from kwont_portfolio.snapshot import fill_snapshot_id, mark_of_candle, mark_snapshot_id
 from tests.services.portfolio.conftest import (
     T0,
     fill,
@@ -97,7 +97,10 @@ async def test_fills_are_booked_once_into_positions_balances_and_pnl(
     assert len(got) == len(fills), "a duplicate fill was booked or a snapshot is missing"
     for i, (f, snap) in enumerate(zip(fills, got, strict=False)):
         oracle.apply(f, leverage=2)
-        assert snap.event_id == snapshot_id(account, i + 1) and snap.event_time == f.event_time
+        assert (
+            snap.event_id == fill_snapshot_id(account, f"paper:{f.trade_id}")
+            and snap.event_time == f.event_time
+        )
         assert money(snap) == expected(oracle, {"BTCUSDT": f.price}), f"after fill {i}"
         (pos,) = snap.positions
         book = oracle.positions["BTCUSDT"]
@@ -157,7 +160,11 @@ async def test_marks_revalue_the_holders_and_publish_at_most_once_per_interval(
     oracle.apply(eth)
     final = expected(oracle, {"BTCUSDT": Decimal(103), "ETHUSDT": Decimal(2000)})
     assert len(got) == 5
-    (revalued,) = [s for s in got if s.event_id == snapshot_id(account, 6)]
+    (revalued,) = [
+        s
+        for s in got
+        if s.event_id == mark_snapshot_id(account, "ETHUSDT", mark_of_candle(eth_mark))
+    ]
     assert money(revalued) == final and revalued.event_time == eth_mark.event_time
     assert doc["equity"] == str(final["equity"]) and doc["symbols"] == ["BTCUSDT", "ETHUSDT"]
     assert doc["marks"]["ETHUSDT"]["price"] == "2000.0"

@@ -18,10 +18,10 @@ from kwont_portfolio.snapshot import (
     RANK_FILL,
     Mark,
     build,
+    fill_snapshot_id,
     mark_of_candle,
     mark_of_fill,
     merge,
-    snapshot_id,
 )
 
 pytestmark = pytest.mark.unit
@@ -41,7 +41,7 @@ def test_snapshot_values_positions_at_their_marks() -> None:
     ledger.apply(fill("BTCUSDT", "BUY", "2", "100", 1, "0.2"), leverage=4)
     ledger.apply(fill("ETHUSDT", "SELL", "3", "50", 2, "0.15"), leverage=2)
     marks = {"BTCUSDT": Mark(Decimal("104.5"), 10), "ETHUSDT": Mark(Decimal("47"), 10)}
-    snap = build("a", ledger, marks, 10, 7)
+    snap = build("a", ledger, marks, 10, fill_snapshot_id("a", "paper:7"))
     btc, eth = snap.positions
     assert (btc.side, btc.quantity, btc.average_entry) == ("LONG", Decimal(2), Decimal(100))
     assert btc.unrealized_pnl == (Decimal("104.5") - 100) * 2
@@ -51,8 +51,8 @@ def test_snapshot_values_positions_at_their_marks() -> None:
     (usdt,) = snap.balances
     assert usdt.total == ledger.cash == Decimal("999.65")
     assert usdt.locked == Decimal(200) / 4 + Decimal(150) / 2  # entry notional / leverage
-    assert snap.fees_paid == Decimal("0.35") and snap.event_id == snapshot_id("a", 7)
-    assert snap.event_id != snapshot_id("a", 8) and btc.correlation_id == str(CID)
+    assert snap.fees_paid == Decimal("0.35") and snap.event_id == fill_snapshot_id("a", "paper:7")
+    assert snap.event_id != fill_snapshot_id("a", "paper:8") and btc.correlation_id == str(CID)
 
 
 def test_marks_newest_wins_in_a_total_order_and_closed_positions_forget_theirs() -> None:

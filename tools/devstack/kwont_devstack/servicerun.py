@@ -73,12 +73,15 @@ class Pipeline:
         }
 
     def start(self, name: str, extra: dict[str, str] | None = None) -> Proc:
+        """Start service ``name``; ``"<service>.<n>"`` is another replica of it (its own
+        process, port and log, same group)."""
         port = self.procs[name].port if name in self.procs else free_port()
         self.starts[name] = self.starts.get(name, 0) + 1
         log = self.logs / f"{name}.{self.starts[name]}.log"
         env = {**self.environment(name, port), **(extra or {})}
+        program = BIN / f"kwont-{name.split('.')[0]}"
         with log.open("wb") as out:
-            popen = subprocess.Popen([BIN / f"kwont-{name}"], env=env, stdout=out, stderr=out)
+            popen = subprocess.Popen([program], env=env, stdout=out, stderr=out)
         proc = Proc(name, port, popen, log)
         self.procs[name] = proc
         return proc
