@@ -44,8 +44,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("marketdata", 9102),
     ServiceSpec("strategy", 9103, groups=("kwont-strategy",)),
     ServiceSpec("risk", 9104, groups=("kwont-risk",)),
-    ServiceSpec("execution", 9105, groups=("kwont-execution", "kwont-execution-stops")),
-    ServiceSpec("portfolio", 9106, groups=("kwont-portfolio", "kwont-portfolio-marks")),
+    ServiceSpec("execution", 9105, groups=("kwont-execution",)),
+    ServiceSpec("portfolio", 9106, groups=("kwont-portfolio",)),
     ServiceSpec("backtest-runner", 9107, groups=("kwont-backtest-runner",)),
 )
 
