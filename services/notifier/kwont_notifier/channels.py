@@ -64,7 +64,7 @@ class Channels:
         return AsyncRetrying(
             stop=stop_after_attempt(s.webhook_max_attempts),
             wait=wait_exponential_jitter(
-                initial=s.webhook_backoff_initial_s,
+                multiplier=s.webhook_backoff_initial_s,
                 max=s.webhook_backoff_max_s,
                 jitter=s.webhook_backoff_jitter_s,
             ),
