@@ -9,6 +9,7 @@ before any new one."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from typing import Any
@@ -48,7 +49,9 @@ class Digests:
         return sent
 
     async def send(self, digest_id: str) -> int:
-        items = [d async for d in self.records.find({"digest_id": digest_id, "kind": {"$ne": "digest"}})]
+        items = [
+            d async for d in self.records.find({"digest_id": digest_id, "kind": {"$ne": "digest"}})
+        ]
         if not items:
             return 0
         items.sort(key=lambda d: (d.get("event_time") or 0, d["_id"]))
@@ -84,10 +87,8 @@ class Digests:
         """Flush every ``digest_interval_s`` until ``stop``; once more at the end."""
         interval = self.dispatcher.settings.digest_interval_s
         while not stop.is_set():
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
-            except TimeoutError:
-                pass
             try:
                 await self.flush()
             except Exception:  # Mongo away: the next round tries again

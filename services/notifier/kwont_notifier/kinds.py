@@ -109,9 +109,7 @@ def of_optimization(event_id: str, opt_id: str, statuses: dict[str, str], time_m
     return Notice(event_id, ("optimization_finished",), text, time_ms, data, job_id=opt_id)
 
 
-def of_deployment_error(
-    event_id: str, dep: dict[str, Any], message: str, time_ms: int
-) -> Notice:
+def of_deployment_error(event_id: str, dep: dict[str, Any], message: str, time_ms: int) -> Notice:
     """A deployment's strategy failed (its ``last_error``, as the strategy service wrote it)."""
     text = f"{dep['account']}: deployment {dep['_id']} ({dep.get('strategy')}) error: {message}"
     data = {"deployment_id": dep["_id"], "account": dep["account"], "error": message}

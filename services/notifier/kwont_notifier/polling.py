@@ -5,6 +5,7 @@ the strategy service writes; the read position is kept in ``notifier_cursors``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 
@@ -79,7 +80,5 @@ class Poller:
                 await self.deployment_errors()
             except Exception:  # Mongo away: the next round tries again
                 log.exception("polling failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
-            except TimeoutError:
-                pass

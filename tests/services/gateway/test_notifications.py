@@ -17,7 +17,7 @@ from kwont_notifier.signing import HEADER, verify
 from tests.services.gateway.factories import Server, new_user
 from tests.services.gateway.test_graphql import gql_post
 from tests.services.notifier.conftest import Receiver, fill, make_settings, running, until
-from tests.services.notifier.conftest import receiver as receiver  # noqa: F401 (fixture)
+from tests.services.notifier.conftest import receiver as receiver
 
 pytestmark = pytest.mark.integration
 API = "/api/v1/notifications/subscriptions"
@@ -34,7 +34,9 @@ async def test_subscribe_test_send_and_history(gateway: Server, receiver: Receiv
     account = f"acct-{owner_id[-6:]}"
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(gs.mongo_uri)
     db = client[gs.mongo_database]
-    await db.deployments.insert_one({"_id": f"dep-{account}", "account": account, "owner": owner_id})
+    await db.deployments.insert_one(
+        {"_id": f"dep-{account}", "account": account, "owner": owner_id}
+    )
     body = {"kinds": ["fill", "kill_switch"], "account": account, "url": receiver.url}
     try:
         async with gateway.client(owner) as c:
@@ -75,7 +77,10 @@ async def test_subscribe_test_send_and_history(gateway: Server, receiver: Receiv
         assert [b["kind"] for b in receiver.bodies()] == ["test", "fill"]
         async with gateway.client(owner) as c:
             history = (await c.get(f"{API}/{sub}/deliveries")).json()
-            assert [(h["kind"], h["status"]) for h in history] == [("fill", "sent"), ("test", "sent")]
+            assert [(h["kind"], h["status"]) for h in history] == [
+                ("fill", "sent"),
+                ("test", "sent"),
+            ]
             assert all(len(h["attempts"]) == 1 and h["attempts"][0]["ok"] for h in history)
             assert {h["event_id"] for h in history} >= {str(event.event_id)}
             assert (await c.delete(f"{API}/{sub}")).status_code == 204

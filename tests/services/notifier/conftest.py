@@ -127,8 +127,9 @@ async def bot_api() -> AsyncIterator[BotApi]:
             result: Any = {"id": 7, "is_bot": True, "first_name": "Kwont", "username": "kwont_bot"}
         elif name == "sendMessage":
             chat_id = int(params["chat_id"])
+            chat = {"id": chat_id, "type": "private"}
             result = {"message_id": len(state.messages) + 1, "date": int(time.time()),
-                      "chat": {"id": chat_id, "type": "private"}, "text": params["text"]}  # fmt: skip
+                      "chat": chat, "text": params["text"]}  # fmt: skip
             state.messages.append({"chat_id": chat_id, "text": params["text"]})
         else:
             return web.json_response(

@@ -57,7 +57,9 @@ async def test_webhook_signed_retried_and_dead_lettered(
             assert not verify("another secret", raw, headers[HEADER], int(time.time()))
             body = receiver.bodies()[0]
             assert (body["event_id"], body["kind"], body["account"]) == (
-                str(first.event_id), "fill", "acct-w"
+                str(first.event_id),
+                "fill",
+                "acct-w",
             )
             assert body["data"]["trade_id"] == "t-0" and headers["X-Kwont-Delivery"] == done["_id"]
 

@@ -48,8 +48,8 @@ async def test_a_burst_is_rate_limited_into_digests_without_losing_one(
     bodies = receiver.bodies()
     direct = [b for b in bodies if b["kind"] != "digest"]
     digests = [b for b in bodies if b["kind"] == "digest"]
-    per_minute = Counter(int(t // 60) for (_, _, t), b in zip(receiver.requests, bodies, strict=True)
-                         if b["kind"] != "digest")  # fmt: skip
+    arrivals = zip(receiver.requests, bodies, strict=True)
+    per_minute = Counter(int(t // 60) for (_, _, t), b in arrivals if b["kind"] != "digest")
     assert max(per_minute.values()) <= RATE, per_minute
     assert digests, "a burst over the rate gives at least one digest"
     told = [b["event_id"] for b in direct] + [i["event_id"] for d in digests for i in d["items"]]

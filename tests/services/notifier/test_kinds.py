@@ -27,7 +27,7 @@ def test_only_a_tripping_refusal_is_a_kill_switch() -> None:
 
 def test_a_digest_counts_every_item_and_fits_a_telegram_message() -> None:
     items = [{"kind": "fill", "text": "x" * 300} for _ in range(990)]
-    text = digest_text(items + [{"kind": "stop_loss", "text": "s"}])
+    text = digest_text([*items, {"kind": "stop_loss", "text": "s"}])
     assert text.startswith("digest: 991 notifications") and "990 fill, 1 stop_loss" in text
     assert len(text) <= 4000
 

@@ -107,4 +107,6 @@ class NotificationMutation:
         self, info: Ctx, id: strawberry.ID
     ) -> NotificationDelivery:
         ctx = _trader(info)
-        return NotificationDelivery.of(await notifications.test_send(ctx.gw, ctx.principal, str(id)))
+        return NotificationDelivery.of(
+            await notifications.test_send(ctx.gw, ctx.principal, str(id))
+        )
