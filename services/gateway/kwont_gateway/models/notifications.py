@@ -30,7 +30,9 @@ class SubscriptionCreate(BaseModel):
     account: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", examples=["paper-1"])
     deployment_id: str | None = Field(None, min_length=1, max_length=80)
     url: HttpUrl | None = Field(None, description="Webhook URL (http or https).")
-    chat_id: int | None = Field(None, description="Telegram chat id the bot writes to.")
+    chat_id: int | None = Field(
+        None, ge=-(10**15), le=10**15, description="Telegram chat id the bot writes to."
+    )
     rate_per_minute: int | None = Field(
         None, ge=1, le=600, description="Messages per minute before a digest (default 20)."
     )
