@@ -48,7 +48,7 @@ async def test_deployment_errors_and_finished_backtests(
             status="succeeded",
             trade_count=12,
             final_equity="10100.5",
-        )  # fmt: skip
+        )
         for job in ("bt_1", "bt_2")
     ]
     async with running(settings):
