@@ -126,8 +126,14 @@ def digest_text(items: list[dict[str, Any]], max_lines: int = 20) -> str:
     for item in items:
         counts[item["kind"]] = counts.get(item["kind"], 0) + 1
     head = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    lines = [f"digest: {len(items)} notifications held back by the rate limit ({head})"]
-    lines += [f"- {item['text']}" for item in items[:max_lines]]
-    if len(items) > max_lines:
-        lines.append(f"... and {len(items) - max_lines} more")
-    return "\n".join(lines)[:4000]
+    lines = [f"digest: {len(items)} notifications held back by the rate limit ({head})"[:1000]]
+    size = len(lines[0])
+    for item in items[:max_lines]:
+        line = f"- {item['text']}"[:500]
+        if size + len(line) > 3900:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    if len(items) > len(lines) - 1:
+        lines.append(f"... and {len(items) - (len(lines) - 1)} more")
+    return "\n".join(lines)

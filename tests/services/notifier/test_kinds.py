@@ -29,7 +29,9 @@ def test_a_digest_counts_every_item_and_fits_a_telegram_message() -> None:
     items = [{"kind": "fill", "text": "x" * 300} for _ in range(990)]
     text = digest_text([*items, {"kind": "stop_loss", "text": "s"}])
     assert text.startswith("digest: 991 notifications") and "990 fill, 1 stop_loss" in text
-    assert len(text) <= 4000
+    assert len(text) <= 4000 and text.endswith(" more")
+    shown = text.count("\n- ")
+    assert text.endswith(f"... and {991 - shown} more") and 0 < shown <= 20
 
 
 def test_the_signature_verifies_only_with_the_secret_body_and_a_fresh_time() -> None:
