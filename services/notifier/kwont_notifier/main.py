@@ -18,7 +18,7 @@ from kwont_common.kafka import account_of_key
 from kwont_common.mongo import Database
 from kwont_common.service import Runtime, Wiring, run_service
 from kwont_notifier import kinds
-from kwont_notifier.channels import Channels, now_ms
+from kwont_notifier.channels import Channels
 from kwont_notifier.deliveries import Deliveries
 from kwont_notifier.digests import Digests
 from kwont_notifier.dispatch import Dispatcher
@@ -80,7 +80,6 @@ async def setup(runtime: Runtime) -> Wiring:
     async def poll_loop(stop: asyncio.Event) -> None:
         await poller.run(stop)
 
-    runtime.health.add_check("mongo", lambda: now_ms() > 0)
     return Wiring(
         handlers={"fills": on_fill, "risk-rejections": on_rejection, "backtest-results": on_result},
         tasks=[digest_loop, poll_loop],
