@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PACKAGES := -p kwont_common -p kwont_quant -p kwont_ohlcv -p kwont_sandbox -p kwont_devstack -p kwont_gateway -p kwont_marketdata \
-	-p kwont_strategy -p kwont_risk -p kwont_execution -p kwont_portfolio -p kwont_backtest_runner
+	-p kwont_strategy -p kwont_risk -p kwont_execution -p kwont_portfolio -p kwont_backtest_runner -p kwont_notifier
 
 
 .PHONY: help bootstrap sandbox-image up down status logs test lint typecheck schemas schemas-check docs \

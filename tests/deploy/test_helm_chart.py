@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "kwont"
 ALL_ON = CHART / "ci" / "all-on-values.yaml"
 SERVICES = tuple(s.name for s in config.SERVICES)  # the devstack's service table
-CONSUMER_GROUP_SERVICES = ("strategy", "risk", "execution", "portfolio", "backtest-runner")
+CONSUMER_GROUP_SERVICES = (
+    "strategy", "risk", "execution", "portfolio", "backtest-runner", "notifier"
+)  # fmt: skip
 
 pytestmark = pytest.mark.unit
 

@@ -27,6 +27,7 @@ SERVICES = [
     "execution",
     "portfolio",
     "backtest-runner",
+    "notifier",
 ]
 BIN = Path(sys.executable).parent
 

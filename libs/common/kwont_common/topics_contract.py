@@ -43,11 +43,15 @@ _EX = "services/execution/kwont_execution"
 _PF = "services/portfolio/kwont_portfolio"
 _GW = "services/gateway/kwont_gateway"
 _BR = "services/backtest-runner/kwont_backtest_runner"
+_NT = "services/notifier/kwont_notifier"
 
 _PUSH = End(
     "gateway", f"{_GW}/push.py", "push feed: a group per replica, from the end, auto-commit"
 )
 _RISK_BOOK = "group `kwont-risk`, at-least-once"
+_NOTIFY = End(
+    "notifier", f"{_NT}/main.py", "group `kwont-notifier`, at-least-once, deliveries deduped"
+)
 
 CONTRACTS: dict[str, TopicContract] = {
     "ticks": TopicContract(
@@ -127,6 +131,7 @@ CONTRACTS: dict[str, TopicContract] = {
         consumers=(
             End("risk", f"{_RK}/main.py", _RISK_BOOK),
             End("portfolio", f"{_PF}/main.py", "group `kwont-portfolio`, at-least-once"),
+            _NOTIFY,
             _PUSH,
         ),
         event_id="paper: uuid5 of (`paper`, `fill`, trade id `paper-<client order id>`); "
@@ -144,10 +149,8 @@ CONTRACTS: dict[str, TopicContract] = {
     ),
     "risk-rejections": TopicContract(
         producers=(End("risk", f"{_RK}/orders.py", "a refused signal"),),
-        consumers=(),
+        consumers=(_NOTIFY,),
         event_id="uuid5 of (`risk-rejection`, signal id): one per signal",
-        unconsumed="for subscribers outside Kwont; risk also stores each in `risk_rejections`, "
-        "which the API reads",
     ),
     "backtest-jobs": TopicContract(
         producers=(
@@ -178,7 +181,7 @@ CONTRACTS: dict[str, TopicContract] = {
             End("backtest-runner", f"{_BR}/results.py", "after storing the result"),
             End("gateway", f"{_GW}/backtests.py", "a resubmission answered from the cache"),
         ),
-        consumers=(_PUSH,),
+        consumers=(_NOTIFY, _PUSH),
         event_id="uuid5 of `kwont:backtest-result:<job_id>`",
     ),
     "portfolio-snapshots": TopicContract(

@@ -21,6 +21,7 @@ from kwont_gateway.routes import (
     candles,
     deployments,
     ledger,
+    notifications,
     optimizations,
     portfolio,
     signals,
@@ -51,6 +52,7 @@ ROUTERS = [
     ledger.router,
     signals.router,
     analysis.router,
+    notifications.router,
 ]
 PUBLIC_PATHS = {
     "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", *WEB_PATHS

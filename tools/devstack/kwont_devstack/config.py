@@ -47,6 +47,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("execution", 9105, groups=("kwont-execution",)),
     ServiceSpec("portfolio", 9106, groups=("kwont-portfolio",)),
     ServiceSpec("backtest-runner", 9107, groups=("kwont-backtest-runner",)),
+    ServiceSpec("notifier", 9108, groups=("kwont-notifier",)),
 )
 
 

@@ -13,10 +13,12 @@ from strawberry.extensions import (
 )
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.tools import merge_types
 
 from kwont_gateway.errors import ApiError
 from kwont_gateway.graphql.context import get_context
 from kwont_gateway.graphql.mutations import Mutation
+from kwont_gateway.graphql.notifications import NotificationMutation, NotificationQuery
 from kwont_gateway.graphql.queries import Query
 from kwont_gateway.graphql.subscriptions import Subscription
 
@@ -38,8 +40,8 @@ class ErrorCodes(SchemaExtension):
 
 
 schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
+    query=merge_types("Query", (Query, NotificationQuery)),
+    mutation=merge_types("Mutation", (Mutation, NotificationMutation)),
     subscription=Subscription,
     extensions=[
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),

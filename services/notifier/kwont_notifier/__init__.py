@@ -1,0 +1,1 @@
+"""The notifier: tells users about fills, stops, kill switches, errors and finished jobs."""
