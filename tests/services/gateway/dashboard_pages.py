@@ -16,6 +16,16 @@ from kwont_quant.loader import StrategyLoadError, describe_strategy, load_strate
 from tests.services.gateway.factories import Server
 
 
+SHOTS = Path(__file__).resolve().parents[3] / ".run" / "screenshots"
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a browser test saves a page's screenshot: `.run/screenshots/` (artifacts, not
+    committed; the README's docs/img/ copies are made from them, docs/img/README.md)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS / name
+
+
 async def new_account(gateway: Server, role: str = "trader") -> tuple[str, str, str]:
     """(user id, username, password) of a fresh user."""
     name, password = f"web{uuid.uuid4().hex[:10]}", f"pw-{uuid.uuid4().hex}"
