@@ -21,9 +21,10 @@ SHOTS = Path(__file__).resolve().parents[3] / ".run" / "screenshots"
 
 def screenshot_path(name: str) -> Path:
     """Where a browser test saves a page's screenshot: `.run/screenshots/` (artifacts, not
-    committed; the README's docs/img/ copies are made from them, docs/img/README.md)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS / name
+    committed); `readme/` holds the README's pictures, copied to docs/img/ (docs/img/README.md)."""
+    path = SHOTS / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 async def new_account(gateway: Server, role: str = "trader") -> tuple[str, str, str]:

@@ -121,6 +121,7 @@ async def test_the_account_updates_live_from_kafka_and_shows_the_trail(
     await expect(row).to_contain_text(f"trade {fill['trade_id']}")
     shot = screenshot_path("live.png")
     await page.locator("#account").screenshot(path=str(shot))
+    await page.locator("#account").screenshot(path=str(screenshot_path("readme/live.png")))
     print(f"screenshot: {shot}")
     assert errors == []
 
