@@ -84,7 +84,7 @@ export async function strategyPage(root: HTMLElement, id: string): Promise<void>
       h("h3", { id: "source-title" }, latest ? "Source (latest version)" : `Source (v${v?.version}, an older version)`),
       sourceView(code, mark ?? undefined),
     );
-    if (!latest && v?.check.status === "invalid") source.append(h("pre", { class: "error" }, v.check.error ?? "invalid"));
+    if (!latest && !mark && v?.check.status === "invalid") source.append(h("pre", { class: "error" }, v.check.error ?? "invalid"));
   };
   // An older version's source comes from /strategies/{id}/versions/{n}; the latest is in the strategy.
   const show = async (n: number, s: Strategy) => {

@@ -93,6 +93,15 @@ async def test_upload_check_fix_and_backtest_a_strategy(
     await page.screenshot(path=str(tmp_path / "strategy-valid.png"), full_page=True)
     print(f"screenshots: {tmp_path}")
 
+    # The older version's source, from the API's versions route, with its check's line.
+    await page.click("#versions button.show-version[data-version='1']")
+    await expect(page.locator("#source-title")).to_contain_text("v1, an older version")
+    await expect(page.locator("#source .src-line.marked")).to_contain_text("ratio = 1 / 0")
+    await expect(page.locator("#source")).not_to_contain_text("class MyCross")
+    await page.click("#versions button.show-version[data-version='2']")
+    await expect(page.locator("#source-title")).to_contain_text("latest version")
+    await expect(page.locator("#source")).to_contain_text("class MyCross")
+
     # The backtest form has it preselected, with its parameters.
     await page.click("text=Run a backtest of it")
     await expect(page.locator("select[name=strategy]")).to_have_value(strategy_id)
