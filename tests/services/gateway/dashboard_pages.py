@@ -15,7 +15,6 @@ from kwont_common.mongo import Database
 from kwont_quant.loader import StrategyLoadError, describe_strategy, load_strategy
 from tests.services.gateway.factories import Server
 
-
 SHOTS = Path(__file__).resolve().parents[3] / ".run" / "screenshots"
 
 

@@ -138,6 +138,7 @@ def snapshot(account: str, equity: str, at: int) -> PortfolioSnapshot:
 
 async def canvas_ink(page: Page, selector: str) -> str:
     """A digest of the chart's canvases: changes when anything is drawn differently."""
-    js = """(sel) => [...document.querySelectorAll(sel + ' canvas')].map(c => c.toDataURL()).join('|')"""
+    js = """(sel) => [...document.querySelectorAll(sel + ' canvas')]
+        .map(c => c.toDataURL()).join('|')"""
     data: str = await page.evaluate(js, selector)
     return hashlib.sha256(data.encode()).hexdigest()
