@@ -52,7 +52,7 @@ class Query:
             for s in await strategies.list_all(info.context.gw, info.context.principal)
         ]
 
-    @strawberry.field(description="One version of your strategy, with its source.")
+    @strawberry.field(description="One version of your strategy, with its source.")  # type: ignore[untyped-decorator]
     async def strategy_version(self, info: Ctx, id: strawberry.ID, version: int) -> StrategyVersion:
         ctx = info.context
         return StrategyVersion.of(
@@ -112,7 +112,7 @@ class Query:
             for d in await portfolio.ledger(info.context.gw, "fills", q, _limit(limit, 1000), 0)
         ]
 
-    @strawberry.field(description="Your latest signals, each with its refusals, orders, fills.")
+    @strawberry.field(description="Your latest signals, each with its refusals, orders, fills.")  # type: ignore[untyped-decorator]
     async def trails(
         self,
         info: Ctx,
@@ -127,7 +127,7 @@ class Query:
         )
         return [Trail.of(t) for t in found]
 
-    @strawberry.field(description="The chain of one correlation id (a signal's id).")
+    @strawberry.field(description="The chain of one correlation id (a signal's id).")  # type: ignore[untyped-decorator]
     async def trail(self, info: Ctx, correlation_id: str) -> Trail:
         ctx = info.context
         return Trail.of(await trails.trail(ctx.gw, ctx.principal, correlation_id))
