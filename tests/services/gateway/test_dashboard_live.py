@@ -28,7 +28,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_start_and_stop_a_deployment_and_read_its_account(
-    gateway: Server, db: Database, web_dist: Path, browser: Browser, tmp_path: Path
+    gateway: Server, db: Database, web_dist: Path, browser: Browser
 ) -> None:
     user_id, name, password = await new_account(gateway)
     page, errors = await signed_in(browser, gateway, name, password)
@@ -70,7 +70,7 @@ async def test_start_and_stop_a_deployment_and_read_its_account(
     await expect(page.locator("#kill-switch")).to_contain_text("TRIPPED")
     await expect(page.locator("#kill-switch")).to_contain_text("max_daily_loss")
     await expect(page.locator("#rejections tbody tr")).to_contain_text("cooldown reached")
-    await page.screenshot(path=str(tmp_path / "live-account.png"), full_page=True)
+    await page.screenshot(path=str(screenshot_path("live-account.png")), full_page=True)
 
     # The accounts row lists it once a portfolio exists.
     await page.reload()
