@@ -1,8 +1,12 @@
-// One account: its portfolio (equity, PnL, balances, positions), kill switch state and the
-// signals the risk gate refused.
+// One account: its portfolio (equity, PnL, balances, positions, equity curve), kill switch
+// state, the trail of its signals and the ones the risk gate refused, kept current over the
+// gateway's `/ws` push (portfolio snapshots redraw the numbers and extend the curve; signals
+// and fills reload the trail) without a reload.
 
-import { ApiError, request } from "./api";
+import { ApiError, request, socketUrl } from "./api";
+import { liveEquityChart } from "./charts";
 import { fmtTime, h } from "./dom";
+import { loadTrails, trailTable } from "./trail";
 
 interface Portfolio {
   account: string;
@@ -38,28 +42,102 @@ function killSwitch(p: Portfolio): HTMLElement {
   return h("p", { id: "kill-switch", class: k.active ? "error" : "muted" }, `Kill switch ${state}. ${k.code}: ${k.reason} (${when})`);
 }
 
+let stopLive: (() => void) | null = null;
+
+/** Close the account's socket and chart (leaving the page, or opening another account). */
+export function closeAccount(): void {
+  stopLive?.();
+  stopLive = null;
+}
+
+function pnlTable(p: Portfolio): HTMLElement {
+  return h("table", { class: "metrics", id: "pnl" }, h("tbody", {},
+    [["Equity", p.equity], ["Realized PnL", p.realized_pnl], ["Unrealized PnL", p.unrealized_pnl], ["Fees paid", p.fees_paid], ["Updated", p.updated_at ? fmtTime(p.updated_at) : null]]
+      .map(([k, v]) => h("tr", {}, h("th", {}, k ?? ""), h("td", {}, v ?? "–")))));
+}
+
+/** The snapshot pushed over `/ws` (the PortfolioSnapshot event) as the REST shape. */
+function fromSnapshot(data: Record<string, unknown>, was: Portfolio | null): Portfolio {
+  const s = (k: string) => (data[k] === undefined || data[k] === null ? null : String(data[k]));
+  return {
+    account: String(data.account), equity: s("equity"), realized_pnl: s("realized_pnl"), unrealized_pnl: s("unrealized_pnl"),
+    fees_paid: s("fees_paid"), balances: (data.balances as Record<string, unknown>[]) ?? [],
+    positions: (data.positions as Record<string, unknown>[]) ?? [], updated_at: Number(data.event_time), kill_switch: was?.kill_switch ?? null,
+  };
+}
+
 export async function accountBox(box: HTMLElement, account: string): Promise<void> {
-  const [p, rejections] = await Promise.all([
-    request<Portfolio>(`/portfolio/${encodeURIComponent(account)}`).catch((err) => {
+  closeAccount();
+  const enc = encodeURIComponent(account);
+  const [first, curve, rejections, trails] = await Promise.all([
+    request<Portfolio>(`/portfolio/${enc}`).catch((err) => {
       if (err instanceof ApiError && err.status === 404) return null; // no snapshot yet
       throw err;
     }),
-    request<Rejection[]>(`/risk-rejections?account=${encodeURIComponent(account)}&limit=20`),
+    request<{ points: number[][] }>(`/portfolio/${enc}/equity?points=2000`).catch(() => ({ points: [] })),
+    request<Rejection[]>(`/risk-rejections?account=${enc}&limit=20`),
+    loadTrails(account),
   ]);
-  box.replaceChildren(h("h3", {}, `Account ${account}`));
-  if (!p) {
-    box.append(h("p", { class: "muted" }, "No portfolio snapshot yet (the portfolio service writes one after the first fill or mark)."));
-  } else {
-    box.append(
-      h("table", { class: "metrics", id: "pnl" }, h("tbody", {},
-        [["Equity", p.equity], ["Realized PnL", p.realized_pnl], ["Unrealized PnL", p.unrealized_pnl], ["Fees paid", p.fees_paid], ["Updated", p.updated_at ? fmtTime(p.updated_at) : null]]
-          .map(([k, v]) => h("tr", {}, h("th", {}, k ?? ""), h("td", {}, v ?? "–"))))),
-      killSwitch(p),
+  let p = first;
+  const numbers = h("div", { id: "portfolio" });
+  const chartBox = h("div", { class: "chart", id: "account-equity" });
+  const trailBox = h("div", {}, trailTable(trails));
+  const rejectBox = h("div");
+  const status = h("p", { id: "live-status", class: "muted" }, "connecting…");
+  const drawNumbers = () => {
+    if (!p) {
+      numbers.replaceChildren(h("p", { class: "muted" }, "No portfolio snapshot yet (the portfolio service writes one after the first fill or mark)."));
+      return;
+    }
+    numbers.replaceChildren(pnlTable(p), killSwitch(p),
       h("h4", {}, "Positions"), rowsTable("positions", p.positions),
-      h("h4", {}, "Balances"), rowsTable("balances", p.balances),
-    );
-  }
-  box.append(h("h4", {}, "Risk rejections (latest 20)"),
-    rowsTable("rejections", rejections.map((r) => ({ time: fmtTime(r.event_time), symbol: r.symbol, rule: r.code, reason: r.reason }))));
+      h("h4", {}, "Balances"), rowsTable("balances", p.balances));
+  };
+  const drawRejections = (rows: Rejection[]) => rejectBox.replaceChildren(
+    rowsTable("rejections", rows.map((r) => ({ time: fmtTime(r.event_time), symbol: r.symbol, rule: r.code, reason: r.reason }))));
+  drawNumbers();
+  drawRejections(rejections);
+  box.replaceChildren(h("h3", {}, `Account ${account}`), status, numbers,
+    h("h4", {}, "Equity"), chartBox,
+    h("h4", {}, "Trail: signals -> orders -> fills (latest 20)"), trailBox,
+    h("h4", {}, "Risk rejections (latest 20)"), rejectBox);
+  const equity = liveEquityChart(chartBox, curve.points);
+  const reloadTrail = async () => {
+    const [t, r] = await Promise.all([loadTrails(account), request<Rejection[]>(`/risk-rejections?account=${enc}&limit=20`)]);
+    trailBox.replaceChildren(trailTable(t));
+    drawRejections(r);
+  };
+  let closed = false;
+  let ws: WebSocket | null = null;
+  const open = async () => {
+    ws = new WebSocket(await socketUrl("/ws"));
+    ws.onopen = () => {
+      for (const channel of ["portfolio", "signals", "fills"]) ws?.send(JSON.stringify({ op: "subscribe", channel, account }));
+    };
+    ws.onmessage = (ev) => {
+      const msg = JSON.parse(String(ev.data));
+      if (msg.type === "subscribed" && msg.channel === "portfolio") status.textContent = "live: updates as the portfolio changes";
+      if (msg.type === "error") status.textContent = `live updates failed: ${msg.message}`;
+      if (msg.type !== "event") return;
+      if (msg.channel === "portfolio") {
+        p = fromSnapshot(msg.data, p);
+        drawNumbers();
+        if (p.equity !== null && p.updated_at) equity.add(p.updated_at, Number(p.equity));
+      } else {
+        void reloadTrail(); // a signal or a fill: the trail (and maybe a refusal) changed
+      }
+    };
+    ws.onclose = () => {
+      if (closed) return;
+      status.textContent = "live updates lost; reconnecting…";
+      window.setTimeout(() => void open(), 2000);
+    };
+  };
+  await open();
+  stopLive = () => {
+    closed = true;
+    ws?.close();
+    equity.chart.remove();
+  };
   box.scrollIntoView();
 }

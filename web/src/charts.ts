@@ -84,3 +84,26 @@ export function candleChart(el: HTMLElement, rows: number[][], trades: Trade[]):
   chart.timeScale().fitContent();
   return chart;
 }
+
+/** An account's equity line that grows as snapshots arrive: `add(ms, value)`. */
+export function liveEquityChart(el: HTMLElement, points: number[][]): { chart: IChartApi; add: (ms: number, value: number) => void } {
+  const chart = createChart(el, OPTIONS);
+  const series = chart.addSeries(LineSeries, { color: "#2962ff", lineWidth: 2, title: "equity" });
+  let last = -1;
+  const data: { time: UTCTimestamp; value: number }[] = [];
+  for (const [ms, value] of points) {
+    const time = sec(ms);
+    if (time <= last) continue;
+    data.push({ time, value });
+    last = time;
+  }
+  series.setData(data);
+  chart.timeScale().fitContent();
+  const add = (ms: number, value: number) => {
+    const time = sec(ms);
+    if (time < last) return; // an older snapshot than the curve's end: the curve has it
+    series.update({ time, value });
+    last = time;
+  };
+  return { chart, add };
+}

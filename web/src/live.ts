@@ -2,7 +2,8 @@
 // portfolio, kill switch and risk rejections (account.ts).
 
 import { ApiError, request } from "./api";
-import { accountBox } from "./account";
+import { accountBox, closeAccount } from "./account";
+import { onLeave } from "./router";
 import { fmtTime, h } from "./dom";
 import { field } from "./runspec";
 import type { Strategy } from "./strategies";
@@ -64,6 +65,7 @@ export async function livePage(root: HTMLElement): Promise<void> {
     request<{ symbol: string }[]>("/symbols?status=TRADING&limit=500"),
     request<{ account: string }[]>("/portfolio"),
   ]);
+  onLeave(closeAccount);
   const runnable = strategies.filter((s) => s.builtin || s.versions.at(-1)?.check.status === "valid");
   const table = h("table", { id: "deployments" });
   const account = h("div", { id: "account" });

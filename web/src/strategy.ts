@@ -11,11 +11,15 @@ import { uploadForm, type Param, type Strategy, type Version } from "./strategie
 const POLL_MS = 1000;
 const settled = (v: Version | undefined) => v?.check.status === "valid" || v?.check.status === "invalid";
 
-function versionsTable(s: Strategy): HTMLElement {
+interface VersionSource extends Version {
+  code: string;
+}
+
+function versionsTable(s: Strategy, show: (v: number) => void): HTMLElement {
   return h(
     "table",
     { id: "versions" },
-    h("thead", {}, h("tr", {}, ["Version", "Check", "Checked", "Uploaded", "sha256"].map((c) => h("th", {}, c)))),
+    h("thead", {}, h("tr", {}, ["Version", "Check", "Checked", "Uploaded", "sha256", ""].map((c) => h("th", {}, c)))),
     h(
       "tbody",
       {},
@@ -28,6 +32,7 @@ function versionsTable(s: Strategy): HTMLElement {
           h("td", {}, v.check.checked_at ? fmtTime(v.check.checked_at) : "–"),
           h("td", {}, fmtTime(v.created_at)),
           h("td", { class: "muted" }, v.sha256.slice(0, 12)),
+          h("td", {}, h("button", { class: "show-version", "data-version": v.version, onclick: () => show(v.version) }, "Source")),
         ),
       ),
     ),
@@ -72,16 +77,30 @@ export async function strategyPage(root: HTMLElement, id: string): Promise<void>
   let timer = 0;
   onLeave(() => clearTimeout(timer));
   const body = h("div");
+  const source = h("div", { id: "source-box" });
+  const drawSource = (v: Version | undefined, code: string, latest: boolean) => {
+    const mark = v?.check.status === "invalid" ? errorLine(v.check.error ?? "") : null;
+    source.replaceChildren(
+      h("h3", { id: "source-title" }, latest ? "Source (latest version)" : `Source (v${v?.version}, an older version)`),
+      sourceView(code, mark ?? undefined),
+    );
+    if (!latest && !mark && v?.check.status === "invalid") source.append(h("pre", { class: "error" }, v.check.error ?? "invalid"));
+  };
+  // An older version's source comes from /strategies/{id}/versions/{n}; the latest is in the strategy.
+  const show = async (n: number, s: Strategy) => {
+    if (n === s.latest_version) return drawSource(s.versions.at(-1), s.code ?? "", true);
+    const v = await request<VersionSource>(`/strategies/${id}/versions/${n}`);
+    drawSource(v, v.code, false);
+  };
   const draw = (s: Strategy) => {
     const latest = s.versions.at(-1);
-    const mark = latest?.check.status === "invalid" ? errorLine(latest.check.error ?? "") : null;
+    drawSource(latest, s.code ?? "", true);
     body.replaceChildren(
       h("h2", {}, s.name, " ", h("span", { class: "muted" }, `v${s.latest_version}`)),
       checkBox(id, latest),
-      h("h3", {}, "Source (latest version)"),
-      sourceView(s.code ?? "", mark ?? undefined),
+      source,
       h("h3", {}, "Versions"),
-      versionsTable(s),
+      versionsTable(s, (n) => void show(n, s)),
     );
   };
   const load = async () => {

@@ -23,3 +23,5 @@ async def ensure_indexes(db: Database) -> None:
     for name in ("orders", "fills"):
         await db[name].create_index([("owner", 1), ("event_time", -1)], name="owner_time")
     await db.portfolios.create_index("owner", name="owner")
+    for name in ("orders", "fills", "risk_rejections"):  # trails (trails.py)
+        await db[name].create_index([("owner", 1), ("correlation_id", 1)], name="owner_corr")

@@ -110,6 +110,28 @@ async def get_own(
     return await owned(db.strategies, "strategy", ident, principal.user_id)
 
 
+async def version_source(
+    gw: Gateway, principal: Principal, ident: str, number: int
+) -> dict[str, Any]:
+    """Version ``number`` of one of the caller's strategies, its code included.
+
+    Raises:
+        ApiError: 404 when the strategy is not theirs, is a built-in (no stored versions),
+            or has no such version (the message names the versions it has).
+    """
+    if ident in builtins():
+        raise ApiError(404, "not_found", f"{ident!r} is built in: it has no stored versions")
+    doc = await get_own(gw, principal, ident)
+    versions = doc.get("versions") or []
+    for ver in versions:
+        if ver["version"] == number:
+            return {"strategy_id": doc["_id"], "name": doc["name"], **ver}
+    raise ApiError(
+        404, "not_found",
+        f"strategy {ident!r} has no version {number}; it has 1..{len(versions)}",
+    )  # fmt: skip
+
+
 async def get_any(gw: Gateway, principal: Principal, ident: str) -> dict[str, Any]:
     """A built-in's or one of the caller's strategies, as shown by the API."""
     if ident in builtins():

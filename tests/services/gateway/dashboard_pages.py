@@ -15,6 +15,16 @@ from kwont_common.mongo import Database
 from kwont_quant.loader import StrategyLoadError, describe_strategy, load_strategy
 from tests.services.gateway.factories import Server
 
+SHOTS = Path(__file__).resolve().parents[3] / ".run" / "screenshots"
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a browser test saves a page's screenshot: `.run/screenshots/` (artifacts, not
+    committed); `readme/` holds the README's pictures, copied to docs/img/ (docs/img/README.md)."""
+    path = SHOTS / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
 
 async def new_account(gateway: Server, role: str = "trader") -> tuple[str, str, str]:
     """(user id, username, password) of a fresh user."""

@@ -12,7 +12,12 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from kwont_common.mongo import Database
-from tests.services.gateway.dashboard_pages import new_account, play_the_checker, signed_in
+from tests.services.gateway.dashboard_pages import (
+    new_account,
+    play_the_checker,
+    screenshot_path,
+    signed_in,
+)
 from tests.services.gateway.factories import Server
 
 pytestmark = pytest.mark.e2e
@@ -48,7 +53,7 @@ def py_file(name: str, code: str) -> dict[str, object]:
 
 
 async def test_upload_check_fix_and_backtest_a_strategy(
-    gateway: Server, db: Database, web_dist: Path, browser: Browser, tmp_path: Path
+    gateway: Server, db: Database, web_dist: Path, browser: Browser
 ) -> None:
     user_id, name, password = await new_account(gateway)
     page, errors = await signed_in(browser, gateway, name, password)
@@ -75,7 +80,7 @@ async def test_upload_check_fix_and_backtest_a_strategy(
     await expect(page.locator("#source .tok-keyword", has_text="class")).to_have_count(1)
     await expect(page.locator("#source .tok-comment")).to_contain_text("a comment")
     await expect(page.locator("#source .tok-number").first).to_have_text("2")
-    await page.screenshot(path=str(tmp_path / "strategy-invalid.png"), full_page=True)
+    await page.screenshot(path=str(screenshot_path("strategy-invalid.png")), full_page=True)
 
     # A fixed version: valid, with its declared parameters.
     await page.set_input_files("#version-form input[type=file]", py_file("my_cross.py", FIXED))
@@ -90,8 +95,17 @@ async def test_upload_check_fix_and_backtest_a_strategy(
     await expect(params.first).to_contain_text("fast")
     await expect(params.first).to_contain_text("2..50")
     await expect(page.locator("#versions tbody tr").last).to_contain_text("invalid")
-    await page.screenshot(path=str(tmp_path / "strategy-valid.png"), full_page=True)
-    print(f"screenshots: {tmp_path}")
+    await page.screenshot(path=str(screenshot_path("strategy-valid.png")), full_page=True)
+    print(f"screenshots: {screenshot_path('')}")
+
+    # The older version's source, from the API's versions route, with its check's line.
+    await page.click("#versions button.show-version[data-version='1']")
+    await expect(page.locator("#source-title")).to_contain_text("v1, an older version")
+    await expect(page.locator("#source .src-line.marked")).to_contain_text("ratio = 1 / 0")
+    await expect(page.locator("#source")).not_to_contain_text("class MyCross")
+    await page.click("#versions button.show-version[data-version='2']")
+    await expect(page.locator("#source-title")).to_contain_text("latest version")
+    await expect(page.locator("#source")).to_contain_text("class MyCross")
 
     # The backtest form has it preselected, with its parameters.
     await page.click("text=Run a backtest of it")

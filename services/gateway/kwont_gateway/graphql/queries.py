@@ -5,9 +5,18 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from kwont_gateway import backtests, deployments, portfolio, strategies, symbols
+from kwont_gateway import backtests, deployments, portfolio, strategies, symbols, trails
 from kwont_gateway.graphql.context import Context
-from kwont_gateway.graphql.types import Backtest, Deployment, Event, Portfolio, Strategy, Symbol
+from kwont_gateway.graphql.types import (
+    Backtest,
+    Deployment,
+    Event,
+    Portfolio,
+    Strategy,
+    StrategyVersion,
+    Symbol,
+    Trail,
+)
 
 Ctx = Info[Context, None]
 
@@ -42,6 +51,13 @@ class Query:
             Strategy.of(s)
             for s in await strategies.list_all(info.context.gw, info.context.principal)
         ]
+
+    @strawberry.field(description="One version of your strategy, with its source.")  # type: ignore[untyped-decorator]
+    async def strategy_version(self, info: Ctx, id: strawberry.ID, version: int) -> StrategyVersion:
+        ctx = info.context
+        return StrategyVersion.of(
+            await strategies.version_source(ctx.gw, ctx.principal, str(id), version)
+        )
 
     @strawberry.field
     async def backtests(
@@ -95,3 +111,23 @@ class Query:
             Event.of(d)
             for d in await portfolio.ledger(info.context.gw, "fills", q, _limit(limit, 1000), 0)
         ]
+
+    @strawberry.field(description="Your latest signals, each with its refusals, orders, fills.")  # type: ignore[untyped-decorator]
+    async def trails(
+        self,
+        info: Ctx,
+        account: str | None = None,
+        deployment: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[Trail]:
+        ctx = info.context
+        found = await trails.latest(
+            ctx.gw, ctx.principal, account, deployment, _limit(limit, 100), max(0, offset)
+        )
+        return [Trail.of(t) for t in found]
+
+    @strawberry.field(description="The chain of one correlation id (a signal's id).")  # type: ignore[untyped-decorator]
+    async def trail(self, info: Ctx, correlation_id: str) -> Trail:
+        ctx = info.context
+        return Trail.of(await trails.trail(ctx.gw, ctx.principal, correlation_id))

@@ -227,3 +227,42 @@ class Event:
             event_time=d.get("event_time", 0),
             data=cast(JSON, d),
         )
+
+
+@strawberry.type
+class Trail:
+    """What one signal caused (REST ``/trails``): its refusals, orders and fills."""
+
+    correlation_id: str
+    outcome: str
+    signal: JSON | None
+    rejections: JSON
+    orders: JSON
+    fills: JSON
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> Trail:
+        return cls(**d)
+
+
+@strawberry.type
+class StrategyVersion:
+    """One version of an upload with its source (REST ``/strategies/{id}/versions/{n}``)."""
+
+    strategy_id: strawberry.ID
+    name: str
+    version: int
+    sha256: str
+    created_at: dt.datetime
+    check_status: str | None
+    check_error: str | None
+    code: str
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> StrategyVersion:
+        check = d.get("check") or {}
+        return cls(
+            strategy_id=strawberry.ID(d["strategy_id"]), name=d["name"], version=d["version"],
+            sha256=d["sha256"], created_at=d["created_at"], check_status=check.get("status"),
+            check_error=check.get("error"), code=d["code"],
+        )  # fmt: skip

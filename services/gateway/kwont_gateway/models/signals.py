@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -43,3 +45,18 @@ class RiskRejectionPublic(BaseModel):
     code: str = Field(examples=["max_open_positions"])
     reason: str
     event_time: int
+
+
+class TrailPublic(BaseModel):
+    """What one signal caused, by its id (the chain's ``correlation_id``): the signal, the
+    risk gate's refusals of it, the orders it became and their fills, each oldest first."""
+
+    correlation_id: str
+    outcome: str = Field(description="`rejected`, `filled`, `ordered`, or `pending` (no "
+                         "answer from the risk gate stored yet).")  # fmt: skip
+    signal: SignalPublic | None = Field(
+        None, description="None when only later records of the chain are stored."
+    )
+    rejections: list[RiskRejectionPublic] = Field(default_factory=list)
+    orders: list[dict[str, Any]] = Field(default_factory=list, description="Order updates.")
+    fills: list[dict[str, Any]] = Field(default_factory=list)

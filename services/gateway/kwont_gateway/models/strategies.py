@@ -69,3 +69,11 @@ class StrategyPublic(BaseModel):
 
 class StrategyDetail(StrategyPublic):
     code: str | None = Field(None, description="Code of the latest version (uploads only).")
+
+
+class VersionDetail(VersionPublic):
+    """One version of an upload with its code (older versions stay for reproducible runs)."""
+
+    strategy_id: str
+    name: str
+    code: str

@@ -1,4 +1,4 @@
-"""``/signals`` and ``/risk-rejections`` of your accounts, newest first."""
+"""``/signals``, ``/risk-rejections`` and ``/trails`` of your accounts, newest first."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from kwont_gateway import portfolio
+from kwont_gateway import portfolio, trails
 from kwont_gateway.deps import GatewayDep, Reader
-from kwont_gateway.models.signals import RiskRejectionPublic, SignalPublic
+from kwont_gateway.models.signals import RiskRejectionPublic, SignalPublic, TrailPublic
 from kwont_gateway.routes.ledger import Account, Limit, Offset, Since, SymbolQ
 
 router = APIRouter(tags=["signals"])
@@ -52,3 +52,22 @@ async def list_risk_rejections(
     if signal:
         q["signal_id"] = signal
     return await portfolio.ledger(gw, "risk_rejections", q, limit, offset, id_as="event_id")
+
+
+@router.get("/trails", response_model=list[TrailPublic])
+async def list_trails(
+    gw: GatewayDep,
+    principal: Reader,
+    account: Account = None,
+    deployment: Ident = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Offset = 0,
+) -> list[dict[str, Any]]:
+    """Your latest signals, each with what it caused: refusals, orders and fills."""
+    return await trails.latest(gw, principal, account, deployment, limit, offset)
+
+
+@router.get("/trails/{correlation_id}", response_model=TrailPublic)
+async def get_trail(gw: GatewayDep, principal: Reader, correlation_id: str) -> dict[str, Any]:
+    """One chain by correlation id (a signal's id): the signal, refusals, orders, fills."""
+    return await trails.trail(gw, principal, correlation_id)

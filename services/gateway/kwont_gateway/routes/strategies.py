@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 
 from kwont_gateway import strategies
 from kwont_gateway.deps import GatewayDep, Reader, Trader
@@ -13,6 +13,7 @@ from kwont_gateway.models.strategies import (
     StrategyDetail,
     StrategyPublic,
     StrategyUpdate,
+    VersionDetail,
 )
 
 router = APIRouter(prefix="/strategies", tags=["strategies"])
@@ -69,6 +70,19 @@ async def get_strategy(gw: GatewayDep, principal: Reader, strategy_id: str) -> d
     if strategy_id in strategies.builtins():
         return strategies.builtin_public(strategy_id)
     return _detail(await strategies.get_own(gw, principal, strategy_id))
+
+
+@router.get(
+    "/{strategy_id}/versions/{version}",
+    response_model=VersionDetail,
+    operation_id="get_strategy_version",
+)
+async def get_strategy_version(
+    gw: GatewayDep, principal: Reader, strategy_id: str, version: Annotated[int, Path(ge=1)]
+) -> dict[str, Any]:
+    """One version of your strategy with its source and its check (any version, not only
+    the latest)."""
+    return await strategies.version_source(gw, principal, strategy_id, version)
 
 
 @router.put(
