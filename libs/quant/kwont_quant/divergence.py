@@ -9,9 +9,9 @@ the attribution adds up exactly:
     total gap = slippage + size + fees + funding + missed + extra
 
 where, per matched pair (live ``L``, backtest ``B``, direction ``d`` = +1 long, -1 short),
-``slippage`` = d·((L.exit−B.exit) − (L.entry−B.entry))·L.qty, ``size`` =
-d·(B.exit−B.entry)·(L.qty−B.qty), ``fees`` = B.fees − L.fees, ``funding`` = B.funding −
-L.funding; a backtest trade live never made adds ``missed`` = −B.pnl, a live trade the
+``slippage`` = d*((L.exit-B.exit) - (L.entry-B.entry))*L.qty, ``size`` =
+d*(B.exit-B.entry)*(L.qty-B.qty), ``fees`` = B.fees - L.fees, ``funding`` = B.funding -
+L.funding; a backtest trade live never made adds ``missed`` = -B.pnl, a live trade the
 backtest never made adds ``extra`` = +L.pnl.
 """
 
@@ -83,13 +83,13 @@ class MatchedTrade:
     backtest: Trade
     entry_delay_ms: int
     exit_delay_ms: int
-    entry_slippage: Decimal  # live − backtest fill price, quote per unit
+    entry_slippage: Decimal  # live - backtest fill price, quote per unit
     exit_slippage: Decimal
     slippage: Decimal  # PnL effect of the price differences, at the live quantity
     size: Decimal  # PnL effect of a different quantity, at the backtest's prices
-    fees: Decimal  # backtest fees − live fees (negative: live paid more)
+    fees: Decimal  # backtest fees - live fees (negative: live paid more)
     funding: Decimal
-    pnl_gap: Decimal  # live pnl − backtest pnl = slippage + size + fees + funding
+    pnl_gap: Decimal  # live pnl - backtest pnl = slippage + size + fees + funding
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class OneSided:
     side: str  # "backtest_only" (missed live) | "live_only" (extra live)
     reason: str  # the explaining event, or "unknown"
     detail: str
-    pnl_gap: Decimal  # −backtest pnl for a missed trade, +live pnl for an extra one
+    pnl_gap: Decimal  # -backtest pnl for a missed trade, +live pnl for an extra one
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ class _Open:
     side: str
     entry_time_ms: int
     qty: Decimal
-    cost: Decimal  # sum of price × qty of the opening fills
+    cost: Decimal  # sum of price * qty of the opening fills
     fees: Decimal
     exit_qty: Decimal = ZERO
     exit_value: Decimal = ZERO

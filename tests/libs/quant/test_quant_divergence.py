@@ -31,7 +31,7 @@ def _backtest(slippage_bps: float = 0.0) -> list[Trade]:
     return trades
 
 
-def _fills(trades: list[Trade], slip: Decimal = D(0)) -> list[FillRow]:
+def _fills(trades: list[Trade], slip: Decimal = Decimal(0)) -> list[FillRow]:
     """The fills a venue would have recorded for ``trades``, each price ``slip`` worse."""
     rows = []
     for t in trades:
