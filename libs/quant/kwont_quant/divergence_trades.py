@@ -45,7 +45,7 @@ class FillRow:
 
     symbol: str
     time_ms: int
-    side: str  # "buy" | "sell"
+    side: str  # "buy" | "sell" (any case: the ``Fill`` event says ``BUY`` / ``SELL``)
     quantity: Decimal
     price: Decimal
     fee: Decimal = ZERO
@@ -75,7 +75,9 @@ def _round_trips(fills: Sequence[FillRow]) -> list[Trade]:
     out: list[Trade] = []
     book: dict[str, _Open] = {}
     for f in sorted(fills, key=lambda r: (r.time_ms, r.symbol)):
-        sign = 1 if f.side == "buy" else -1
+        if f.side.lower() not in ("buy", "sell"):
+            raise ValueError(f"fill side must be buy or sell, got {f.side!r}")
+        sign = 1 if f.side.lower() == "buy" else -1
         left, fee_left = f.quantity, f.fee
         while left > 0:
             pos = book.get(f.symbol)
