@@ -49,6 +49,7 @@ class FillRow:
     quantity: Decimal
     price: Decimal
     fee: Decimal = ZERO
+    reduce_only: bool = False  # a closing leg: at equal times it goes before an entry
 
 
 @dataclass
@@ -74,7 +75,7 @@ def round_trips(fills: Sequence[FillRow]) -> list[Trade]:
 def _round_trips(fills: Sequence[FillRow]) -> list[Trade]:
     out: list[Trade] = []
     book: dict[str, _Open] = {}
-    for f in sorted(fills, key=lambda r: (r.time_ms, r.symbol)):
+    for f in sorted(fills, key=lambda r: (r.time_ms, r.symbol, not r.reduce_only)):
         if f.side.lower() not in ("buy", "sell"):
             raise ValueError(f"fill side must be buy or sell, got {f.side!r}")
         sign = 1 if f.side.lower() == "buy" else -1

@@ -35,6 +35,7 @@ def fill_row(doc: dict[str, Any]) -> FillRow:
         quantity=Decimal(str(doc["quantity"])),
         price=Decimal(str(doc["price"])),
         fee=Decimal(str(doc.get("fee", "0"))),
+        reduce_only=bool(doc.get("reduce_only")),
     )
 
 
@@ -48,7 +49,7 @@ async def live_fills(
         "event_time": _range(start_ms, end_ms),
     }
     rows = [fill_row(doc) async for doc in db[FILLS].find(query)]
-    return sorted(rows, key=lambda r: (r.time_ms, r.symbol))
+    return sorted(rows, key=lambda r: (r.time_ms, r.symbol, not r.reduce_only))
 
 
 async def live_events(db: Database, deployment_id: str, start_ms: int, end_ms: int) -> list[Event]:
