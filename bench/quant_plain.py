@@ -19,6 +19,7 @@ agree on the trade count and final equity before it prints a ratio.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -124,8 +125,6 @@ def plain_grid(c: Candles, combos: list[dict[str, Any]]) -> list[float]:
 
 
 def _best(fn: Callable[[], Any], repeats: int) -> float:
-    import time
-
     best = math.inf
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -150,15 +149,28 @@ def main() -> None:
     r = run_backtest("sma_cross", c, CONFIG, {"fast": FAST, "slow": SLOW})
     final, trades = plain_single(c)
     if trades != len(r.trades) or final != r.final_equity:
-        raise SystemExit(f"plain loop disagrees: {final} / {trades} vs {r.final_equity} / {len(r.trades)}")
+        raise SystemExit(
+            f"plain loop disagrees: {final} / {trades} vs {r.final_equity} / {len(r.trades)}"
+        )
     plain_grid(c, combos)
+    n = len(combos)
+
+    def single() -> Any:
+        return plain_single(c)
+
+    def grid() -> Any:
+        return plain_grid(c, combos)
+
+    def ours_grid(guards: bool) -> Callable[[], Any]:
+        return lambda: grid_search("sma_cross", GRID, c, CONFIG, guards=guards)
+
     rows: list[tuple[str, str, Callable[[], Any], Callable[[], Any], int]] = [
-        ("single", "single run, features off", _kwont_single(c, CONFIG, False), lambda: plain_single(c), 7),
-        ("", "single run, margin tiers", _kwont_single(c, TIERS, False), lambda: plain_single(c), 7),
-        ("", "single run, Monte Carlo", _kwont_single(c, CONFIG, True), lambda: plain_single(c), 7),
-        ("grid", f"grid {len(combos)}, guards off", lambda: grid_search("sma_cross", GRID, c, CONFIG, guards=False), lambda: plain_grid(c, combos), 2),
-        ("", f"grid {len(combos)}, guards on", lambda: grid_search("sma_cross", GRID, c, CONFIG), lambda: plain_grid(c, combos), 2),
-    ]  # fmt: skip
+        ("single", "single run, features off", _kwont_single(c, CONFIG, False), single, 7),
+        ("", "single run, margin tiers", _kwont_single(c, TIERS, False), single, 7),
+        ("", "single run, Monte Carlo", _kwont_single(c, CONFIG, True), single, 7),
+        ("grid", f"grid {n}, guards off", ours_grid(False), grid, 2),
+        ("", f"grid {n}, guards on", ours_grid(True), grid, 2),
+    ]
     ratios: dict[str, list[float]] = {label: [] for _, label, *_ in rows}
     times: dict[str, list[tuple[float, float]]] = {label: [] for _, label, *_ in rows}
     for _ in range(ROUNDS):

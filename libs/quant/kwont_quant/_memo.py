@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class Shared:
                     del self._memo[key]  # not remembered: the next caller tries again
                 fut.set_exception(exc)
                 raise
-        return _copied(fut.result())
+        return cast(R, _copied(fut.result()))
 
 
 def _copied(value: Any) -> Any:

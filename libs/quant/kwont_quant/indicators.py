@@ -144,16 +144,10 @@ def crossover(a: ArrayLike, b: ArrayLike) -> Bools:
     ``crossover``; NaN compares false, so nothing fires during warm-up.
     """
     x = _f64(a)
-    y = np.broadcast_to(_f64(b), x.shape)
-    out = np.zeros(x.shape[0], dtype=np.bool_)
-    out[1:] = (x[:-1] < y[:-1]) & (x[1:] > y[1:])
-    return out
+    return k.cross(x, _f64(np.broadcast_to(_f64(b), x.shape)), True)
 
 
 def crossunder(a: ArrayLike, b: ArrayLike) -> Bools:
     """True where ``a`` crosses below ``b`` (see :func:`crossover`)."""
     x = _f64(a)
-    y = np.broadcast_to(_f64(b), x.shape)
-    out = np.zeros(x.shape[0], dtype=np.bool_)
-    out[1:] = (x[:-1] > y[:-1]) & (x[1:] < y[1:])
-    return out
+    return k.cross(x, _f64(np.broadcast_to(_f64(b), x.shape)), False)

@@ -15,8 +15,6 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
-
 from kwont_quant import _kernels_engine as ke
 from kwont_quant._jit import jit
 from kwont_quant.candles import F64, I64
@@ -70,7 +68,7 @@ def _min_step(times: I64) -> int:
     best = times[1] - times[0]
     for i in range(2, times.shape[0]):
         best = min(best, times[i] - times[i - 1])
-    return best
+    return int(best)
 
 
 @dataclass(frozen=True)
