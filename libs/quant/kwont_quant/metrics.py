@@ -15,6 +15,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from kwont_quant import _kernels_engine as ke
 from kwont_quant._jit import jit
 from kwont_quant.candles import F64, I64
@@ -60,15 +62,6 @@ def _equity_stats(eq: F64, start: int) -> tuple[float, float, float, float, int,
     std = math.sqrt(var) if var > 0.0 else 0.0
     downside = math.sqrt(down / n) if n > 0 else 0.0
     return mean, std, downside, max_dd, max_dur, n
-
-
-@jit
-def _min_step(times: I64) -> int:
-    # np.diff(times).min() without the 4 MB of steps it allocates (a grid asks 90 times)
-    best = times[1] - times[0]
-    for i in range(2, times.shape[0]):
-        best = min(best, times[i] - times[i - 1])
-    return int(best)
 
 
 @dataclass(frozen=True)
@@ -123,7 +116,7 @@ def compute_metrics(
     ``interval_ms`` (bar length) defaults to the smallest step of ``times``.
     """
     n_bars = equity.shape[0] - start
-    step = interval_ms or (_min_step(times) if times.shape[0] > 1 else 60_000)
+    step = interval_ms or (int(np.diff(times).min()) if times.shape[0] > 1 else 60_000)
     ppy = MS_PER_YEAR / step
     mean, std, downside, max_dd, dd_bars, _ = _equity_stats(equity, start)
     initial, final = float(equity[start]), float(equity[-1])
