@@ -11,7 +11,8 @@ import sys
 import time
 
 MODULES = [
-    "quant", "backtests", "mongo", "state", "gateway", "marketdata", "partitioning", "pipeline"
+    "quant", "quant_plain", "backtests", "mongo", "state", "gateway", "marketdata",
+    "partitioning", "pipeline",
 ]  # fmt: skip
 MODULES += ["idle"]  # last: it starts the whole stack
 

@@ -7,6 +7,7 @@ each kernel starts at the first non-NaN value and leaves earlier outputs NaN.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from kwont_quant._jit import jit
 from kwont_quant.candles import F64
@@ -156,4 +157,17 @@ def rolling_extreme(x: F64, n: int, want_max: bool) -> F64:
             head += 1
         if i - f >= n - 1:
             out[i] = x[dq[head]]
+    return out
+
+
+@jit
+def cross(x: F64, y: F64, above: bool) -> NDArray[np.bool_]:
+    # x crosses y (above or below) at i: strict on both bars, NaN compares false.
+    m = x.shape[0]
+    out = np.zeros(m, dtype=np.bool_)
+    for i in range(1, m):
+        if above:
+            out[i] = x[i - 1] < y[i - 1] and x[i] > y[i]
+        else:
+            out[i] = x[i - 1] > y[i - 1] and x[i] < y[i]
     return out

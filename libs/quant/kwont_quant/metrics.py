@@ -43,17 +43,18 @@ def _equity_stats(eq: F64, start: int) -> tuple[float, float, float, float, int,
         n += 1
         total += r
         sq += r * r
-        if r < 0.0:
-            down += r * r
+        # min, not "if r < 0": with the select above, numba's branchy form ran 5x slower
+        d = min(r, 0.0)
+        down += d * d
+        # The drawdown from the peak so far, at every bar: at or above the peak (> 0, it
+        # starts at the cash) it is <= 0 and changes nothing, and the loop has no branch.
+        dd = 1.0 - eq[i] / peak
+        max_dd = dd if dd > max_dd else max_dd
         if eq[i] >= peak:
             if eq[i - 1] < peak and i - peak_i > max_dur:
                 max_dur = i - peak_i  # recovered: peak-to-recovery span
             peak = eq[i]
             peak_i = i
-        else:
-            dd = 1.0 - eq[i] / peak
-            if dd > max_dd:
-                max_dd = dd
     mean = total / n if n > 0 else 0.0
     var = (sq - total * mean) / (n - 1) if n > 1 else 0.0
     if eq[eq.shape[0] - 1] < peak and eq.shape[0] - 1 - peak_i > max_dur:

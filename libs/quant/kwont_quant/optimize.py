@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from kwont_quant._memo import Shared, sharing
 from kwont_quant.backtest import Progress, ProgressCallback, StrategySpec, run_backtest
 from kwont_quant.candles import F64, Candles
 from kwont_quant.config import BacktestConfig
@@ -162,8 +163,13 @@ def evaluate(
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     start: int = 0,
+    guards: bool = True,
 ) -> list[Evaluation]:
     """Backtest each of ``param_sets`` (e.g. one shard of a grid), in input order.
+
+    Indicators of ``data`` are computed once per distinct window and shared across the
+    sets (:mod:`kwont_quant._memo`). ``guards=False`` leaves out the block moments the
+    overfitting guards need (``Evaluation.moments`` is None).
 
     Raises:
         ConfigError: unknown objective; ParameterError / StrategyError /
@@ -173,16 +179,20 @@ def evaluate(
     check_objective(objective)
     cfg = config or BacktestConfig()
     total = len(param_sets)
+    shared = Shared([data] if isinstance(data, Candles) else data.values())
 
     def one(params: Mapping[str, object]) -> Evaluation:
-        if isinstance(data, Candles):
-            r = run_backtest(cls, data, cfg, params, start=start)
-            m, returns = r.metrics, returns_of(r.equity, start)
-        else:
-            p = run_backtest(cls, data, cfg, params)
-            m, returns = p.metrics, returns_of(p.equity)
-        n = returns.shape[0]
-        moments = block_moments(returns, blocks_for(n)) if n >= 4 else None
+        with sharing(shared):
+            if isinstance(data, Candles):
+                r = run_backtest(cls, data, cfg, params, start=start)
+                m, equity = r.metrics, r.equity[start:]
+            else:
+                p = run_backtest(cls, data, cfg, params)
+                m, equity = p.metrics, p.equity
+        moments = None
+        if guards and equity.shape[0] >= 5:
+            returns = returns_of(equity)
+            moments = block_moments(returns, blocks_for(returns.shape[0]))
         return Evaluation(dict(params), score_of(m, objective), m, moments)
 
     n_workers = max(1, min(workers or os.cpu_count() or 1, total or 1))
@@ -251,8 +261,10 @@ def grid_search(
     objective: str = "sharpe",
     progress: ProgressCallback | None = None,
     workers: int | None = None,
+    guards: bool = True,
 ) -> OptimizationResult:
-    """Expand ``grid``, evaluate every set on all cores, rank by ``objective``.
+    """Expand ``grid``, evaluate every set on all cores, rank by ``objective``;
+    ``guards=False`` skips the overfitting guards (``guards`` of the result is None).
 
     Raises:
         ConfigError: unknown objective or a grid with no valid combination; and the
@@ -261,6 +273,6 @@ def grid_search(
     sets = expand_grid(strategy, grid)
     if not sets:
         raise ConfigError("the grid has no valid parameter combination")
-    evals = evaluate(strategy, sets, data, config, objective, progress, workers)
+    evals = evaluate(strategy, sets, data, config, objective, progress, workers, guards=guards)
     ranked = sorted(evals, key=_rank, reverse=True)
     return OptimizationResult(objective, ranked, search_guards(ranked))
