@@ -80,12 +80,16 @@ MetricsLine = create_model(  # type: ignore[call-overload]
 
 
 class Curve(_Strict):
+    """An equity curve as float64 little-endian arrays, zlib-compressed and base64-encoded."""
+
     encoding: Literal["f64le+zlib+base64"]
     open_time_ms: Annotated[str, Field(max_length=64 * 1024 * 1024)]
     equity: Annotated[str, Field(max_length=64 * 1024 * 1024)]
 
 
 class Trade(_Strict):
+    """One closed trade of a result."""
+
     side: Literal["long", "short"]
     entry_time: Text
     exit_time: Text
@@ -101,6 +105,8 @@ class Trade(_Strict):
 
 
 class SymbolBlock(_Strict):
+    """One symbol's part of a multi-symbol result."""
+
     metrics: MetricsLine
     final_equity: Money
     trade_count: Annotated[int, Field(ge=0, le=MAX_TRADES)]
@@ -113,6 +119,8 @@ PowerSums = Annotated[list[Finite], Field(min_length=5, max_length=5)]
 
 
 class Bands(_Strict):
+    """Monte Carlo percentiles of final equity and max drawdown."""
+
     final_equity_p5: Money
     final_equity_p50: Money
     final_equity_p95: Money
@@ -122,6 +130,8 @@ class Bands(_Strict):
 
 
 class MonteCarloLine(_Strict):
+    """The Monte Carlo block of a backtest result."""
+
     paths: Annotated[int, Field(ge=1, le=1_000_000)]
     seed: int
     trades: Annotated[int, Field(ge=1, le=MAX_TRADES)]
@@ -130,6 +140,8 @@ class MonteCarloLine(_Strict):
 
 
 class BacktestLine(_Strict):
+    """The result of a backtest job."""
+
     mode: Literal["backtest"]
     strategy: Text
     params: Params
@@ -143,6 +155,8 @@ class BacktestLine(_Strict):
 
 
 class Ranking(_Strict):
+    """One evaluated parameter set of a grid shard."""
+
     params: Params
     score: Finite | None
     metrics: MetricsLine
@@ -151,12 +165,16 @@ class Ranking(_Strict):
 
 
 class ShardLine(_Strict):
+    """The result of a grid shard: its parameter sets ranked."""
+
     mode: Literal["shard"]
     objective: Text
     rankings: Annotated[list[Ranking], Field(max_length=MAX_ROWS)]
 
 
 class Window(_Strict):
+    """One walk-forward window: its bounds, winner and scores."""
+
     in_sample: Annotated[list[Text], Field(min_length=2, max_length=2)]
     out_of_sample: Annotated[list[Text], Field(min_length=2, max_length=2)]
     params: Params
@@ -166,6 +184,8 @@ class Window(_Strict):
 
 
 class WalkForward(_Strict):
+    """A walk-forward report of one symbol."""
+
     objective: Text
     mean_in_sample_score: Finite | None
     mean_out_of_sample_score: Finite | None
@@ -173,6 +193,8 @@ class WalkForward(_Strict):
 
 
 class WalkForwardLine(_Strict):
+    """The result of a walk-forward job."""
+
     mode: Literal["walk_forward"]
     symbol: Text
     walk_forward: WalkForward
@@ -192,6 +214,8 @@ class Parameter(BaseModel):
 
 
 class Description(_Strict):
+    """What an uploaded strategy says of itself: name, class, description and parameters."""
+
     name: Text
     class_: Text = Field(alias="class")
     description: Annotated[str, Field(max_length=MAX_DESCRIPTION)]
@@ -200,6 +224,8 @@ class Description(_Strict):
 
 
 class DescribeLine(_Strict):
+    """The result of a describe (check) job."""
+
     mode: Literal["describe"]
     strategy: Description
 
