@@ -153,6 +153,7 @@ def check(root: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    """Print every structure problem under the root (argv[0], default .); 1 when there is one."""
     root = Path(argv[0] if argv else ".").resolve()
     problems = check(root)
     for line in problems:
