@@ -27,8 +27,8 @@ GridAxis = RangeSpec | list[ParamValue] | str
 
 
 class WalkForward(BaseModel):
-    """Walk-forward analysis: the bars cut into windows, each trained on train_fraction of it
-    and tested on the rest."""
+    """Walk-forward analysis: the history cut into rolling windows; the grid is searched on
+    the first train_fraction of each, and the winner scored on the rest."""
 
     windows: int = Field(4, ge=2, le=50)
     train_fraction: float = Field(0.7, gt=0, lt=1)

@@ -76,7 +76,7 @@ class EquityCurve(BaseModel):
 
 
 class OrderPublic(BaseModel):
-    """An order event of one of your accounts, with every field the venue reported."""
+    """An order of one of your accounts, with every field it was stored with."""
 
     model_config = {"extra": "allow"}
     account: str
