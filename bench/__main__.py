@@ -18,6 +18,7 @@ MODULES += ["idle"]  # last: it starts the whole stack
 
 
 def run(names: list[str]) -> None:
+    """Run bench.<name>.main() for each name in turn, with how long each took."""
     for name in names:
         module = importlib.import_module(f"bench.{name}")
         print(f"\n=== bench.{name} ===", flush=True)

@@ -101,6 +101,8 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) ->
 
 
 def main() -> None:
+    """Start the engines, a Docker engine and the services, measure the backtest latencies and
+    print them."""
     work = Path(tempfile.mkdtemp(prefix="kwont-bench-bt-"))
     engines, procs = [], []
     try:

@@ -75,6 +75,8 @@ def _wrk(url: str, token: str, seconds: int) -> tuple[float, float, float]:
 
 
 def main() -> None:
+    """Start the engines and a gateway, drive it with wrk and print the requests per second;
+    skipped without wrk."""
     if shutil.which("wrk") is None:
         print("bench.gateway: needs wrk (apt-get install wrk); skipped")
         return

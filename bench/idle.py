@@ -161,6 +161,7 @@ def run(config: StackConfig, runs: int = RUNS, seconds: float = WINDOW_S) -> lis
 
 
 def summary(totals: Iterable[float]) -> str:
+    """The line the bench prints: each run's cores at rest, their median and the target."""
     values = list(totals)
     return (
         f"stack at rest: {' '.join(f'{t:.3f}' for t in values)} cores "
@@ -169,6 +170,7 @@ def summary(totals: Iterable[float]) -> str:
 
 
 def main() -> None:
+    """Start the stack, let it settle, sample its CPU at rest and print the summary."""
     run_dir = Path(tempfile.mkdtemp(prefix="kwont-bench-idle-"))
     config = bench_config(run_dir)
     keep = False

@@ -49,6 +49,7 @@ def trades(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 def pure_rows() -> list[tuple[str, int, float]]:
+    """(path, closed candles, seconds) of the pure aggregator for one and for three intervals."""
     sym, times, prices, qty = trades(N_PURE)
     names = [SYMBOLS[i] for i in sym]
     t_list, p_list, q_list = times.tolist(), prices.tolist(), qty.tolist()
@@ -72,6 +73,8 @@ def pure_rows() -> list[tuple[str, int, float]]:
 
 
 async def kafka_row(bootstrap: str, mongo_uri: str) -> tuple[str, int, float, float]:
+    """(path, candles, seconds, join seconds) of the service turning ticks on Kafka into stored
+    candles."""
     settings = MarketdataSettings(
         service_name="marketdata", kafka_bootstrap_servers=bootstrap, kafka_idempotence=False,
         mongo_uri=mongo_uri, topic_partitions=3,
@@ -117,6 +120,7 @@ async def kafka_row(bootstrap: str, mongo_uri: str) -> tuple[str, int, float, fl
 
 
 def main() -> None:
+    """Print the trades-per-second table: the pure aggregator, then the service over Kafka."""
     print(f"marketdata: trades turned into candles by one process (target {TARGET:,.0f}/s)")
     print(f"  {'path':<38} {'trades':>10} {'candles':>8} {'seconds':>8} {'trades/s':>11}")
     for name, closed, seconds in pure_rows():

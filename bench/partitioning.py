@@ -39,6 +39,7 @@ N_PURE = 200_000
 
 
 def fills() -> list[ev.Event]:
+    """N sample fills spread over 50 accounts."""
     base = sample_events()["fills"]
     return [
         base.model_copy(update={"event_id": uuid.uuid4(), "account": f"acct-{i % 50}"})
@@ -60,6 +61,7 @@ async def timed(producer: EventProducer, events: list[ev.Event], by_account: boo
 
 
 async def kafka_rows(bootstrap: str) -> dict[str, list[float]]:
+    """Seconds per run of publishing the fills both ways, interleaved over the runs."""
     settings = Settings(service_name="bench", kafka_bootstrap_servers=bootstrap,
                         kafka_idempotence=False, topic_prefix="bench.",
                         topic_partitions=PARTITIONS)  # fmt: skip
@@ -85,6 +87,8 @@ async def kafka_rows(bootstrap: str) -> dict[str, list[float]]:
 
 
 def main() -> None:
+    """Print the cost of account_partition alone, then of publishing by account against the
+    default partitioner on tansu."""
     print(f"partitioning: publish cost of the account rule ({PARTITIONS} partitions)")
     pure = timeit.timeit(lambda: account_partition("acct-42", PARTITIONS), number=N_PURE)
     print(f"  {'account_partition (pure)':<34} {pure / N_PURE * 1e6:>8.2f} us per call")

@@ -178,6 +178,8 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def main() -> None:
+    """Start the engines and services, publish candles at each rate and print the candle-to-
+    fill latencies."""
     work = Path(tempfile.mkdtemp(prefix="kwont-bench-pipe-"))
     keep = False  # the engines' data and the services' logs, kept only when a run failed
     try:

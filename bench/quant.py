@@ -54,10 +54,12 @@ def best_of(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 
 
 def kwont_single(c: Candles) -> int:
+    """One sma_cross backtest with kwont_quant; its trade count."""
     return run_backtest("sma_cross", c, CONFIG, {"fast": FAST, "slow": SLOW}).metrics.n_trades
 
 
 def kwont_grid(c: Candles) -> int:
+    """The GRID of sma_cross with kwont_quant; how many combinations it evaluated."""
     return len(grid_search("sma_cross", GRID, c, CONFIG).evaluations)
 
 
@@ -74,6 +76,7 @@ def _crosses(fast: np.ndarray, slow: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def vbt_run(vbt: Any, close: Any, open_: Any, fast: list[int], slow: list[int]) -> int:
+    """The same crossovers with vectorbt (fills at the next open); its trade count."""
     fast_ma = vbt.MA.run(close, window=fast).ma.to_numpy()
     slow_ma = vbt.MA.run(close, window=slow).ma.to_numpy()
     entries, exits = _crosses(fast_ma, slow_ma)
@@ -89,6 +92,7 @@ def vbt_run(vbt: Any, close: Any, open_: Any, fast: list[int], slow: list[int]) 
 
 
 def vbt_frames(c: Candles) -> tuple[Any, Any]:
+    """The close and open as pandas Series for vectorbt."""
     import pandas as pd  # type: ignore[import-untyped]
 
     index = pd.to_datetime(c.open_time_ms, unit="ms")
@@ -99,6 +103,7 @@ def vbt_frames(c: Candles) -> tuple[Any, Any]:
 
 
 def bt_single(c: Candles) -> int:
+    """The same crossover, long only, with backtesting.py; its trade count."""
     import pandas as pd
     from backtesting import Strategy
     from backtesting.lib import FractionalBacktest, crossover

@@ -8,12 +8,17 @@ an ``__init__`` re-exports, and every module would otherwise sit in a circle wit
 
 A module may stay over the limit only while it is named in ``[tool.kwont.structure]
 oversized`` of pyproject.toml with the line count it may not exceed; the entry goes when
-the module is split. Usage: ``python scripts/check_structure.py [ROOT]``; exit 1 on a finding.
+the module is split. Likewise the docstring ratchet (``[tool.ruff.lint.extend-per-file-
+ignores]``, which ruff itself applies): an entry whose module no longer breaks the rules it
+names, or is gone, is a finding, so the list only shrinks.
+Usage: ``python scripts/check_structure.py [ROOT]``; exit 1 on a finding.
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
 import sys
 import tomllib
 from collections.abc import Iterable, Iterator
@@ -136,6 +141,32 @@ def oversized(root: Path, paths: Iterable[Path], allowed: dict[str, int]) -> lis
     return problems
 
 
+def stale_ratchet(root: Path, ratchet: dict[str, list[str]]) -> list[str]:
+    """Ratchet entries (file -> docstring rules it may break) that ruff finds no longer needed."""
+    present = {rel: rules for rel, rules in ratchet.items() if (root / rel).exists()}
+    problems = [f"{rel}: in the docstring ratchet but gone: drop it" for rel in ratchet
+                if rel not in present]  # fmt: skip
+    if not present:
+        return problems
+    rules = sorted({r for rs in present.values() for r in rs})
+    found = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--exit-zero", "--select",
+         ",".join(rules), "--output-format", "json", *present],
+        cwd=root, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    broken: dict[str, set[str]] = {}
+    for item in json.loads(found.stdout):
+        rel = Path(item["filename"]).resolve().relative_to(root).as_posix()
+        broken.setdefault(rel, set()).add(item["code"])
+    for rel, rs in sorted(present.items()):
+        if not broken.get(rel, set()) & set(rs):
+            problems.append(f"{rel}: documented now: drop its line from the docstring ratchet")
+        elif set(rs) - broken[rel]:
+            done = ", ".join(sorted(set(rs) - broken[rel]))
+            problems.append(f"{rel}: no longer breaks {done}: take it off its ratchet line")
+    return problems
+
+
 def check(root: Path) -> list[str]:
     """Every finding, one line each; empty when the tree is clean."""
     known = modules(root)
@@ -149,10 +180,14 @@ def check(root: Path) -> list[str]:
     config = tomllib.loads((root / "pyproject.toml").read_text())
     allowed = config.get("tool", {}).get("kwont", {}).get("structure", {}).get("oversized", {})
     problems += oversized(root, known.values(), {str(k): int(v) for k, v in allowed.items()})
-    return problems
+    lint = config.get("tool", {}).get("ruff", {}).get("lint", {})
+    ratchet = {str(k): [str(r) for r in v if str(r).startswith("D")]
+               for k, v in lint.get("extend-per-file-ignores", {}).items()}  # fmt: skip
+    return problems + stale_ratchet(root, {k: v for k, v in ratchet.items() if v})
 
 
 def main(argv: list[str]) -> int:
+    """Print every structure problem under the root (argv[0], default .); 1 when there is one."""
     root = Path(argv[0] if argv else ".").resolve()
     problems = check(root)
     for line in problems:

@@ -24,12 +24,15 @@ TIMEOUT_S = 180.0
 
 
 def token(client: httpx.Client, username: str, password: str) -> str:
+    """An access token for username from the gateway's password login."""
     answer = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     answer.raise_for_status()
     return str(answer.json()["access_token"])
 
 
 def check(answer: httpx.Response, *expected: int) -> dict:  # type: ignore[type-arg]
+    """The JSON of answer; exits with the request and the answer when its status is not one of
+    expected."""
     if answer.status_code not in expected:
         raise SystemExit(
             f"smoke: {answer.request.method} {answer.request.url} -> "
@@ -39,6 +42,7 @@ def check(answer: httpx.Response, *expected: int) -> dict:  # type: ignore[type-
 
 
 def main() -> int:
+    """Run the smoke steps against KWONT_SMOKE_URL; 0 when all of them worked."""
     url = os.environ.get("KWONT_SMOKE_URL", "http://127.0.0.1:8000")
     user, password = os.environ.get("KWONT_SMOKE_USER", "admin"), os.environ["KWONT_SMOKE_PASSWORD"]
     started = time.monotonic()

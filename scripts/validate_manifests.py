@@ -77,6 +77,8 @@ def validate(doc: dict[str, Any], version: str) -> str:
 
 
 def main(argv: list[str]) -> int:
+    """Validate every manifest of the files against the schemas of Kubernetes -k (CRs
+    structurally); 1 at the first invalid one."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-k", "--kubernetes-version", default="1.35")
     parser.add_argument("files", nargs="+")

@@ -15,6 +15,7 @@ PORT_FILE = "/tmp/kwont/metrics-port"
 
 
 def metrics_port() -> str:
+    """The metrics port the entrypoint wrote to PORT_FILE, else $KWONT_METRICS_PORT, else 9100."""
     try:
         with open(PORT_FILE) as handle:
             port = handle.read().strip()
@@ -24,6 +25,7 @@ def metrics_port() -> str:
 
 
 def main(argv: list[str]) -> int:
+    """GET the path in argv (default /healthz); 0 on HTTP 200, else 1; --print writes the body."""
     path = next((a for a in argv if a.startswith("/")), "/healthz")
     url = f"http://127.0.0.1:{metrics_port()}{path}"
     try:

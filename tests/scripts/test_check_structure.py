@@ -76,3 +76,17 @@ def test_a_long_module_fails_unless_allowed_and_may_not_grow(tmp_path: Path) -> 
     split = {**files, f"{PKG}/big.py": "x = 1\n"}
     [finding] = structure.check(tree(tmp_path / "split", split, allowed))
     assert "drop its oversized entry" in finding
+
+
+RATCHET = '[tool.ruff.lint.extend-per-file-ignores]\n"{rel}" = ["D103"]\n'
+
+
+def test_a_docstring_ratchet_entry_must_still_be_needed(tmp_path: Path) -> None:
+    rel = f"{PKG}/p.py"
+    bare = {f"{PKG}/__init__.py": "", rel: '"""P."""\n\n\ndef f():\n    return 1\n'}
+    assert structure.check(tree(tmp_path / "bare", bare, RATCHET.format(rel=rel))) == []
+    documented = {**bare, rel: '"""P."""\n\n\ndef f():\n    """One."""\n    return 1\n'}
+    [finding] = structure.check(tree(tmp_path / "done", documented, RATCHET.format(rel=rel)))
+    assert rel in finding and "drop its line from the docstring ratchet" in finding
+    [gone] = structure.check(tree(tmp_path / "gone", {}, RATCHET.format(rel=rel)))
+    assert rel in gone and "gone" in gone

@@ -60,6 +60,9 @@ def check_users(host: str, creds: MongoCredentials) -> bool:
 
 
 def main(argv: list[str]) -> int:
+    """Provision the users offline, then exec SecantusDB with auth; --ping and --check-users HOST
+    probe instead.
+    """
     if "--ping" in argv:
         return 0 if mongo_answers("127.0.0.1", PORT) else 1
     if "--check-users" in argv:

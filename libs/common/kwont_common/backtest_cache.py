@@ -100,4 +100,5 @@ class ResultCache:
         return value if isinstance(value, dict) and value.get("job_id") else None
 
     async def put(self, key: str, entry: dict[str, Any]) -> None:
+        """Store the entry under the content hash key for ttl_s seconds."""
         await self.redis.set(PREFIX + key, json.dumps(entry, separators=(",", ":")), ex=self.ttl_s)

@@ -63,6 +63,7 @@ class HealthServer:
         log.info("metrics and health on http://%s:%s", self.host, self.port)
 
     async def stop(self) -> None:
+        """Close the listening socket and wait until it is closed; a no-op when not started."""
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()

@@ -32,6 +32,7 @@ class Progress:
 
     @property
     def fraction(self) -> float:
+        """done / total, 1.0 when there is nothing to do."""
         return self.done / self.total if self.total else 1.0
 
 

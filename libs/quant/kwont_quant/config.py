@@ -98,13 +98,16 @@ class BacktestConfig:
 
     @property
     def fee_rate(self) -> float:
+        """fee_bps as a fraction of notional."""
         return self.fee_bps / 10_000.0
 
     @property
     def slippage_rate(self) -> float:
+        """slippage_bps as a fraction of price."""
         return self.slippage_bps / 10_000.0
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (sizing nested); from_dict reads it back."""
         return asdict(self)
 
     @classmethod

@@ -38,6 +38,7 @@ class Bands:
     max_drawdown: tuple[float, float, float]
 
     def to_dict(self) -> dict[str, float]:
+        """Flat keys such as final_equity_p5 and max_drawdown_p95."""
         out: dict[str, float] = {}
         for name, values in (
             ("final_equity", self.final_equity),
@@ -59,6 +60,7 @@ class MonteCarlo:
     bootstrap: Bands
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able: paths, seed, trades and both sets of bands."""
         return {
             "paths": self.paths,
             "seed": self.seed,

@@ -111,6 +111,7 @@ class IntParameter(Parameter[int]):
         raise ParameterError(f"parameter {self.name!r} must be an integer, got {value!r}")
 
     def grid(self) -> list[int]:
+        """Every integer from low to high inclusive, step apart."""
         return list(range(self.low, self.high + 1, self.step or 1))
 
 
@@ -133,6 +134,7 @@ class FloatParameter(Parameter[float]):
         raise ParameterError(f"parameter {self.name!r} must be a finite number, got {value!r}")
 
     def grid(self) -> list[float]:
+        """low to high inclusive by step; just low and high without a step."""
         if not self.step:
             return [self.low, self.high] if self.high != self.low else [self.low]
         n = math.floor((self.high - self.low) / self.step + 1e-9) + 1
@@ -157,4 +159,5 @@ class BoolParameter(Parameter[bool]):
         raise ParameterError(f"parameter {self.name!r} must be true or false, got {value!r}")
 
     def grid(self) -> list[bool]:
+        """False and True."""
         return [False, True]

@@ -42,38 +42,47 @@ class TradeLog:
 
     @property
     def side(self) -> I64:
+        """Per trade: 1 long, -1 short."""
         return self.records[:, ke.T_SIDE].astype(np.int64)
 
     @property
     def entry_bar(self) -> I64:
+        """Per trade: the index of the bar whose open filled the entry."""
         return self.records[:, ke.T_ENTRY_I].astype(np.int64)
 
     @property
     def exit_bar(self) -> I64:
+        """Per trade: the index of the bar it exited on."""
         return self.records[:, ke.T_EXIT_I].astype(np.int64)
 
     @property
     def entry_price(self) -> F64:
+        """Per trade: the entry fill price (market fills include slippage)."""
         return self.records[:, ke.T_ENTRY_PX]
 
     @property
     def exit_price(self) -> F64:
+        """Per trade: the exit fill price (market fills include slippage; take-profits none)."""
         return self.records[:, ke.T_EXIT_PX]
 
     @property
     def qty(self) -> F64:
+        """Per trade: the quantity in base units."""
         return self.records[:, ke.T_QTY]
 
     @property
     def fees(self) -> F64:
+        """Per trade: the fees of entry and exit, in quote currency."""
         return self.records[:, ke.T_FEES]
 
     @property
     def pnl(self) -> F64:
+        """Per trade: the profit or loss after fees, in quote currency."""
         return self.records[:, ke.T_PNL]
 
     @property
     def exit_reason(self) -> list[str]:
+        """Per trade: why it closed, one of REASONS."""
         return [REASONS[int(r)] for r in self.records[:, ke.T_REASON]]
 
     def to_list(self) -> list[dict[str, Any]]:
@@ -116,6 +125,7 @@ class BacktestResult:
 
     @property
     def final_equity(self) -> float:
+        """The equity at the last close."""
         return float(self.equity[-1])
 
     def to_dict(self, equity_curve: bool = True) -> dict[str, Any]:
@@ -149,6 +159,7 @@ class PortfolioResult:
 
     @property
     def final_equity(self) -> float:
+        """The combined equity at the last close."""
         return float(self.equity[-1])
 
     def to_dict(self, equity_curve: bool = True) -> dict[str, Any]:

@@ -132,6 +132,7 @@ class BarSignal:
         return _level(self.take_profit_kind, self.take_profit_value, entry_price, side, 1.0)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict."""
         return asdict(self)
 
 

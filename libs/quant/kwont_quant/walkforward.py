@@ -38,6 +38,7 @@ class WindowResult:
     out_of_sample: Evaluation
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able: the window's ISO-8601 bounds, the winning params and both scores."""
         return {
             "in_sample": [iso_utc(self.in_sample_start_ms), iso_utc(self.in_sample_end_ms)],
             "out_of_sample": [
@@ -64,13 +65,18 @@ class WalkForwardResult:
 
     @property
     def mean_in_sample(self) -> float:
+        """The mean of the windows' in-sample winning scores (non-finite ones skipped; NaN when
+        none is)."""
         return _mean([w.best.score for w in self.windows])
 
     @property
     def mean_out_of_sample(self) -> float:
+        """The mean of the windows' out-of-sample scores (non-finite ones skipped; NaN when
+        none is)."""
         return _mean([w.out_of_sample.score for w in self.windows])
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able: objective, mean scores (None when not finite) and every window."""
         return {
             "objective": self.objective,
             "mean_in_sample_score": _finite(self.mean_in_sample),

@@ -21,10 +21,12 @@ class SandboxLimits(BaseModel):
 
     @property
     def memory_bytes(self) -> int:
+        """memory_mib in bytes."""
         return self.memory_mib * MIB
 
     @property
     def output_bytes(self) -> int:
+        """output_mib in bytes."""
         return self.output_mib * MIB
 
     @property

@@ -64,6 +64,7 @@ class RedactingFormatter(logging.Formatter):
         self.inner, self.redactor = inner or logging.Formatter(), redactor
 
     def format(self, record: logging.LogRecord) -> str:
+        """The inner formatter's text with the redactor applied."""
         return self.redactor(self.inner.format(record))
 
 

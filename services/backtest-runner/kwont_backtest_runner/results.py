@@ -25,6 +25,7 @@ FINAL = ("succeeded", "failed", "cancelled")
 
 
 def utcnow() -> dt.datetime:
+    """The current time, UTC-aware."""
     return dt.datetime.now(dt.UTC)
 
 

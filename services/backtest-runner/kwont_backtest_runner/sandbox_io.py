@@ -100,6 +100,7 @@ class StreamReader:
                 self._on_line(parse_line(text))
 
     def stderr_text(self) -> str:
+        """The kept tail of the sandbox's stderr, decoded (invalid bytes replaced)."""
         return self.stderr_tail.decode("utf-8", "replace")
 
 

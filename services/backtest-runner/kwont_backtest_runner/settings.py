@@ -43,6 +43,7 @@ class BacktestRunnerSettings(Settings):
 
     @property
     def limits(self) -> SandboxLimits:
+        """The sandbox_* settings as the limits each sandbox container runs under."""
         return SandboxLimits(
             memory_mib=self.sandbox_memory_mib, cpus=self.sandbox_cpus, pids=self.sandbox_pids,
             timeout_s=self.sandbox_timeout_s, tmpfs_mib=self.sandbox_tmpfs_mib,

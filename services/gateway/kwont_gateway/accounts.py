@@ -9,6 +9,7 @@ from kwont_gateway.state import Gateway
 
 
 async def owned_accounts(gw: Gateway, principal: Principal) -> list[str]:
+    """The caller's accounts: every account one of their deployments or portfolios names, sorted."""
     owner = {"owner": principal.user_id}
     found = set(await gw.read.deployments.distinct("account", owner))
     found |= set(await gw.read.portfolios.distinct("account", owner))

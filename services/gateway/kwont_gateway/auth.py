@@ -176,5 +176,6 @@ def require_trade(principal: Principal) -> None:
 
 
 def require_admin(principal: Principal) -> None:
+    """Raises a 403 ApiError unless the principal is an admin with a trade-scoped credential."""
     if not principal.is_admin:
         raise forbidden("only an admin may do this")

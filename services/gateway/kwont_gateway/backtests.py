@@ -31,12 +31,14 @@ MAX_TRADES_PAGE = 1000
 
 
 def links(job_id: str) -> dict[str, str]:
+    """The API paths of a backtest job: itself, its result, its trades and its WebSocket."""
     base = f"{API}/backtests/{job_id}"
     return {"self": base, "result": f"{base}/result", "trades": f"{base}/trades",
             "ws": f"/ws/backtests/{job_id}"}  # fmt: skip
 
 
 def new_doc(job_id: str, owner: str, job: dict[str, Any], kind: str = "backtest") -> dict[str, Any]:
+    """The backtests document of a just-submitted job, queued at fraction 0."""
     return {
         "_id": job_id,
         "owner": owner,
@@ -105,6 +107,7 @@ def _result_event(job: BacktestJob, alias: dict[str, Any]) -> BacktestResult:
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:
+    """A backtests document as the API shows it (BacktestPublic), without owner or internals."""
     job = doc.get("job") or {}
     strategy = job.get("strategy") or {"name": "?", "builtin": True}
     progress = doc.get("progress") or {"stage": "queued", "fraction": 0.0}
@@ -131,6 +134,8 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
 def list_query(
     principal: Principal, status: str | None, strategy: str | None, symbol: str | None
 ) -> dict[str, Any]:
+    """The MongoDB filter for the caller's backtests (optimization shards left out) by status,
+    strategy name and symbol."""
     q: dict[str, Any] = {"owner": principal.user_id, "kind": {"$ne": "optimization_shard"}}
     if status:
         q["status"] = status
@@ -142,6 +147,7 @@ def list_query(
 
 
 async def find(gw: Gateway, q: dict[str, Any], limit: int, offset: int) -> list[dict[str, Any]]:
+    """One page of backtests matching q, newest submission first."""
     cursor = gw.read.backtests.find(q).sort("submitted_at", -1).skip(offset).limit(limit)
     return [d async for d in cursor]
 

@@ -15,6 +15,7 @@ from kwont_gateway.users import now
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:
+    """A deployments document as the API shows it (DeploymentPublic)."""
     return {
         "id": doc["_id"],
         "account": doc["account"],
@@ -74,6 +75,7 @@ async def create(gw: Gateway, principal: Principal, body: DeploymentCreate) -> d
 async def find(
     gw: Gateway, principal: Principal, status: str | None = None
 ) -> list[dict[str, Any]]:
+    """The caller's deployments (running, stopped or all), newest first, at most 500."""
     q: dict[str, Any] = {"owner": principal.user_id}
     if status:
         q["status"] = status
@@ -81,6 +83,7 @@ async def find(
 
 
 async def get(gw: Gateway, principal: Principal, dep_id: str) -> dict[str, Any]:
+    """The caller's deployment dep_id; a 404 when it is missing or someone else's."""
     return await owned(gw.read.deployments, "deployment", dep_id, principal.user_id)
 
 

@@ -28,6 +28,7 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
 async def get_gateway(connection: HTTPConnection) -> Gateway:
+    """The Gateway the app was started with (its databases, producer, hub and settings)."""
     gw: Gateway = connection.app.state.gateway
     return gw
 
@@ -40,6 +41,7 @@ async def get_principal(
     bearer: Annotated[str | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
+    """Who calls: the bearer token or API key checked; a 401 without valid credentials."""
     return await authenticate(gw, bearer, api_key)
 
 
@@ -47,6 +49,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 def client_ip(connection: HTTPConnection) -> str:
+    """The peer address of the connection, "unknown" when the server does not know it."""
     return connection.client.host if connection.client else "unknown"
 
 

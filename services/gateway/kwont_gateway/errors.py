@@ -52,6 +52,7 @@ class ApiError(Exception):
         self.headers = headers
 
     def body(self) -> dict[str, Any]:
+        """The error as the API answers it: {"error": {"code", "message", "details"}}."""
         return ErrorBody(
             error=ErrorDetail(code=self.code, message=self.message, details=self.details)
         ).model_dump(exclude_none=True)
@@ -77,14 +78,17 @@ async def owned(collection: Any, what: str, ident: str, owner: str) -> dict[str,
 def unauthorized(
     message: str = "authentication required: send a bearer token or API key",
 ) -> ApiError:
+    """A 401 asking for credentials (with WWW-Authenticate: Bearer)."""
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
 def forbidden(message: str) -> ApiError:
+    """A 403: the caller is known but may not do this; message says why."""
     return ApiError(403, "forbidden", message)
 
 
 def invalid(message: str, field: str | None = None) -> ApiError:
+    """A 422 invalid_request naming the offending field, when there is one."""
     details = [{"field": field}] if field else None
     return ApiError(422, "invalid_request", message, details)
 

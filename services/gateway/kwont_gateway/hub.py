@@ -34,9 +34,12 @@ class Hub:
         self._subs: defaultdict[tuple[str, str], set[asyncio.Queue[Any]]] = defaultdict(set)
 
     def add(self, channel: str, key: str, queue: asyncio.Queue[Any]) -> None:
+        """Deliver (channel, key) pushes to queue from now on."""
         self._subs[(channel, key)].add(queue)
 
     def remove(self, channel: str, key: str, queue: asyncio.Queue[Any]) -> None:
+        """Stop delivering (channel, key) pushes to queue; forgets the key when it has no subscriber
+        left."""
         subs = self._subs.get((channel, key))
         if subs is not None:
             subs.discard(queue)
@@ -54,6 +57,7 @@ class Hub:
         return len(subs)
 
     def subscribers(self, channel: str, key: str) -> int:
+        """How many queues receive (channel, key) pushes."""
         return len(self._subs.get((channel, key), ()))
 
     @contextlib.asynccontextmanager

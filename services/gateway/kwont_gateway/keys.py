@@ -61,6 +61,7 @@ async def create_api_key(
 
 
 def key_public(doc: dict[str, Any]) -> dict[str, Any]:
+    """An api_keys document as the API shows it (ApiKeyPublic), never the hash."""
     return {
         "id": doc["_id"],
         "name": doc["name"],
@@ -73,6 +74,7 @@ def key_public(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def revoke_api_key(gw: Gateway, principal: Principal, key_id: str) -> None:
+    """Revoke one of the caller's live keys; a 404 when it is missing, revoked or someone else's."""
     result = await gw.write.api_keys.update_one(
         {"_id": key_id, "owner": principal.user_id, "revoked_at": None},
         {"$set": {"revoked_at": now()}},

@@ -151,6 +151,7 @@ async def submit(gw: Gateway, principal: Principal, body: OptimizationCreate) ->
 
 
 async def get_doc(gw: Gateway, principal: Principal, opt_id: str) -> dict[str, Any]:
+    """The caller's optimization opt_id; a 404 when it is missing or someone else's."""
     return await owned(gw.read.optimizations, "optimization", opt_id, principal.user_id)
 
 

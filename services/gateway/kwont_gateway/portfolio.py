@@ -24,6 +24,7 @@ def _s(value: Any) -> str | None:
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:
+    """A portfolios document as the API shows it, money as decimal strings."""
     return {
         "account": doc["account"],
         "equity": _s(doc.get("equity")),
@@ -37,6 +38,7 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def find(gw: Gateway, principal: Principal) -> list[dict[str, Any]]:
+    """The caller's portfolios without their equity curves, by account, at most 200."""
     cursor = gw.read.portfolios.find({"owner": principal.user_id}, {"equity_curve": 0})
     return [d async for d in cursor.sort("account", 1).limit(200)]
 
@@ -44,6 +46,8 @@ async def find(gw: Gateway, principal: Principal) -> list[dict[str, Any]]:
 async def get(
     gw: Gateway, principal: Principal, account: str, curve: bool = False
 ) -> dict[str, Any]:
+    """The caller's portfolio of account (with its equity curve when curve); a 404 when there
+    is none."""
     projection = None if curve else {"equity_curve": 0}
     doc = await gw.read.portfolios.find_one(
         {"owner": principal.user_id, "account": account}, projection
@@ -86,6 +90,7 @@ def curve_of(doc: dict[str, Any]) -> tuple[Array, Array]:
 
 
 def clip(times: Array, values: Array, start: int | None, end: int | None) -> tuple[Array, Array]:
+    """The points with start <= time < end (either bound optional)."""
     mask = np.ones(len(times), dtype=bool)
     if start is not None:
         mask &= times >= start
@@ -134,6 +139,8 @@ def performance(account: str, times: Array, values: Array) -> dict[str, Any]:
 def ledger_query(
     principal: Principal, account: str | None, symbol: str | None, since: int | None
 ) -> dict[str, Any]:
+    """The MongoDB filter for the caller's orders or fills by account, symbol and event_time >=
+    since."""
     q: dict[str, Any] = {"owner": principal.user_id}
     if account:
         q["account"] = account
@@ -145,6 +152,7 @@ def ledger_query(
 
 
 def ledger_public(doc: dict[str, Any]) -> dict[str, Any]:
+    """An orders or fills document without its _id and owner."""
     return {k: v for k, v in doc.items() if k not in ("_id", "owner")}
 
 

@@ -33,4 +33,6 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
+        """True for an admin signed in with a trade-scoped credential (a read-only key is not
+        enough)."""
         return self.role == "admin" and self.scope == "trade"

@@ -49,6 +49,8 @@ async def verify_password(stored_hash: str, password: str) -> bool:
 
 
 def needs_rehash(stored_hash: str) -> bool:
+    """True when the hash was made with other argon2 parameters than today's, so it should be
+    redone."""
     return _HASHER.check_needs_rehash(stored_hash)
 
 
@@ -122,4 +124,5 @@ def digest(token: str) -> str:
 
 
 def same_digest(a: str, b: str) -> bool:
+    """Constant-time comparison of two digests."""
     return hmac.compare_digest(a, b)

@@ -77,6 +77,7 @@ class GatewaySettings(Settings):
 
     @property
     def cors_origin_list(self) -> list[str]:
+        """cors_origins split at commas, blanks dropped."""
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property

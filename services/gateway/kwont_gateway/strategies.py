@@ -31,6 +31,7 @@ def builtins() -> dict[str, dict[str, Any]]:
 
 
 def builtin_public(name: str) -> dict[str, Any]:
+    """A built-in strategy as the API shows it (StrategyPublic)."""
     d = builtins()[name]
     return {
         "id": name,
@@ -44,6 +45,7 @@ def builtin_public(name: str) -> dict[str, Any]:
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:
+    """An uploaded strategy as the API shows it: versions without their code."""
     versions = [{k: v for k, v in ver.items() if k != "code"} for ver in doc.get("versions", [])]
     latest = versions[-1] if versions else {}
     description = (latest.get("check") or {}).get("description") or {}
@@ -106,6 +108,8 @@ async def add_version(gw: Gateway, principal: Principal, ident: str, code: str) 
 async def get_own(
     gw: Gateway, principal: Principal, ident: str, primary: bool = False
 ) -> dict[str, Any]:
+    """The caller's uploaded strategy ident (from the primary when primary); a 404 when missing
+    or someone else's."""
     db = gw.write if primary else gw.read
     return await owned(db.strategies, "strategy", ident, principal.user_id)
 
@@ -147,6 +151,7 @@ async def list_all(gw: Gateway, principal: Principal) -> list[dict[str, Any]]:
 
 
 async def delete(gw: Gateway, principal: Principal, ident: str) -> None:
+    """Delete the caller's strategy ident; a 404 when it is missing or someone else's."""
     result = await gw.write.strategies.delete_one({"_id": ident, "owner": principal.user_id})
     if result.deleted_count != 1:
         raise not_found("strategy", ident)

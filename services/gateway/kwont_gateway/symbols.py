@@ -37,6 +37,7 @@ def query(
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:
+    """A symbols document as the API shows it (SymbolPublic)."""
     return {
         "symbol": doc.get("symbol") or doc["_id"],
         "base_asset": doc.get("base_asset"),
@@ -59,6 +60,7 @@ async def find(
 
 
 async def get(db: Database, symbol: str) -> dict[str, Any]:
+    """The symbol (upper-cased) as the API shows it; a 404 when it is unknown."""
     doc = await db.symbols.find_one({"symbol": symbol.upper()})
     if doc is None:
         raise not_found("symbol", symbol)

@@ -128,6 +128,7 @@ class LoginThrottle:
 
 
 def locked_out(wait_ms: int) -> ApiError:
+    """The 429 for a locked-out login: when to retry, in the message and in Retry-After."""
     seconds = max(1, math.ceil(wait_ms / 1000))
     until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
     return ApiError(

@@ -19,6 +19,7 @@ ADMIN_USERNAME = "admin"
 
 
 def now() -> dt.datetime:
+    """The current time, UTC-aware."""
     return dt.datetime.now(dt.UTC)
 
 
@@ -44,14 +45,17 @@ async def create_user(db: Database, username: str, password: str, role: Role) ->
 
 
 async def find_by_name(db: Database, username: str) -> dict[str, Any] | None:
+    """The users document of username, None when there is none."""
     return await db.users.find_one({"username": username})
 
 
 async def find_by_id(db: Database, user_id: str) -> dict[str, Any] | None:
+    """The users document of user_id, None when there is none."""
     return await db.users.find_one({"_id": user_id})
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:
+    """A users document as the API shows it (UserPublic), without the password hash."""
     return {
         "id": doc["_id"],
         "username": doc["username"],

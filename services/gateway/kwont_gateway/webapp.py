@@ -32,9 +32,11 @@ class WebPath(Convertor[str]):
     regex = "(?!(?:" + "|".join(r.replace(".", r"\.") for r in RESERVED) + ")(?:/|$)).*"
 
     def convert(self, value: str) -> str:
+        """The path as matched."""
         return value
 
     def to_string(self, value: str) -> str:
+        """The path as given."""
         return value
 
 
@@ -42,6 +44,7 @@ register_url_convertor("webpath", WebPath())
 
 
 def dist_dir() -> Path:
+    """Where the built dashboard is: $KWONT_WEB_DIST, else web/dist of the checkout."""
     return Path(os.environ.get("KWONT_WEB_DIST") or DEFAULT_DIST)
 
 

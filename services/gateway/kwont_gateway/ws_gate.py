@@ -35,6 +35,8 @@ class WebSocketGate:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass HTTP through; authenticate a WebSocket handshake, denying it with the API error
+        (or closing with 1008) when that fails."""
         if scope["type"] != "websocket":
             await self.app(scope, receive, send)
             return

@@ -75,6 +75,8 @@ class WsKline(_Payload):
 
 
 class WsKlineEvent(_Payload):
+    """A kline message of Binance's WebSocket stream (fields as Binance names them)."""
+
     e: str = Field(pattern="^kline$")
     E: int
     s: str
@@ -128,6 +130,7 @@ class BinanceFeed:
         self._lost = False
 
     def streams(self) -> list[str]:
+        """The stream names to subscribe: a kline and an aggTrade stream per symbol."""
         out = []
         for s in self.settings.symbols:
             out += [f"{s.lower()}@kline_{self.interval}", f"{s.lower()}@aggTrade"]

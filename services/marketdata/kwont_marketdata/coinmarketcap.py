@@ -24,16 +24,22 @@ class _Payload(BaseModel):
 
 
 class Status(_Payload):
+    """The status block of a CoinMarketCap answer; error_code 0 means success."""
+
     error_code: int = 0
     error_message: str | None = None
 
 
 class Quote(_Payload):
+    """A listing's quote in one currency."""
+
     price: float | None = None
     market_cap: float | None = None
 
 
 class Listing(_Payload):
+    """One asset of /v1/cryptocurrency/listings/latest, with its quotes by currency."""
+
     id: int
     symbol: str
     cmc_rank: int | None = None
@@ -41,6 +47,8 @@ class Listing(_Payload):
 
 
 class ListingsLatest(_Payload):
+    """The answer of /v1/cryptocurrency/listings/latest."""
+
     status: Status
     data: list[Listing] = []
 

@@ -133,6 +133,8 @@ def _parse_day(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The kwont-marketdata command line: serve (the default), load csv|synthetic|binance,
+    refresh-symbols, seed-demo, summary and replay."""
     p = argparse.ArgumentParser(prog="kwont-marketdata", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the marketdata service (the default)")
@@ -163,6 +165,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 async def command(args: argparse.Namespace, settings: MarketdataSettings) -> int:
+    """Run every subcommand but replay against the candle store in MongoDB; the exit status."""
     mongo = Mongo.connect(settings)
     try:
         await mongo.wait_ready()
@@ -202,6 +205,7 @@ async def command(args: argparse.Namespace, settings: MarketdataSettings) -> int
 
 
 def main(argv: list[str]) -> int:
+    """Parse argv and run the command; the exit status."""
     args = parser().parse_args(argv)
     settings = MarketdataSettings(service_name="marketdata", log_json=False)
     if args.command == "replay":

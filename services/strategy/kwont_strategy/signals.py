@@ -143,6 +143,7 @@ class Progress:
         self._due: dict[str, int] = {}
 
     def mark(self, deployment_ids: list[str], candle: Candle) -> None:
+        """Note that the deployments evaluated candle; the next flush writes it."""
         for d in deployment_ids:
             key = progress_id(d, candle.symbol, candle.interval)
             self._due[key] = max(self._due.get(key, candle.open_time), candle.open_time)

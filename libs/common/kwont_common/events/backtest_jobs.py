@@ -99,4 +99,5 @@ class BacktestJob(Event):
         return self
 
     def key(self) -> str:
+        """The job id: a job's messages stay on one partition."""
         return self.job_id

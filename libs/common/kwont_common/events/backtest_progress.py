@@ -21,4 +21,5 @@ class BacktestProgress(Event):
     runner: str | None = Field(None, description="Runner replica that reports it.")
 
     def key(self) -> str:
+        """The job id, so a job's progress stays in order."""
         return self.job_id

@@ -36,4 +36,5 @@ class BacktestResult(Event):
     )
 
     def key(self) -> str:
+        """The job id, like the job it answers."""
         return self.job_id

@@ -38,4 +38,5 @@ class Candle(Event):
         return self
 
     def key(self) -> str:
+        """ "SYMBOL:interval": one series' candles stay in order."""
         return f"{self.symbol}:{self.interval}"

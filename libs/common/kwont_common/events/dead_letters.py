@@ -20,4 +20,5 @@ class DeadLetter(Event):
     consumer_group: str
 
     def key(self) -> str:
+        """The original message's key, else "topic:partition:offset"."""
         return self.original_key or f"{self.original_topic}:{self.partition}:{self.offset}"

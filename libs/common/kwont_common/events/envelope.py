@@ -46,4 +46,5 @@ class AccountEvent(Event):
     correlation_id: uuid.UUID = Field(description="Id of the signal that started this chain.")
 
     def key(self) -> str:
+        """ "account:symbol": one account's events of a symbol stay in order."""
         return f"{self.account}:{self.symbol}"

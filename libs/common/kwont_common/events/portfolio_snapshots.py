@@ -67,4 +67,5 @@ class PortfolioSnapshot(Event):
     )
 
     def key(self) -> str:
+        """The account: its snapshots stay in order."""
         return self.account

@@ -19,4 +19,5 @@ class Tick(Event):
     feed: Feed = "binance"
 
     def key(self) -> str:
+        """The symbol: its ticks stay in order."""
         return self.symbol

@@ -67,13 +67,16 @@ class AccountConfig(BaseModel):
 
     @property
     def fee_rate(self) -> float:
+        """fee_bps as a fraction of notional."""
         return self.fee_bps / 10_000.0
 
     @property
     def slippage_rate(self) -> float:
+        """slippage_bps as a fraction of price."""
         return self.slippage_bps / 10_000.0
 
     def to_doc(self) -> dict[str, Any]:
+        """The accounts document: the fields as JSON, the account as _id."""
         doc = self.model_dump(mode="json")
         doc["_id"] = doc.pop("account")
         return doc

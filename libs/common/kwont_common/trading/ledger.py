@@ -51,15 +51,18 @@ class PositionBook:
         return realized
 
     def add(self, price: Decimal, quantity: Decimal) -> None:
+        """Add quantity at price to the position, moving its average entry."""
         assert self.cost is not None
         self.cost += price * quantity
         self.quantity += quantity
         self.average_entry = self.cost / self.quantity
 
     def unrealized(self, mark: Decimal) -> Decimal:
+        """The open PnL at mark, signed by the position's side."""
         return self.side * (mark - self.average_entry) * self.quantity
 
     def notional(self, mark: Decimal | None = None) -> Decimal:
+        """The position's size in quote currency at mark, else at its average entry."""
         return self.quantity * (mark if mark is not None else self.average_entry)
 
 
@@ -120,6 +123,7 @@ class Ledger:
         return sum((p.unrealized(marks[s]) for s, p in self.positions.items() if s in marks), ZERO)
 
     def equity(self, marks: dict[str, Decimal]) -> Decimal:
+        """Cash plus the open PnL of every position at marks."""
         return self.cash + self.unrealized(marks)
 
     def to_doc(self) -> dict[str, Any]:
@@ -145,6 +149,7 @@ class Ledger:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Ledger:
+        """Read back what to_doc wrote."""
         return cls(
             cash=Decimal(doc["cash"]),
             realized_pnl=Decimal(doc.get("realized_pnl", "0")),

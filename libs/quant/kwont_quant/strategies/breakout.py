@@ -20,9 +20,11 @@ class BollingerBreakout(Strategy):
     std = FloatParameter(0.5, 5.0, default=2.0, step=0.25, description="band width (std devs)")
 
     def warmup(self) -> int:
+        """The band needs period bars."""
         return self.period
 
     def generate(self, candles: Candles) -> Signals:
+        """Band crossings of the close: enter above upper or below lower, exit at the middle."""
         mid, upper, lower = ta.bollinger(candles.close, self.period, self.std)
         close = candles.close
         return Signals(
@@ -43,9 +45,11 @@ class DonchianBreakout(Strategy):
     period = IntParameter(2, 500, default=20, description="channel period (bars)")
 
     def warmup(self) -> int:
+        """The channel needs period bars."""
         return self.period
 
     def generate(self, candles: Candles) -> Signals:
+        """Closes beyond the prior bars' channel: above it long, below it short."""
         upper, lower, _ = ta.donchian(candles.high, candles.low, self.period)
         # The channel of the bars *before* this one: a close cannot break its own high.
         prior_high, prior_low = ta.shift(upper), ta.shift(lower)

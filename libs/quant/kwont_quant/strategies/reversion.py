@@ -21,13 +21,16 @@ class RsiReversion(Strategy):
     upper = FloatParameter(51.0, 99.0, default=70.0, step=1.0, description="overbought level")
 
     def warmup(self) -> int:
+        """The RSI needs period bars."""
         return self.period
 
     def live_window(self) -> int:
         # Wilder smoothing decays as (1 - 1/period)^k: 40 periods leave < 1e-17.
+        """Wilder's smoothing is recursive: enough bars for its seed to decay away."""
         return self.period + 40 * self.period
 
     def generate(self, candles: Candles) -> Signals:
+        """RSI below lower enters long and exits short; above upper the reverse."""
         r = ta.rsi(candles.close, self.period)
         low = r < self.lower
         high = r > self.upper

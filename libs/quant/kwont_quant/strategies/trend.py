@@ -21,10 +21,12 @@ class _Cross(Strategy):
     slow = IntParameter(3, 1000, default=30, description="slow period (bars)")
 
     def check(self) -> None:
+        """Refuses fast >= slow."""
         if self.fast >= self.slow:
             raise ParameterError(f"fast ({self.fast}) must be below slow ({self.slow})")
 
     def warmup(self) -> int:
+        """The slow average needs slow bars."""
         return self.slow
 
     def _signals(self, fast_line: F64, slow_line: F64) -> Signals:
@@ -34,25 +36,34 @@ class _Cross(Strategy):
 
 
 class SmaCross(_Cross):
+    """Crossovers of two simple moving averages of the close."""
+
     name = "sma_cross"
     description = "Simple moving average crossover"
 
     def generate(self, candles: Candles) -> Signals:
+        """Crossings of the fast and slow SMA of the close."""
         return self._signals(ta.sma(candles.close, self.fast), ta.sma(candles.close, self.slow))
 
 
 class EmaCross(_Cross):
+    """Crossovers of two exponential moving averages of the close."""
+
     name = "ema_cross"
     description = "Exponential moving average crossover"
 
     def live_window(self) -> int:
+        """The EMAs are recursive: enough bars for their seeds to decay below 1e-17."""
         return self.slow + DECAY_PERIODS * (self.slow + 1)
 
     def generate(self, candles: Candles) -> Signals:
+        """Crossings of the fast and slow EMA of the close."""
         return self._signals(ta.ema(candles.close, self.fast), ta.ema(candles.close, self.slow))
 
 
 class MacdCross(Strategy):
+    """Long when the MACD line crosses above its signal line, short when it crosses below."""
+
     name = "macd_cross"
     description = "MACD line crossing its signal line"
 
@@ -61,16 +72,20 @@ class MacdCross(Strategy):
     signal = IntParameter(2, 200, default=9, description="signal EMA period")
 
     def check(self) -> None:
+        """Refuses fast >= slow."""
         if self.fast >= self.slow:
             raise ParameterError(f"fast ({self.fast}) must be below slow ({self.slow})")
 
     def warmup(self) -> int:
+        """The slow EMA, then the signal EMA over the MACD line."""
         return self.slow + self.signal - 1
 
     def live_window(self) -> int:
+        """The EMAs are recursive: enough bars for their seeds to decay below 1e-17."""
         return self.warmup() + DECAY_PERIODS * (self.slow + self.signal + 2)
 
     def generate(self, candles: Candles) -> Signals:
+        """Crossings of the MACD line and its signal line."""
         line, sig, _ = ta.macd(candles.close, self.fast, self.slow, self.signal)
         up = ta.crossover(line, sig)
         down = ta.crossunder(line, sig)

@@ -48,6 +48,8 @@ def _limit_of(exc: BaseException) -> str | None:
 
 
 def main() -> int:
+    """Read the job from stdin, run it and write its result or error line; the exit status as
+    above."""
     protocol.take_stdout()
     _prepare_numba_cache()
     try:

@@ -23,6 +23,8 @@ MODES = ("backtest", "shard", "walk_forward", "describe")
 
 @dataclass(frozen=True)
 class MongoSource:
+    """Where the sandbox reads candles: a read-only MongoDB URI, database and collection."""
+
     uri: str
     db: str = "ohlcv"
     collection: str = "candles"
@@ -30,6 +32,9 @@ class MongoSource:
 
 @dataclass(frozen=True)
 class SandboxJob:
+    """One checked job: what to run (mode, strategy, params or param sets), on which candles,
+    with which config."""
+
     mode: str
     strategy: str
     params: dict[str, Any] = field(default_factory=dict)

@@ -53,10 +53,12 @@ def emit(line: dict[str, Any]) -> None:
 
 
 def progress(stage: str, fraction: float) -> None:
+    """Write a progress line; fraction is clipped to 0..1."""
     emit({"type": "progress", "stage": stage, "fraction": round(min(max(fraction, 0.0), 1.0), 4)})
 
 
 def error(kind: str, message: str, traceback_text: str = "", **extra: Any) -> None:
+    """Write an error line; a kind outside ERROR_KINDS is sent as "internal"."""
     emit(
         {
             "type": "error",

@@ -15,6 +15,8 @@ from kwont_quant.optimize import evaluate
 
 
 def main() -> None:
+    """Run the built-ins, their Monte Carlo and a small grid on synthetic candles, filling
+    numba's cache."""
     n = 3000
     rng = np.random.default_rng(7)
     close = 100.0 * np.exp(np.cumsum(rng.normal(0, 0.002, n)))

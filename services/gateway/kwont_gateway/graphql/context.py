@@ -29,6 +29,9 @@ class Loaders:
 
 
 class Context(BaseContext):
+    """What every resolver gets: the Gateway, the authenticated principal and per-request data
+    loaders."""
+
     def __init__(self, gw: Gateway, principal: Principal) -> None:
         super().__init__()
         self.gw = gw
@@ -37,6 +40,8 @@ class Context(BaseContext):
 
 
 def make_loaders(gw: Gateway, principal: Principal) -> Loaders:
+    """Data loaders that batch the results and strategies a query asks for into one read each,
+    scoped to the principal."""
     owner = principal.user_id
 
     async def load_results(ids: list[str]) -> list[Document | None]:

@@ -42,6 +42,8 @@ def _trader(info: Ctx) -> Context:
 
 @strawberry.input
 class BacktestInput:
+    """A backtest to run; validated as the REST body BacktestCreate."""
+
     strategy: str
     interval: str
     start: str = strawberry.field(description="Epoch ms or ISO-8601.")
@@ -61,6 +63,8 @@ class BacktestInput:
 
 @strawberry.input
 class SymbolMetadataInput:
+    """Symbol fields an admin may set; omitted fields stay as they are."""
+
     status: str | None = None
     market_cap: float | None = None
     tags: list[str] | None = None
@@ -69,6 +73,8 @@ class SymbolMetadataInput:
 
 @strawberry.input
 class DeploymentInput:
+    """A strategy to trade live on an account; validated as the REST body DeploymentCreate."""
+
     account: str
     strategy: str
     symbols: list[str]
@@ -80,8 +86,12 @@ class DeploymentInput:
 
 @strawberry.type
 class Mutation:
+    """GraphQL mutations; each checks its input with the REST model and calls the same function as
+    the REST route."""
+
     @strawberry.mutation
     async def create_strategy(self, info: Ctx, name: str, code: str) -> Strategy:
+        """Upload a strategy (its version 1), like POST /api/v1/strategies."""
         ctx = _trader(info)
         body = _model(StrategyCreate, {"name": name, "code": code})
         doc = await strategies.create(ctx.gw, ctx.principal, body.name, body.code)
@@ -89,6 +99,7 @@ class Mutation:
 
     @strawberry.mutation
     async def update_strategy(self, info: Ctx, id: strawberry.ID, code: str) -> Strategy:
+        """Add a version to one of the caller's strategies, like PUT /api/v1/strategies/{id}."""
         ctx = _trader(info)
         body = _model(StrategyUpdate, {"code": code})
         doc = await strategies.add_version(ctx.gw, ctx.principal, str(id), body.code)
@@ -96,6 +107,7 @@ class Mutation:
 
     @strawberry.mutation
     async def submit_backtest(self, info: Ctx, input: BacktestInput) -> BacktestAccepted:
+        """Queue a backtest (charged to the submit rate limit), like POST /api/v1/backtests."""
         ctx = _trader(info)
         request = ctx.request
         await charge(ctx.gw, ctx.principal, client_ip(request) if request else "unknown", "submit")
@@ -109,6 +121,7 @@ class Mutation:
 
     @strawberry.mutation
     async def cancel_backtest(self, info: Ctx, id: strawberry.ID) -> Backtest:
+        """Cancel one of the caller's backtests, like POST /api/v1/backtests/{id}/cancel."""
         ctx = _trader(info)
         return Backtest.of(backtests.public(await backtests.cancel(ctx.gw, ctx.principal, str(id))))
 
@@ -116,6 +129,7 @@ class Mutation:
     async def update_symbol_metadata(
         self, info: Ctx, symbol: str, input: SymbolMetadataInput
     ) -> Symbol:
+        """Admin only: set a symbol's status, market cap, tags or description."""
         require_admin(info.context.principal)
         body = _model(SymbolUpdate, vars(input))
         changes = body.model_dump(exclude_unset=True, exclude_none=True)
@@ -123,6 +137,7 @@ class Mutation:
 
     @strawberry.mutation
     async def create_deployment(self, info: Ctx, input: DeploymentInput) -> Deployment:
+        """Start trading a strategy on one of the caller's accounts."""
         ctx = _trader(info)
         body = _model(DeploymentCreate, vars(input))
         return Deployment.of(
@@ -131,6 +146,7 @@ class Mutation:
 
     @strawberry.mutation
     async def stop_deployment(self, info: Ctx, id: strawberry.ID) -> Deployment:
+        """Stop one of the caller's deployments."""
         ctx = _trader(info)
         return Deployment.of(
             deployments.public(await deployments.stop(ctx.gw, ctx.principal, str(id)))

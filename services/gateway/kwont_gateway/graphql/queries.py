@@ -23,6 +23,8 @@ Ctx = Info[Context, None]
 
 @strawberry.input
 class SymbolFilterInput:
+    """Filters of the symbols query, the same as GET /api/v1/symbols takes."""
+
     quote_asset: str | None = None
     status: str | None = None
     min_volume_24h: float | None = None
@@ -36,10 +38,14 @@ def _limit(value: int, high: int) -> int:
 
 @strawberry.type
 class Query:
+    """GraphQL queries; each reads what the REST route of the same name reads, scoped to the
+    caller."""
+
     @strawberry.field
     async def symbols(
         self, info: Ctx, filter: SymbolFilterInput | None = None, limit: int = 100, offset: int = 0
     ) -> list[Symbol]:
+        """Symbols matching the filter, limit at most 500."""
         f = filter or SymbolFilterInput()
         q = symbols.query(f.quote_asset, f.status, f.min_volume_24h, f.min_market_cap, f.search)
         found = await symbols.find(info.context.gw.read, q, _limit(limit, 500), max(0, offset))
@@ -47,6 +53,7 @@ class Query:
 
     @strawberry.field
     async def strategies(self, info: Ctx) -> list[Strategy]:
+        """The built-in strategies and the caller's uploaded ones."""
         return [
             Strategy.of(s)
             for s in await strategies.list_all(info.context.gw, info.context.principal)
@@ -69,17 +76,20 @@ class Query:
         limit: int = 50,
         offset: int = 0,
     ) -> list[Backtest]:
+        """The caller's backtests, newest first, filtered by status, strategy and symbol."""
         q = backtests.list_query(info.context.principal, status, strategy, symbol)
         docs = await backtests.find(info.context.gw, q, _limit(limit, 200), max(0, offset))
         return [Backtest.of(backtests.public(d)) for d in docs]
 
     @strawberry.field
     async def backtest(self, info: Ctx, id: strawberry.ID) -> Backtest:
+        """One of the caller's backtests; a not_found error when it is missing or someone else's."""
         doc = await backtests.get_doc(info.context.gw, info.context.principal, str(id))
         return Backtest.of(backtests.public(doc))
 
     @strawberry.field
     async def portfolio(self, info: Ctx, account: str | None = None) -> list[Portfolio]:
+        """The portfolio of one of the caller's accounts, or of all of them."""
         gw, principal = info.context.gw, info.context.principal
         if account is not None:
             docs = [await portfolio.get(gw, principal, account)]
@@ -89,6 +99,7 @@ class Query:
 
     @strawberry.field
     async def deployments(self, info: Ctx, status: str | None = None) -> list[Deployment]:
+        """The caller's deployments, optionally only those with status."""
         found = await deployments.find(info.context.gw, info.context.principal, status)
         return [Deployment.of(deployments.public(d)) for d in found]
 
@@ -96,6 +107,7 @@ class Query:
     async def orders(
         self, info: Ctx, account: str | None = None, symbol: str | None = None, limit: int = 100
     ) -> list[Event]:
+        """The caller's latest orders, by account and symbol, limit at most 1000."""
         q = portfolio.ledger_query(info.context.principal, account, symbol, None)
         return [
             Event.of(d)
@@ -106,6 +118,7 @@ class Query:
     async def fills(
         self, info: Ctx, account: str | None = None, symbol: str | None = None, limit: int = 100
     ) -> list[Event]:
+        """The caller's latest fills, by account and symbol, limit at most 1000."""
         q = portfolio.ledger_query(info.context.principal, account, symbol, None)
         return [
             Event.of(d)

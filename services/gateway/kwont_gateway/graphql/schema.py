@@ -31,6 +31,8 @@ class ErrorCodes(SchemaExtension):
     """Gives GraphQL errors the REST error's machine code: ``extensions.code``."""
 
     def on_operation(self) -> Iterator[None]:
+        """After the operation, give each error raised as an ApiError its code and HTTP status in
+        extensions."""
         yield
         result = self.execution_context.result
         for error in getattr(result, "errors", None) or []:

@@ -46,10 +46,13 @@ async def _channel(ctx: Context, channel: str, keys: list[str]) -> AsyncGenerato
 
 @strawberry.type
 class Subscription:
+    """GraphQL subscriptions, fed by the same hub as the WebSocket channels."""
+
     @strawberry.subscription(description="The job's state, its progress, then its result.")  # type: ignore[untyped-decorator]
     async def backtest_progress(
         self, info: Ctx, id: strawberry.ID
     ) -> AsyncGenerator[BacktestUpdate, None]:
+        """Stream the job's updates until its result (or failure) arrives."""
         stream = backtest_updates(info.context.gw, info.context.principal, str(id))
         try:
             async for kind, data in stream:
@@ -59,11 +62,13 @@ class Subscription:
 
     @strawberry.subscription(description="Closed candles of a symbol and interval.")  # type: ignore[untyped-decorator]
     async def candles(self, info: Ctx, symbol: str, interval: str) -> AsyncGenerator[Event, None]:
+        """Stream the closed candles of symbol at interval."""
         async for push in _channel(info.context, "candles", [f"{symbol.upper()}:{interval}"]):
             yield Event.of(push.data)
 
     @strawberry.subscription(description="Fills of one of your accounts, or of all of them.")  # type: ignore[untyped-decorator]
     async def fills(self, info: Ctx, account: str | None = None) -> AsyncGenerator[Event, None]:
+        """Stream the fills of one of the caller's accounts, or of all of them."""
         ctx = info.context
         if account is not None:
             await require_account(ctx.gw, ctx.principal, account)

@@ -15,6 +15,8 @@ from kwont_gateway.graphql.context import Context
 
 @strawberry.type
 class Symbol:
+    """A tradable symbol with its market data (SymbolPublic of the REST API)."""
+
     symbol: str
     base_asset: str | None
     quote_asset: str | None
@@ -27,11 +29,14 @@ class Symbol:
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> Symbol:
+        """From the dict symbols.public returns."""
         return cls(**d)
 
 
 @strawberry.type
 class Strategy:
+    """A built-in or uploaded strategy with its parameters and latest version's check."""
+
     id: strawberry.ID
     name: str
     builtin: bool
@@ -44,6 +49,7 @@ class Strategy:
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> Strategy:
+        """From the dict strategies.public or builtin_public returns."""
         versions = d.get("versions") or []
         check = (versions[-1].get("check") or {}).get("status") if versions else None
         return cls(
@@ -59,6 +65,8 @@ class Strategy:
 
 @strawberry.type
 class BacktestSummary:
+    """The headline of a backtest result: metrics, final equity and trade count."""
+
     metrics: JSON
     final_equity: str | None
     trade_count: int
@@ -70,6 +78,7 @@ class BacktestSummary:
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> BacktestSummary:
+        """From a backtest_results document (the loader's projection)."""
         return cls(
             metrics=cast(JSON, d.get("metrics") or {}),
             final_equity=None if d.get("final_equity") is None else str(d["final_equity"]),
@@ -91,6 +100,8 @@ class TradePage:
 
 @strawberry.type
 class Backtest:
+    """A backtest job: status, progress, what it ran, and its result once done."""
+
     id: strawberry.ID
     status: str
     stage: str
@@ -110,6 +121,7 @@ class Backtest:
 
     @strawberry.field(description="The stored result (batched: one read per query).")  # type: ignore[untyped-decorator]
     async def result(self, info: Info[Context, None]) -> BacktestSummary | None:
+        """The result summary, None until the job succeeded (batched by the results loader)."""
         d = await info.context.loaders.results.load(str(self.id))
         return None if d is None else BacktestSummary.of(d)
 
@@ -117,6 +129,7 @@ class Backtest:
     async def trades(
         self, info: Info[Context, None], limit: int = 100, cursor: str | None = None
     ) -> TradePage:
+        """One page of the result's trades, as GET /api/v1/backtests/{id}/trades."""
         ctx = info.context
         page = await backtests.trades(ctx.gw, ctx.principal, str(self.id), limit, cursor)
         return TradePage(items=cast(list[JSON], page["items"]), next_cursor=page["next_cursor"],
@@ -124,6 +137,8 @@ class Backtest:
 
     @strawberry.field(description="The strategy it ran (batched: one read per query).")  # type: ignore[untyped-decorator]
     async def strategy(self, info: Info[Context, None]) -> Strategy | None:
+        """The strategy the job ran: the built-in one, or the caller's upload; None when it is
+        unknown or deleted."""
         if self.strategy_builtin:
             from kwont_gateway import strategies
 
@@ -138,6 +153,7 @@ class Backtest:
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> Backtest:
+        """From the dict backtests.public returns."""
         return cls(
             id=strawberry.ID(d["id"]),
             status=d["status"],
@@ -160,6 +176,8 @@ class Backtest:
 
 @strawberry.type
 class BacktestAccepted:
+    """A queued backtest: its id and the WebSocket that streams its progress."""
+
     job_id: strawberry.ID
     status: str
     ws_url: str
@@ -181,6 +199,8 @@ class BacktestUpdate:
 
 @strawberry.type
 class Portfolio:
+    """An account's equity, PnL, fees and balances; money as decimal strings."""
+
     account: str
     equity: str | None
     realized_pnl: str | None
@@ -193,6 +213,8 @@ class Portfolio:
 
 @strawberry.type
 class Deployment:
+    """A strategy trading live (or paper) on an account."""
+
     id: strawberry.ID
     account: str
     strategy: str
@@ -207,6 +229,7 @@ class Deployment:
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> Deployment:
+        """From the dict deployments.public returns."""
         return cls(**{**d, "id": strawberry.ID(d["id"])})
 
 
@@ -221,6 +244,7 @@ class Event:
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> Event:
+        """From an orders or fills document; the whole document goes into data."""
         return cls(
             account=d.get("account"),
             symbol=d.get("symbol"),

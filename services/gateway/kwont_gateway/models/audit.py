@@ -11,6 +11,8 @@ from kwont_gateway.models.common import Page
 
 
 class AuditEntry(BaseModel):
+    """One admin action: who did it, how they were signed in, from where, and what changed."""
+
     id: str
     at: dt.datetime
     actor: str = Field(description="User id of the admin.")
@@ -23,4 +25,6 @@ class AuditEntry(BaseModel):
 
 
 class AuditPage(Page):
+    """One page of the audit log, newest first."""
+
     items: list[AuditEntry]

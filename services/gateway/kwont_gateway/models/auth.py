@@ -21,16 +21,22 @@ class TokenPublic(BaseModel):
 
 
 class RefreshCreate(BaseModel):
+    """A refresh token to trade for a new access token."""
+
     refresh_token: str = Field(min_length=1, max_length=200)
 
 
 class UserCreate(BaseModel):
+    """A new user; the password is stored only as an argon2id hash."""
+
     username: str = Field(pattern=r"^[a-zA-Z0-9_.-]{3,40}$", examples=["alice"])
     password: str = Field(min_length=10, max_length=200, examples=["correct horse battery"])
     role: Role = "trader"
 
 
 class UserPublic(BaseModel):
+    """A user as an admin sees it; never the password hash."""
+
     id: str
     username: str
     role: Role
@@ -47,11 +53,15 @@ class UserUpdate(BaseModel):
 
 
 class PasswordChange(BaseModel):
+    """Your current password and the new one (10 characters or more)."""
+
     current_password: str = Field(min_length=1, max_length=200)
     new_password: str = Field(min_length=10, max_length=200)
 
 
 class MePublic(BaseModel):
+    """The caller: user, role, and the credential used (token or API key) with its scope."""
+
     id: str
     username: str
     role: Role
@@ -60,6 +70,8 @@ class MePublic(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
+    """A new API key: its name, scope and lifetime."""
+
     name: str = Field(min_length=1, max_length=80, examples=["my-bot"])
     scope: Scope = Field("read", description="`read`: GET only; `trade`: also create/cancel.")
     expires_in_days: int | None = Field(
@@ -71,6 +83,8 @@ class ApiKeyCreate(BaseModel):
 
 
 class ApiKeyPublic(BaseModel):
+    """An API key without its secret."""
+
     id: str
     name: str
     scope: Scope
@@ -81,4 +95,6 @@ class ApiKeyPublic(BaseModel):
 
 
 class ApiKeyCreated(ApiKeyPublic):
+    """A just-created API key with its secret; store it now, it is not shown again."""
+
     key: str = Field(description="The secret key; shown only in this answer.")

@@ -34,6 +34,8 @@ class BacktestCreate(RunSpec):
 
 
 class BacktestAccepted(BaseModel):
+    """A queued backtest: its id, the WebSocket that streams its progress, and its links."""
+
     job_id: str
     status: Status
     ws_url: str = Field(examples=["/ws/backtests/bt_0123"])
@@ -41,18 +43,24 @@ class BacktestAccepted(BaseModel):
 
 
 class Progress(BaseModel):
+    """How far a job is: its stage and the fraction done (0 to 1)."""
+
     stage: str = Field(examples=["running"])
     fraction: float = Field(ge=0, le=1)
     message: str | None = None
 
 
 class StrategyRefPublic(BaseModel):
+    """The strategy a job runs: a built-in, or one of your uploads at a version."""
+
     name: str
     builtin: bool
     version: int | None = None
 
 
 class BacktestPublic(BaseModel):
+    """A backtest job: what it runs, its status and progress, and links to its result."""
+
     id: str
     status: Status
     progress: Progress
@@ -72,6 +80,8 @@ class BacktestPublic(BaseModel):
 
 
 class BacktestPage(Page):
+    """One page of your backtests, newest first."""
+
     items: list[BacktestPublic]
 
 
@@ -97,6 +107,9 @@ class MonteCarloPublic(BaseModel):
 
 
 class BacktestResultPublic(BaseModel):
+    """A finished backtest: metrics, final equity, a downsampled equity curve and Monte Carlo
+    bands."""
+
     job_id: str
     metrics: dict[str, Any]
     final_equity: str | None = None

@@ -6,6 +6,8 @@ from pydantic import BaseModel, Field
 
 
 class CandlesPublic(BaseModel):
+    """Candles of one symbol and interval, merged into at most max_points bars."""
+
     symbol: str
     interval: str
     merged: int = Field(

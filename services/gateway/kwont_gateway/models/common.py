@@ -59,6 +59,8 @@ class RunSpec(BaseModel):
 
 
 class Page(BaseModel):
+    """A page of a list: total matches, and the limit and offset asked for."""
+
     total: int
     limit: int
     offset: int

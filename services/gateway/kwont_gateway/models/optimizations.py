@@ -27,6 +27,9 @@ GridAxis = RangeSpec | list[ParamValue] | str
 
 
 class WalkForward(BaseModel):
+    """Walk-forward analysis: the history cut into rolling windows; the grid is searched on
+    the first train_fraction of each, and the winner scored on the rest."""
+
     windows: int = Field(4, ge=2, le=50)
     train_fraction: float = Field(0.7, gt=0, lt=1)
 
@@ -44,6 +47,8 @@ class OptimizationCreate(RunSpec):
 
 
 class RankedRow(BaseModel):
+    """One parameter combination with its objective score and metrics."""
+
     params: dict[str, Any]
     score: float | None = None
     metrics: dict[str, Any] = Field(default_factory=dict)
@@ -72,6 +77,9 @@ class GuardsPublic(BaseModel):
 
 
 class OptimizationPublic(BaseModel):
+    """A grid search: its shards' progress, the ranking so far, and the winner's overfitting
+    guards."""
+
     id: str
     status: Literal["queued", "running", "succeeded", "failed", "cancelled", "cancelling"]
     strategy: str
@@ -93,6 +101,8 @@ class OptimizationPublic(BaseModel):
 
 
 class OptimizationAccepted(BaseModel):
+    """A queued grid search: how many combinations, and the shard jobs that evaluate them."""
+
     optimization_id: str
     status: str
     combinations: int

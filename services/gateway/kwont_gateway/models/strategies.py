@@ -21,11 +21,15 @@ class MyCross(Strategy):
 
 
 class StrategyCreate(BaseModel):
+    """A strategy to upload: a name and its Python code (version 1)."""
+
     name: str = Field(min_length=1, max_length=80, examples=["my_cross"])
     code: str = Field(min_length=1, max_length=200_000, examples=[EXAMPLE_CODE])
 
 
 class StrategyUpdate(BaseModel):
+    """New code for a strategy, stored as its next version."""
+
     code: str = Field(min_length=1, max_length=200_000, examples=[EXAMPLE_CODE])
 
 
@@ -35,6 +39,8 @@ backtest-runner claimed it and is loading it in its sandbox), then ``valid`` or 
 
 
 class Check(BaseModel):
+    """The sandbox check of a strategy version."""
+
     status: CheckStatus = Field(
         description="`pending` until a backtest-runner claims the version, `checking` while "
         "it loads it in its sandbox (a second or two), then `valid` (see `description`) or "
@@ -50,6 +56,8 @@ class Check(BaseModel):
 
 
 class VersionPublic(BaseModel):
+    """One stored version of a strategy: its number, code hash and check."""
+
     version: int
     sha256: str
     created_at: dt.datetime
@@ -57,6 +65,8 @@ class VersionPublic(BaseModel):
 
 
 class StrategyPublic(BaseModel):
+    """A built-in or uploaded strategy, with its parameters and versions."""
+
     id: str = Field(description="Built-in name, or the stored strategy's id.")
     name: str
     builtin: bool
@@ -68,6 +78,8 @@ class StrategyPublic(BaseModel):
 
 
 class StrategyDetail(StrategyPublic):
+    """A strategy with the code of its latest version."""
+
     code: str | None = Field(None, description="Code of the latest version (uploads only).")
 
 

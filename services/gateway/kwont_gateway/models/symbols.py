@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field
 
 
 class SymbolPublic(BaseModel):
+    """A symbol of the exchange with its 24 h volume, market cap and filters."""
+
     symbol: str = Field(examples=["BTCUSDT"])
     base_asset: str | None = Field(None, examples=["BTC"])
     quote_asset: str | None = Field(None, examples=["USDT"])

@@ -24,6 +24,8 @@ class DeploymentCreate(BaseModel):
 
 
 class DeploymentPublic(BaseModel):
+    """A strategy trading an account on a venue, running or stopped."""
+
     id: str
     account: str
     strategy: str
@@ -61,15 +63,21 @@ class KillSwitchPublic(BaseModel):
 
 
 class PortfolioDetail(PortfolioPublic):
+    """An account's latest snapshot and its kill switch."""
+
     kill_switch: KillSwitchPublic | None = None
 
 
 class EquityCurve(BaseModel):
+    """An account's equity over time."""
+
     account: str
     points: list[list[float]] = Field(description="[[time_ms, equity], ...]")
 
 
 class OrderPublic(BaseModel):
+    """An order of one of your accounts, with every field it was stored with."""
+
     model_config = {"extra": "allow"}
     account: str
     symbol: str
@@ -79,6 +87,8 @@ class OrderPublic(BaseModel):
 
 
 class FillPublic(BaseModel):
+    """A fill of one of your accounts; quantity and price as decimal strings."""
+
     model_config = {"extra": "allow"}
     account: str
     symbol: str

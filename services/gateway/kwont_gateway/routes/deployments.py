@@ -26,11 +26,14 @@ async def create_deployment(
 async def list_deployments(
     gw: GatewayDep, principal: Reader, status: Literal["running", "stopped"] | None = None
 ) -> list[dict[str, Any]]:
+    """List your deployments, newest first (at most 500); status keeps only running or only
+    stopped ones."""
     return [deployments.public(d) for d in await deployments.find(gw, principal, status)]
 
 
 @router.get("/{deployment_id}", response_model=DeploymentPublic)
 async def get_deployment(gw: GatewayDep, principal: Reader, deployment_id: str) -> dict[str, Any]:
+    """One of your deployments; 404 when it does not exist or is not yours."""
     return deployments.public(await deployments.get(gw, principal, deployment_id))
 
 

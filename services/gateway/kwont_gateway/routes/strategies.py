@@ -102,4 +102,6 @@ async def update_strategy(
     "/{strategy_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_strategy"
 )
 async def delete_strategy(gw: GatewayDep, principal: Trader, strategy_id: str) -> None:
+    """Delete one of your uploaded strategies with all its versions; 404 for a built-in or
+    someone else's."""
     await strategies.delete(gw, principal, strategy_id)

@@ -32,6 +32,8 @@ async def list_symbols(
 
 @router.get("/{symbol}", response_model=SymbolPublic)
 async def get_symbol(gw: GatewayDep, principal: Reader, symbol: str) -> dict[str, Any]:
+    """One symbol by name (case-insensitive), with its market data and exchange filters; 404
+    when unknown."""
     return await symbols.get(gw.read, symbol)
 
 
