@@ -98,10 +98,8 @@ class PartitionStore(Generic[S]):
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
-        self.writes = 0
-        """Snapshot documents written so far."""
-        self.deferred = 0
-        """Times a changed partition was not settled at a flush and had to wait."""
+        # snapshot documents written; times a changed partition was unsettled at a flush
+        self.writes = self.deferred = 0
 
     def _id(self, partition: int) -> str:
         return f"{self.group}:{partition}"
@@ -137,16 +135,15 @@ class PartitionStore(Generic[S]):
         return change(part.state)
 
     def changed(self, partition: int) -> None:
-        """The state of ``partition`` changed outside ``apply`` (by a change no input offset
-        names, e.g. one a market-data reader made once its outputs were acknowledged): write
-        it at the next flush. Ignored for a partition not owned."""
+        """Write ``partition`` at the next flush: changed outside ``apply`` (e.g. by a market
+        data reader, once its outputs were acknowledged). Ignored if not owned."""
         if partition in self._owned:
             self._owned[partition].dirty = True
 
     def touch(self, partition: int, change: Callable[[S], R]) -> R:
-        """Change the state outside any input (an admin's command read from elsewhere):
-        ``change(state)``, written at the next flush. It is not replayed: the caller keeps
-        the command until the state reflects it (e.g. compares a time stored in it).
+        """``change(state)`` outside any input (an admin's command read from elsewhere),
+        written at the next flush; not replayed, so the caller keeps the command until the
+        state reflects it.
 
         Raises:
             NotOwned: the partition is not assigned here.
@@ -231,8 +228,6 @@ class PartitionStore(Generic[S]):
                 if not self._owned[p].settled:
                     log.warning("partition %s revoked unsettled; its next owner replays", p)
                 del self._owned[p]
-
-    # -- write-behind -------------------------------------------------------------------
 
     def snapshot(self, partition: int) -> dict[str, Any]:
         """The document of one partition as a flush would write it now."""
