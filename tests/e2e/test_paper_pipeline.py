@@ -180,7 +180,9 @@ async def run_until_done(
     for svc in services:
         p.start(svc)
     for svc in services:
-        p.wait_ready(svc)
+        # ready = its consumer joined; the groups (kwont-risk, ...) are shared with the tests
+        # before on this broker, and a join once took over 60 s on a loaded machine
+        p.wait_ready(svc, timeout=150)
     p.start("marketdata", {"KWONT_FEED": "replay"})
     p.wait_ready("marketdata")
     started = time.monotonic()
