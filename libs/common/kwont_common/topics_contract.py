@@ -88,7 +88,7 @@ CONTRACTS: dict[str, TopicContract] = {
             End("strategy", f"{_ST}/main.py", "group `kwont-strategy`, at-least-once"),
             End(
                 "execution",
-                f"{_EX}/main.py",
+                f"{_EX}/paper_checks.py",
                 "every replica, no group, from the start (paper stops of its partitions)",
             ),
             End(
