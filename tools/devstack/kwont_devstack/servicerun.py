@@ -53,6 +53,9 @@ class Pipeline:
     prefix: str
     logs: Path
     env: dict[str, str] = field(default_factory=dict)
+    group_prefix: str = ""
+    """When set, each service's consumer group is ``<group_prefix>-<service>`` instead of
+    the default ``kwont-<service>`` shared with the other tests on the broker."""
     procs: dict[str, Proc] = field(default_factory=dict)
     starts: dict[str, int] = field(default_factory=dict)
 
@@ -69,6 +72,11 @@ class Pipeline:
             "KWONT_MONGO_MARKET_DATABASE": self.market_database,
             "KWONT_SYMBOLS_REFRESH_S": "0",
             "KWONT_LOG_LEVEL": "INFO",
+            **(
+                {"KWONT_CONSUMER_GROUP": f"{self.group_prefix}-{name.split('.')[0]}"}
+                if self.group_prefix
+                else {}
+            ),
             **self.env,
         }
 
