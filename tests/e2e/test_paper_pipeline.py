@@ -133,6 +133,9 @@ def pipeline(kafka: str, mongo: MongoEndpoint, name: str, logs: Path, speed: flo
     start, end = int(c.open_time_ms[WARM]), int(c.open_time_ms[-1]) + MINUTE
     logs.mkdir(parents=True, exist_ok=True)
     p = Pipeline(kafka, mongo, name, f"{name}_md", f"{name}.", logs)
+    # consumer groups of its own: members this run kills would otherwise hold up the next
+    # join of the shared kwont-risk (...) group on tansu, in later tests (over 60 s seen)
+    p.group_prefix = name
     p.env = {
         "KWONT_FEED": "none",
         "KWONT_FEED_SYMBOLS": SYMBOL,
@@ -180,8 +183,7 @@ async def run_until_done(
     for svc in services:
         p.start(svc)
     for svc in services:
-        # ready = its consumer joined; the groups (kwont-risk, ...) are shared with the tests
-        # before on this broker, and a join once took over 60 s on a loaded machine
+        # ready = its consumer joined (once over 60 s on a loaded machine)
         p.wait_ready(svc, timeout=150)
     p.start("marketdata", {"KWONT_FEED": "replay"})
     p.wait_ready("marketdata")
@@ -381,9 +383,6 @@ async def test_kill_9_of_the_database_mid_replay_then_restart_ends_like_the_back
     try:
         await prepare(own, name, kafka_bootstrap)
         p = pipeline(kafka_bootstrap, own, name, tmp_path / "outage", speed=SPEED)
-        # groups of its own: right after the replica test, a join of the shared kwont-risk
-        # group on tansu waited out that test's members (over 60 s)
-        p.group_prefix = name
         try:
             snap = await run_until_done(
                 p, own, name, timeout=300, kills=[(12.0, "secantusdb")],
