@@ -4,22 +4,12 @@ kinds it carries and the words of the message. No I/O here."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any
 
 from kwont_common.events import BacktestResult, Fill, RiskRejection
+from kwont_common.notification_kinds import NotificationKind
 
-Kind = Literal[
-    "fill",
-    "stop_loss",
-    "take_profit",
-    "liquidation",
-    "kill_switch",
-    "risk_rejection",
-    "deployment_error",
-    "backtest_finished",
-    "optimization_finished",
-]
-KINDS: tuple[str, ...] = get_args(Kind)
+Kind = NotificationKind
 JOB_KINDS = ("backtest_finished", "optimization_finished")
 """Kinds about a user's jobs, not an account: they go to every subscription of the job's
 owner that lists them, whatever its account or deployment."""

@@ -11,8 +11,8 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from kwont_common.kafka import EventProducer
+from kwont_common.notification_kinds import KINDS
 from kwont_gateway.models.notifications import NotificationKind
-from kwont_notifier.kinds import KINDS
 from kwont_notifier.signing import HEADER, verify
 from tests.services.gateway.factories import Server, new_user
 from tests.services.gateway.test_graphql import gql_post

@@ -7,18 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, HttpUrl, model_validator
 
-NotificationKind = Literal[
-    "fill",
-    "stop_loss",
-    "take_profit",
-    "liquidation",
-    "kill_switch",
-    "risk_rejection",
-    "deployment_error",
-    "backtest_finished",
-    "optimization_finished",
-]
-"""The kinds the notifier tells (kwont_notifier.kinds.KINDS; a test keeps the two equal)."""
+from kwont_common.notification_kinds import NotificationKind
 
 
 class SubscriptionCreate(BaseModel):
