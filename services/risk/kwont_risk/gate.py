@@ -18,7 +18,7 @@ Decide, then apply: the gate only reads and waits; the decision is one pure func
 the in-memory book (:func:`kwont_risk.plan.decide`) that returns a plan (orders to send,
 a rejection, a kill switch to trip, what to publish again), and
 :meth:`kwont_risk.decisions.Decisions.apply` is the one place that carries it out.
-Decisions are recorded in the book before they are published (:mod:`kwont_risk.decisions`); a re-delivered signal
+Decisions are recorded in the book before they are published; a re-delivered signal
 re-publishes them and decides nothing new (nor waits: what it re-sends was decided). The
 book is in memory (:mod:`kwont_risk.book`): no database round trip on this path except
 the cached account settings and the candles the stop check reads.

@@ -34,6 +34,7 @@ class Seen:
 
     @property
     def fresh(self) -> bool:
+        """Nothing was decided for the signal yet."""
         return not self.orders and self.rejection is None
 
 
