@@ -32,6 +32,7 @@ from kwont_execution import paper
 from kwont_execution.paper_book import Book, Record, slot_key
 from kwont_execution.paper_checks import PaperChecks, exit_audit_id
 from kwont_execution.stop_gate import StopHeld
+from kwont_execution.venue import Report
 from kwont_execution.write_behind import CLAIMS
 
 
@@ -51,6 +52,12 @@ class PaperVenue(PaperChecks):
         """The orders consumer's ``on_revoked``: store what is queued, write and drop."""
         await self.behind.written()
         await self.store.revoke(partitions)
+
+    async def place(self, order: Order) -> Report:
+        """The venue contract (:mod:`kwont_execution.venue`): :meth:`handle`'s events, all
+        for the caller to publish."""
+        events = tuple(await self.handle(order))
+        return Report(events, events)
 
     async def handle(self, order: Order) -> list[Event]:
         """Fill or reject ``order``; returns the events to publish."""
