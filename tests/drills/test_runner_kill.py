@@ -27,7 +27,8 @@ async def test_runner_kill9_mid_job_every_job_ends_once(
     symbol, candles = bt.drill_candles(mongo)
     await bt.prepare_topics(kafka_bootstrap, prefix)
     p = bt.runner_pipeline(kafka_bootstrap, mongo, mongo_db, prefix, tmp_path / "logs",
-                           docker_engine, sandbox_image, {"KWONT_REDIS_URL": redis_url})  # fmt: skip
+                           docker_engine, sandbox_image,
+                           {"KWONT_REDIS_URL": redis_url})  # fmt: skip
     batch = bt.jobs(symbol, 4)
     ids = [str(j["job_id"]) for j in batch]
     rec = DrillRecord("runner kill -9", "SIGKILL backtest-runner mid-job")

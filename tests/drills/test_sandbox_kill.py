@@ -72,7 +72,8 @@ async def test_sandbox_killed_mid_job_is_retried_then_failed_with_the_reason(
         rec_once.to_done_s = time.monotonic() - started
         docs = await bt.check_results(rec_once, mongo, mongo_db, kafka_bootstrap, prefix,
                                       [once], candles)  # fmt: skip
-        rec_once.notes.append(f"attempts recorded: {docs[once['job_id']].get('attempts')}")
+        attempts = docs[once["job_id"]].get("attempts")
+        rec_once.notes.append(f"attempts recorded: {attempts}")
 
         await bt.submit(settings, [always])
         started = time.monotonic()
@@ -89,5 +90,5 @@ async def test_sandbox_killed_mid_job_is_retried_then_failed_with_the_reason(
         record(rec_all)
         client.close()
         p.stop_all()
-    assert rec_once.ok and docs[once["job_id"]].get("attempts") == 1, rec_once
+    assert rec_once.ok and attempts == 1, rec_once
     assert rec_all.ok, rec_all

@@ -1,0 +1,44 @@
+"""The topic keeper: a broker that lost its topics gets them back without a manual step.
+
+The embedded broker (tansu) keeps everything in memory, and on a cluster a topic can still
+be deleted. Every service checks every ``topic_check_s`` that the registered topics exist
+(:func:`~kwont_common.kafka.admin.ensure_topics`: the missing ones are created with
+``topic_partitions``, so co-partitioned topics keep one count) and says so on /readyz: the
+``topics`` check is false while the broker does not answer or a topic is missing, and true
+again once they are back. Consumers then rejoin the new topics from their start (the lost
+group offsets with them) and each service resumes from what it stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from kwont_common.kafka.admin import ensure_topics
+from kwont_common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def keep_topics(
+    settings: Settings, stop: asyncio.Event, on_state: Callable[[bool], None]
+) -> None:
+    """Until ``stop``: recreate missing topics; ``on_state(ok)`` after each look."""
+    interval = settings.topic_check_s
+    quick = settings.model_copy(update={"startup_timeout_s": interval})
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+            return
+        try:
+            created = await asyncio.wait_for(ensure_topics(quick), 2 * interval)
+        except Exception as exc:  # the broker is away: degraded until it answers
+            log.warning("topic check failed: %s: %s", type(exc).__name__, exc)
+            on_state(False)
+            continue
+        if created:
+            log.warning("broker had lost %d topics; recreated them: %s", len(created),
+                        ", ".join(created[:5]))  # fmt: skip
+        on_state(True)
