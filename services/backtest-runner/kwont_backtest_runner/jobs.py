@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any, cast, get_args
 
+from aiokafka.errors import KafkaError
+
 from kwont_backtest_runner import results
 from kwont_backtest_runner.attempts import RetryPolicy, engine_answers, run_with_retries
 from kwont_backtest_runner.checks import write_strategy
@@ -70,12 +72,13 @@ class JobRunner:
         Raises:
             InvalidMessage: the job could not be handled; it is marked ``failed`` with the
                 cause first (the consumer dead-letters the message, without retrying).
-            Transient errors of MongoDB or Kafka, which the consumer retries.
+            Transient errors of MongoDB and any Kafka error (a broker that lost its topics
+            answers publishes with errors until they are back), which the consumer retries.
         """
         try:
             return await self._handle(job)
         except Exception as exc:
-            if is_transient(exc):
+            if is_transient(exc) or isinstance(exc, KafkaError):  # never the job's fault
                 raise
             cause = self.sandbox.redact(str(exc) if isinstance(exc, InvalidMessage)
                                         else f"{type(exc).__name__}: {exc}")  # fmt: skip

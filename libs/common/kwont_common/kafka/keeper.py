@@ -4,9 +4,10 @@ The embedded broker (tansu) keeps everything in memory, and on a cluster a topic
 be deleted. Every service checks every ``topic_check_s`` that the registered topics exist
 (:func:`~kwont_common.kafka.admin.ensure_topics`: the missing ones are created with
 ``topic_partitions``, so co-partitioned topics keep one count) and says so on /readyz: the
-``topics`` check is false while the broker does not answer or a topic is missing, and true
-again once they are back. Consumers then rejoin the new topics from their start (the lost
-group offsets with them) and each service resumes from what it stored.
+``topics`` check is false while the broker does not answer and after a look that had to
+recreate topics, and true again at the first look that finds them all. Consumers then rejoin
+the new topics from their start (the group offsets are lost with them) and each service
+resumes from what it stored.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ async def keep_topics(
             log.warning("topic check failed: %s: %s", type(exc).__name__, exc)
             on_state(False)
             continue
-        if created:
+        if created:  # degraded until a look finds every topic there
             log.warning("broker had lost %d topics; recreated them: %s", len(created),
                         ", ".join(created[:5]))  # fmt: skip
-        on_state(True)
+        on_state(not created)
