@@ -98,7 +98,10 @@ async def measure(kafka: str) -> dict[str, list[float]]:
         "subscribe, kwont settings": {"how": "subscribe", **KWONT},
     }
     out: dict[str, list[float]] = {name: [] for name in cases}
-    killed = {"after a kill -9, session 6 s (kwont)": 6000, "after a kill -9, session 3 s": 3000}
+    killed = {
+        "after a kill -9, session timeout 6 s (kwont)": 6000,
+        "after a kill -9, session timeout 3 s": 3000,
+    }
     out |= {name: [] for name in killed}
     for _ in range(3):  # interleaved
         for name, kw in cases.items():
