@@ -154,11 +154,9 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
             running.append(asyncio.create_task(consumer.run(stop), name="consumer"))
         topics = {"ok": True}
         health.add_check("topics", lambda: topics["ok"])
-        running.append(
-            asyncio.create_task(
-                keep_topics(settings, stop, lambda ok: topics.update(ok=ok)), name="topics"
-            )
-        )
+        raw = (lambda: consumer._consumer) if wiring.handlers else (lambda: None)
+        keeper = keep_topics(settings, stop, lambda ok: topics.update(ok=ok), raw)
+        running.append(asyncio.create_task(keeper, name="topics"))
         for task in wiring.tasks:
             running.append(asyncio.create_task(task(stop), name=getattr(task, "__name__", "task")))
         stopper = asyncio.create_task(stop.wait(), name="stop")

@@ -105,18 +105,19 @@ async def reap_once(
                                 "progress.stage": "done"}},
             )  # fmt: skip
             if won.modified_count:
-                await producer.publish(
-                    results.result_event(
-                        BacktestJob.model_validate(doc["job"]), "failed", runner_id, error=error
-                    )
+                job = BacktestJob.model_validate(
+                    {"source": "backtest-runner", "event_time": now_ms(), **doc["job"]}
                 )
+                await producer.publish(results.result_event(job, "failed", runner_id, error=error))
         else:
             won = await db[results.JOBS].update_one(
                 same, {"$set": {"status": "queued", "requeued": int(doc.get("requeued") or 0) + 1,
                                 "requeued_at": now, "requeue_reason": reason}},
             )  # fmt: skip
             if won.modified_count:
-                job = BacktestJob.model_validate({**doc["job"], "event_time": now_ms()})
+                job = BacktestJob.model_validate(
+                    {"source": "backtest-runner", **doc["job"], "event_time": now_ms()}
+                )
                 await producer.publish(job)
         if won.modified_count:
             log.warning("job %s: %s (%s)", action, reason, doc["_id"], extra={"job_id": doc["_id"]})

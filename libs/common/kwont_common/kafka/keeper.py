@@ -17,16 +17,42 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
 from kwont_common.kafka.admin import ensure_topics
 from kwont_common.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
+async def rewind_truncated(consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+    """Seek to the start of each assigned partition whose end is now before the consumer's
+    position (the topic was recreated or truncated: its records are all new); those seeked.
+
+    A broker answering a fetch past the end with no error (tansu) would otherwise leave the
+    consumer waiting until the new log grew past its old position."""
+    assigned = list(consumer.assignment())
+    if not assigned:
+        return []
+    ends = await consumer.end_offsets(assigned)
+    behind = []
+    for tp in assigned:
+        position = await consumer.position(tp)
+        if position > ends.get(tp, position):
+            behind.append(tp)
+    if behind:
+        consumer.seek_to_beginning(*behind)
+        log.warning("partitions shorter than our position, read again from their start: %s",
+                    ", ".join(f"{tp.topic}[{tp.partition}]" for tp in behind))  # fmt: skip
+    return behind
+
+
 async def keep_topics(
-    settings: Settings, stop: asyncio.Event, on_state: Callable[[bool], None]
-) -> None:
-    """Until ``stop``: recreate missing topics; ``on_state(ok)`` after each look."""
+    settings: Settings, stop: asyncio.Event, on_state: Callable[[bool], None],
+    consumer: Callable[[], AIOKafkaConsumer | None] = lambda: None,
+) -> None:  # fmt: skip
+    """Until ``stop``: recreate missing topics, rewind ``consumer()`` past a truncated
+    partition; ``on_state(ok)`` after each look."""
     interval = settings.topic_check_s
     quick = settings.model_copy(update={"startup_timeout_s": interval})
     while not stop.is_set():
@@ -35,6 +61,9 @@ async def keep_topics(
             return
         try:
             created = await asyncio.wait_for(ensure_topics(quick), 2 * interval)
+            raw = consumer()
+            if raw is not None:
+                await asyncio.wait_for(rewind_truncated(raw), 2 * interval)
         except Exception as exc:  # the broker is away: degraded until it answers
             log.warning("topic check failed: %s: %s", type(exc).__name__, exc)
             on_state(False)
