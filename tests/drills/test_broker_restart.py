@@ -57,7 +57,7 @@ async def test_broker_restart_losing_everything_jobs_resume_from_stored_state(
                            sandbox_image, {
                                "KWONT_REDIS_URL": redis_url, "KWONT_TOPIC_CHECK_S": "1",
                                "KWONT_REAPER_INTERVAL_S": "1", "KWONT_REAPER_HEARTBEAT_S": "6",
-                               "KWONT_REAPER_QUEUED_S": "8",
+                               "KWONT_REAPER_QUEUED_S": "15", "KWONT_REAPER_MAX_REQUEUES": "4",
                            })  # fmt: skip
     batch = bt.jobs(symbol, 4)
     ids = [str(j["job_id"]) for j in batch]
