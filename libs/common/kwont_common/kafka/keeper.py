@@ -61,13 +61,16 @@ async def keep_topics(
             return
         try:
             created = await asyncio.wait_for(ensure_topics(quick), 2 * interval)
-            raw = consumer()
-            if raw is not None:
-                await asyncio.wait_for(rewind_truncated(raw), 2 * interval)
         except Exception as exc:  # the broker is away: degraded until it answers
             log.warning("topic check failed: %s: %s", type(exc).__name__, exc)
             on_state(False)
             continue
+        raw = consumer()
+        if raw is not None:
+            try:  # a rebalance under way can change the assignment meanwhile: next look
+                await asyncio.wait_for(rewind_truncated(raw), 2 * interval)
+            except Exception as exc:
+                log.info("partition check skipped: %s: %s", type(exc).__name__, exc)
         if created:  # degraded until a look finds every topic there
             log.warning("broker had lost %d topics; recreated them: %s", len(created),
                         ", ".join(created[:5]))  # fmt: skip
