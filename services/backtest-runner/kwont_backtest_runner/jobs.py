@@ -21,7 +21,10 @@ import time
 from pathlib import Path
 from typing import Any, cast, get_args
 
+from aiokafka.errors import KafkaError
+
 from kwont_backtest_runner import results
+from kwont_backtest_runner.attempts import RetryPolicy, engine_answers, run_with_retries
 from kwont_backtest_runner.checks import write_strategy
 from kwont_backtest_runner.outcomes import Failed, Succeeded
 from kwont_backtest_runner.sandbox import Sandbox
@@ -49,6 +52,7 @@ from kwont_quant import ENGINE_VERSION
 
 log = logging.getLogger(__name__)
 CANCEL_POLL_S = 0.5
+HEARTBEAT_S = 2.0  # a running job's ``heartbeat_at`` is renewed this often (the reaper's clock)
 
 
 class JobRunner:
@@ -56,10 +60,11 @@ class JobRunner:
 
     def __init__(
         self, db: Database, cache: ResultCache, sandbox: Sandbox, producer: EventProducer,
-        runner_id: str,
+        runner_id: str, retry: RetryPolicy | None = None,
     ) -> None:  # fmt: skip
         self.db, self.cache, self.sandbox = db, cache, sandbox
         self.producer, self.runner_id = producer, runner_id
+        self.retry = retry or RetryPolicy()
 
     async def on_job(self, job: BacktestJob) -> BacktestResult | None:
         """Handle one job; the returned result event is published before the commit.
@@ -67,12 +72,13 @@ class JobRunner:
         Raises:
             InvalidMessage: the job could not be handled; it is marked ``failed`` with the
                 cause first (the consumer dead-letters the message, without retrying).
-            Transient errors of MongoDB or Kafka, which the consumer retries.
+            Transient errors of MongoDB and any Kafka error (a broker that lost its topics
+            answers publishes with errors until they are back), which the consumer retries.
         """
         try:
             return await self._handle(job)
         except Exception as exc:
-            if is_transient(exc):
+            if is_transient(exc) or isinstance(exc, KafkaError):  # never the job's fault
                 raise
             cause = self.sandbox.redact(str(exc) if isinstance(exc, InvalidMessage)
                                         else f"{type(exc).__name__}: {exc}")  # fmt: skip
@@ -118,7 +124,8 @@ class JobRunner:
             return await self._store(job, alias_document(job, cached, key), key, True)
         await results.mark(
             self.db, job.job_id, status="running", runner=self.runner_id,
-            started_at=results.utcnow(), progress={"stage": "starting", "fraction": 0.0},
+            started_at=results.utcnow(), heartbeat_at=results.utcnow(),
+            progress={"stage": "starting", "fraction": 0.0},
         )  # fmt: skip
         await self._progress(job, "starting", 0.0)
         started = time.perf_counter()
@@ -202,7 +209,15 @@ class JobRunner:
                     else await asyncio.to_thread(write_strategy, Path(tmp), code)
                 )
                 payload = job.model_dump(mode="json")
-                return await self.sandbox.run_async(payload, path, on_progress)
+
+                async def on_retry(attempt: int, reason: str) -> None:
+                    await results.mark(self.db, job.job_id, attempts=attempt,
+                                       attempt_error=reason)  # fmt: skip
+
+                return await run_with_retries(
+                    lambda: self.sandbox.run_async(payload, path, on_progress),
+                    lambda: engine_answers(self.sandbox.client), self.retry, on_retry,
+                )  # fmt: skip
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -211,9 +226,15 @@ class JobRunner:
             await publisher
 
     async def _watch_cancel(self, job_id: str) -> None:
-        """Kill the container when the gateway marks the job ``cancelling``."""
+        """Kill the container when the gateway marks the job ``cancelling``; renew the job's
+        heartbeat meanwhile (a job whose heartbeat stops is the reaper's)."""
+        beat = time.monotonic()
         while True:
             await asyncio.sleep(CANCEL_POLL_S)
+            if time.monotonic() - beat >= HEARTBEAT_S:
+                beat = time.monotonic()
+                with contextlib.suppress(Exception):  # a missed beat is not the job's failure
+                    await results.mark(self.db, job_id, heartbeat_at=results.utcnow())
             doc = await self.db[results.JOBS].find_one({"_id": job_id}, {"status": 1})
             if doc and doc.get("status") == "cancelling":
                 await asyncio.to_thread(self.sandbox.cancel, job_id)
