@@ -146,3 +146,39 @@ async def test_the_cli_follows_a_job_to_its_summary(gateway: Server, db: Databas
     code, _, err = await kwont(dep["id"], "--from", "2024-01-05", "--to", "2024-01-02",
                                "--api", gateway.base_url, "--token", token)  # fmt: skip
     assert code == 2 and "422 end must be after start" in err, err
+
+
+SUBMIT = """mutation ($dep: ID!, $start: String!, $end: String!) {
+  submitDivergence(deploymentId: $dep, input: {start: $start, end: $end, feeBps: 4}) {
+    id deploymentId status feeBps slippageBps warmupBars report } }"""
+READ = """query ($dep: ID!, $id: ID!) {
+  divergenceJob(deploymentId: $dep, id: $id) { id status report }
+  divergenceJobs(deploymentId: $dep) { id } }"""
+
+
+async def test_graphql_submits_and_reads_with_the_same_checks(
+    gateway: Server, db: Database
+) -> None:
+    from tests.services.gateway.test_graphql import gql_post
+
+    _, owner = await new_user(gateway)
+    _, other = await new_user(gateway)
+    dep = await deployment(gateway, owner, db)
+    got = await gql_post(gateway, owner, SUBMIT, dep=dep["id"], start="2024-01-02",
+                         end="2024-01-05")  # fmt: skip
+    job = got["data"]["submitDivergence"]
+    assert (job["deploymentId"], job["status"], job["feeBps"], job["slippageBps"]) == (
+        dep["id"], "queued", 4.0, 0.0)  # fmt: skip
+    assert job["report"] is None and job["warmupBars"] >= 20
+    bad = await gql_post(gateway, owner, SUBMIT, dep=dep["id"], start="2024-01-05",
+                         end="2024-01-02")  # fmt: skip
+    assert bad["errors"][0]["extensions"]["code"] == "invalid_request"
+    assert "end must be after start" in bad["errors"][0]["message"]
+    foreign = await gql_post(gateway, other, READ, dep=dep["id"], id=job["id"])
+    assert foreign["errors"][0]["extensions"]["code"] == "not_found"
+    report = staged_report()
+    await play_runner(db, job["id"], report)
+    read = (await gql_post(gateway, owner, READ, dep=dep["id"], id=job["id"]))["data"]
+    assert read["divergenceJob"]["status"] == "succeeded"
+    assert read["divergenceJob"]["report"] == report_json(report)
+    assert read["divergenceJobs"] == [{"id": job["id"]}]
