@@ -179,8 +179,8 @@ async def check_stored_job(
     assert abs(missed["trade"]["entry_time_ms"] - dropped.entry_time_ms) <= pp.MINUTE, missed
     parts = {k: Decimal(v) for k, v in summary["components"].items()}
     assert parts["slippage"] < 0 and parts["funding"] == 0
-    assert parts["missed"] == Decimal(missed["pnl_gap"]) == -Decimal(missed["trade"]["pnl"]) != 0
-    with localcontext(EXACT):
+    with localcontext(EXACT):  # (unary minus rounds to the context's precision too)
+        assert parts["missed"] == Decimal(missed["pnl_gap"]) == -Decimal(missed["trade"]["pnl"])
         assert sum(parts.values(), Decimal(0)) == Decimal(summary["total_gap"])
     cents = [Decimal(v) for v in summary["components_cents"].values()]
     assert sum(cents, Decimal(0)) == Decimal(summary["total_gap_cents"])
