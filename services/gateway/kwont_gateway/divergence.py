@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from kwont_common.events import BacktestJob, Sizing, StrategyRef, now_ms
 from kwont_common.trading.accounts import load_account
 from kwont_gateway import deployments
@@ -50,7 +52,8 @@ def build_job(dep: dict[str, Any], account: Any, body: DivergenceCreate, owner: 
     """The ``divergence`` job of a deployment for the body's range.
 
     Raises:
-        ApiError: 422 for an empty or over-long range.
+        ApiError: 422 for an empty or over-long range, or a deployment the event model
+            refuses.
     """
     start, end = parse_time(body.start, "start"), parse_time(body.end, "end")
     if end <= start:
@@ -59,6 +62,18 @@ def build_job(dep: dict[str, Any], account: Any, body: DivergenceCreate, owner: 
         raise invalid("the range is longer than 366 days; compare it in parts", "end")
     ref = StrategyRef.model_validate(dep.get("strategy_ref") or {"name": dep["strategy"]})
     params = dict(dep.get("params") or {})
+    try:
+        return _job(dep, account, body, owner, ref, params, start, end)
+    except ValidationError as exc:  # e.g. a deployment stored before a rule it now breaks
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "request"
+        raise invalid(f"the deployment cannot be re-run: {where}: {first['msg']}", where) from None
+
+
+def _job(
+    dep: dict[str, Any], account: Any, body: DivergenceCreate, owner: str, ref: StrategyRef,
+    params: dict[str, Any], start: int, end: int,
+) -> BacktestJob:  # fmt: skip
     # the account's risk sizing needs a stop the re-run does not know: fraction 1 instead
     fraction = account.sizing.value if account.sizing.mode == "fraction" else 1.0
     return BacktestJob(
