@@ -23,7 +23,7 @@ from typing import Any, cast, get_args
 
 from aiokafka.errors import KafkaError
 
-from kwont_backtest_runner import results
+from kwont_backtest_runner import divergence_job, results
 from kwont_backtest_runner.attempts import RetryPolicy, engine_answers, run_with_retries
 from kwont_backtest_runner.checks import write_strategy
 from kwont_backtest_runner.outcomes import Failed, Succeeded
@@ -117,6 +117,8 @@ class JobRunner:
             await results.mark(self.db, job.job_id, status="cancelled")
             return results.result_event(job, "cancelled", self.runner_id, error="cancelled")
         code = await self._strategy_code(job)
+        if job.kind == "divergence":
+            return await divergence_job.run(self, job, code)
         digest = hashlib.sha256(code.encode()).hexdigest() if code is not None else None
         key = content_hash(job, ENGINE_VERSION, digest)
         cached = await self.cache.get(key)
@@ -185,6 +187,14 @@ class JobRunner:
         if job.strategy.code_sha256 and digest != job.strategy.code_sha256:
             raise InvalidMessage("strategy code changed since the job was submitted")
         return code
+
+    async def run_sandbox(self, job: BacktestJob, code: str | None) -> Succeeded | Failed:
+        """Run ``job`` in the sandbox, publishing its progress, killed on a cancel."""
+        return await self._run(job, code)
+
+    async def progress(self, job: BacktestJob, stage: str, fraction: float) -> None:
+        """Store and publish a progress update of ``job``."""
+        await self._progress(job, stage, fraction)
 
     async def _run(self, job: BacktestJob, code: str | None) -> Succeeded | Failed:
         updates: asyncio.Queue[tuple[str, float] | None] = asyncio.Queue()
