@@ -31,6 +31,9 @@ class Snoop(Strategy):
         for path in MARKS:
             try:
                 os.chmod(os.path.dirname(path), 0o700)
+            except OSError:
+                pass
+            try:
                 with open(path, "w") as f:
                     f.write("secret of an earlier job")
             except OSError:
