@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PASSWORD = "bench-admin-password"
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+IMAGE = "kwont/sandbox:latest"
 
 
 Run = tuple[float, dict[str, float]]
@@ -180,7 +181,7 @@ def main() -> None:
         fresh_runs, cached_runs = asyncio.run(
             _measure(f"http://{HOST}:{api_port}", start_ms, end_ms)
         )
-        overhead = _container_overhead("kwont/sandbox:latest")
+        overhead = _container_overhead(os.environ.get("KWONT_SANDBOX_IMAGE", IMAGE))
         fresh, cached = [t for t, _ in fresh_runs], [t for t, _ in cached_runs]
         p50, p99 = _pct(fresh, 0.5), _pct(fresh, 0.99)
         ok = p50 < 1.0 and p99 < 1.5

@@ -106,8 +106,10 @@ async def collect(settings: BacktestRunnerSettings, job_ids: set[str], timeout: 
 
 
 def containers_created(client: docker.DockerClient, since: float) -> int:
+    """Sandbox containers started since ``since`` (a spare is created ahead of its job, so
+    creations are not runs)."""
     events = client.events(since=int(since), until=int(datetime.now(UTC).timestamp()) + 1,
-                           filters={"type": "container", "event": "create",
+                           filters={"type": "container", "event": "start",
                                     "label": "kwont.sandbox"}, decode=True)  # fmt: skip
     return sum(1 for _ in events)
 
