@@ -120,6 +120,50 @@ def _container_overhead(image: str) -> float:
     return statistics.median(times)
 
 
+def _spare_vs_fresh(image: str, rounds: int = 3) -> tuple[float, float]:
+    """Median seconds from a job's arrival to exit of ``python3 -c pass``: creating the
+    container then (fresh), or starting one created before (the spare); interleaved."""
+    client = docker.DockerClient(base_url=docker_base_url())
+    fresh, spare = [], []
+    cmd = ["python3", "-c", "pass"]
+    for _ in range(rounds):
+        started = time.perf_counter()
+        c = client.containers.create(image, cmd, network_mode="none", entrypoint=[])
+        c.start()
+        c.wait()
+        fresh.append(time.perf_counter() - started)
+        c.remove(force=True)
+        c = client.containers.create(image, cmd, network_mode="none", entrypoint=[])
+        started = time.perf_counter()
+        c.start()
+        c.wait()
+        spare.append(time.perf_counter() - started)
+        c.remove(force=True)
+    client.close()
+    return statistics.median(fresh), statistics.median(spare)
+
+
+def _pack_levels(rounds: int = 3) -> tuple[float, float]:
+    """Median seconds to pack a year of 1-minute times and equity at zlib level 6 (before)
+    and 1 (now), interleaved."""
+    import base64
+    import zlib
+
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    times = (1_704_067_200_000 + 60_000 * np.arange(525_600)).astype("<f8").tobytes()
+    equity = (10_000 * np.exp(np.cumsum(rng.normal(0, 1e-4, 525_600)))).astype("<f8").tobytes()
+    out: dict[int, list[float]] = {6: [], 1: []}
+    for _ in range(rounds):
+        for level in (6, 1):
+            started = time.perf_counter()
+            for raw in (times, equity):
+                base64.b64encode(zlib.compress(raw, level))
+            out[level].append(time.perf_counter() - started)
+    return statistics.median(out[6]), statistics.median(out[1])
+
+
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -195,6 +239,12 @@ def main() -> None:
               f" ms  ({'meets' if c50 < 0.02 else 'misses'} p50 < 20 ms)")  # fmt: skip
         _print_stages(fresh_runs)
         print(f"  container start-to-exit overhead (python3 -c pass): {overhead:.2f} s")
+        fresh_s, spare_s = _spare_vs_fresh(os.environ.get("KWONT_SANDBOX_IMAGE", IMAGE))
+        print(f"  python3 -c pass, create+start+exit {fresh_s:.2f} s vs spare start+exit "
+              f"{spare_s:.2f} s (3 interleaved)")  # fmt: skip
+        z6, z1 = _pack_levels()
+        print(f"  packing a year's curves: zlib level 6 {z6 * 1000:.0f} ms vs level 1 "
+              f"{z1 * 1000:.0f} ms (3 interleaved)")  # fmt: skip
     finally:
         for proc in procs:
             proc.terminate()
