@@ -28,7 +28,6 @@ from kwont_backtest_runner.attempts import RetryPolicy, engine_answers, run_with
 from kwont_backtest_runner.checks import write_strategy
 from kwont_backtest_runner.outcomes import Failed, Succeeded
 from kwont_backtest_runner.sandbox import Sandbox
-from kwont_backtest_runner.sandbox_io import decode_curves
 from kwont_common import backtest_trades
 from kwont_common.backtest_cache import (
     ResultCache,
@@ -110,6 +109,8 @@ class JobRunner:
             log.exception("could not publish the failed result", extra={"job_id": job.job_id})
 
     async def _handle(self, job: BacktestJob) -> BacktestResult | None:
+        stages = {"queue_wait": max(now_ms() - job.event_time, 0) / 1000}  # seconds each
+        mark = time.perf_counter()
         state = await results.job_state(self.db, job)
         if state["status"] in results.FINAL:
             return await self._republish(job, state)
@@ -123,7 +124,9 @@ class JobRunner:
         key = content_hash(job, ENGINE_VERSION, digest)
         cached = await self.cache.get(key)
         if cached is not None and await still_stored(self.db, cached):
-            return await self._store(job, alias_document(job, cached, key), key, True)
+            stages["cache_lookup"] = time.perf_counter() - mark
+            return await self._store(job, alias_document(job, cached, key), key, True, stages)
+        stages["cache_lookup"] = time.perf_counter() - mark
         await results.mark(
             self.db, job.job_id, status="running", runner=self.runner_id,
             started_at=results.utcnow(), heartbeat_at=results.utcnow(),
@@ -133,28 +136,34 @@ class JobRunner:
         started = time.perf_counter()
         outcome = await self._run(job, code)
         duration_ms = int((time.perf_counter() - started) * 1000)
+        stages.update(outcome.stages)
         if isinstance(outcome, Failed):
             status = "cancelled" if outcome.cause == "cancelled" else "failed"
             error = outcome.reason + (f"\n{outcome.traceback}" if outcome.traceback else "")
-            await results.mark(self.db, job.job_id, status=status, error=error)
+            await results.mark(self.db, job.job_id, status=status, error=error, stages=stages)
             return results.result_event(
                 job, status, self.runner_id, error=error, duration_ms=duration_ms
             )
-        doc = results.result_document(job, decode_curves(outcome.raw), key, duration_ms, False)
+        mark = time.perf_counter()
+        doc = results.result_document(job, outcome.result, key, duration_ms, False)
         await backtest_trades.store(self.db, job.job_id, job.owner, outcome.raw.get("trades") or [])
-        event = await self._store(job, doc, key, False)
+        stages["result_write"] = time.perf_counter() - mark
+        event = await self._store(job, doc, key, False, stages)
         await self.cache.put(key, summary(doc))
         return event
 
     async def _store(
-        self, job: BacktestJob, doc: dict[str, Any], key: str, from_cache: bool
-    ) -> BacktestResult:
+        self, job: BacktestJob, doc: dict[str, Any], key: str, from_cache: bool,
+        stages: dict[str, float],
+    ) -> BacktestResult:  # fmt: skip
+        mark = time.perf_counter()
         if not await results.store_result(self.db, doc):
             stored = await self.db[results.RESULTS].find_one({"_id": job.job_id})
             doc = stored or doc
+        stages["result_write"] = stages.get("result_write", 0.0) + time.perf_counter() - mark
         await results.mark(
             self.db, job.job_id, status="succeeded", from_cache=from_cache, error=None,
-            progress={"stage": "done", "fraction": 1.0}, content_hash=key,
+            progress={"stage": "done", "fraction": 1.0}, content_hash=key, stages=stages,
         )  # fmt: skip
         return results.result_event(job, "succeeded", self.runner_id, doc=doc)
 

@@ -62,6 +62,7 @@ async def setup(runtime: Runtime) -> Wiring:
 
     async def close() -> None:
         await redis.aclose()
+        await asyncio.to_thread(sandbox.close)  # the spare container
         await asyncio.to_thread(network.close, client if settings.sandbox_network_cleanup else None)
         client.close()
 

@@ -127,6 +127,7 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
         "error": doc.get("error"),
         "runner": doc.get("runner"),
         "from_cache": bool(doc.get("from_cache")),
+        "stages": doc.get("stages"),
         "links": links(doc["_id"]),
     }
 
