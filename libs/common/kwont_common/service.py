@@ -150,6 +150,7 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
                 on_handled=wiring.on_handled,
             )  # fmt: skip
             health.add_check("consumer", lambda: consumer.running)
+            health.add_check("dependencies", lambda: not consumer.degraded)
             running.append(asyncio.create_task(consumer.run(stop), name="consumer"))
         for task in wiring.tasks:
             running.append(asyncio.create_task(task(stop), name=getattr(task, "__name__", "task")))

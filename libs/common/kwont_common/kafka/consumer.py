@@ -14,17 +14,15 @@ topics carry state (marks, snapshots): a queued message that a newer one of the 
 overtakes before it started is skipped. Failures (dead letters, retries):
 :mod:`kwont_common.kafka.failures`.
 
-Shutdown (``stop`` set, e.g. by SIGTERM): stop fetching, finish the message in hand, commit,
-close. A SIGKILL re-delivers at most the messages since the last commit.
+Shutdown (``stop`` set): stop fetching, finish the message in hand, commit, close.
 
 A consumer of a co-partitioned topic is assigned by partition number
 (:class:`~kwont_common.kafka.assignment.CopartitionedAssignor`): one member gets partition
 ``p`` of every topic it reads, so one member owns all of an account's inputs. Its rebalance
 hooks (``on_assigned``, ``on_revoked``): :mod:`kwont_common.kafka.rebalance`.
 
-State per owned partition: ``on_handled(topic, partition, offset)`` is called once a
-message is through (events acknowledged, dead-lettered or skipped; never for one left
-unfinished), and a handler learns its input from :mod:`kwont_common.kafka.inputs`.
+State per owned partition: ``on_handled(topic, partition, offset)`` is called once a message
+is through (acknowledged, dead-lettered or skipped), :mod:`kwont_common.kafka.inputs`.
 """
 
 from __future__ import annotations
@@ -56,7 +54,6 @@ from kwont_common.topics import Topic, topic
 
 log = logging.getLogger(__name__)
 
-# the names importers took from here before the split
 __all__ = [
     "AssignedHook",
     "DeadLetterHook",
@@ -138,6 +135,11 @@ class EventConsumer(Rebalancing):
         # the slots or the fetches that message needs
         self._slots = {name: asyncio.Semaphore(concurrency) for name in self._routes}
         self._error: BaseException | None = None
+
+    @property
+    def degraded(self) -> bool:
+        """A message is in retry because the broker or database is down or refusing us."""
+        return self._failures.degraded
 
     async def _start_once(self) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(
