@@ -135,6 +135,7 @@ class EventConsumer(Rebalancing):
         # the slots or the fetches that message needs
         self._slots = {name: asyncio.Semaphore(concurrency) for name in self._routes}
         self._error: BaseException | None = None
+        self._ready, self._held = set(), {}
 
     @property
     def degraded(self) -> bool:
@@ -205,6 +206,8 @@ class EventConsumer(Rebalancing):
 
     def _schedule(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes],
                   stop: asyncio.Event) -> None:  # fmt: skip
+        if self.hold(tp, record.offset):
+            return
         order = self._ordering.get(record.topic)
         key = (record.topic, order(record.key) if order else record.key)
         offsets = self._commits.track(tp, record.offset)
@@ -277,7 +280,7 @@ class EventConsumer(Rebalancing):
             return
         if not await through(before):  # its events go out first; it never finished:
             raise Abort  # neither may this one
-        events = list(_as_list(result))
+        events = [result] if isinstance(result, Event) else list(result or ())
 
         async def publish() -> None:
             while events:  # what went out is not sent again when a retry follows
@@ -290,11 +293,3 @@ class EventConsumer(Rebalancing):
         HANDLER_SECONDS.labels(service, record.topic).observe(time.perf_counter() - started)
         MESSAGES_CONSUMED.labels(service, record.topic).inc()
         self.handled += 1
-
-
-def _as_list(result: HandlerResult) -> Sequence[Event]:
-    if result is None:
-        return ()
-    if isinstance(result, Event):
-        return (result,)
-    return result
