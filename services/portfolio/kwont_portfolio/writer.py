@@ -18,6 +18,7 @@ from typing import Any
 
 from pymongo import UpdateOne
 
+from kwont_common.state.writebehind import flush_loop
 from kwont_portfolio.curve import curve_fields
 
 log = logging.getLogger(__name__)
@@ -93,9 +94,5 @@ class Writer:
         await self.flush()
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.every_s)
-            try:
-                await self.flush()
-            except Exception:  # only delays what the gateway shows; try again
-                log.exception("portfolio documents write failed")
+        # a failed write only delays what the gateway shows: retried with backoff
+        await flush_loop(self.flush, "portfolio documents write", every_s=self.every_s)

@@ -37,6 +37,7 @@ from pymongo import ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from kwont_common.state.offsets import InputOffsets
+from kwont_common.state.writebehind import JOURNALED, flush_loop
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +264,7 @@ class PartitionStore(Generic[S]):
             if not docs:
                 return 0
             try:
-                await self.collection.bulk_write(
+                await self.collection.with_options(write_concern=JOURNALED).bulk_write(
                     [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False
                 )
             except BaseException:
@@ -290,11 +291,6 @@ class PartitionStore(Generic[S]):
         await self.flush()
 
     async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.flush_every_s)
-            self._wake.clear()
-            try:
-                await self.flush()
-            except Exception:  # a flush that fails only delays durability; try again
-                log.exception("state flush of %s failed", self.group)
+        # a flush that fails only delays durability: retried with backoff
+        await flush_loop(self.flush, f"state flush of {self.group}",
+                         every_s=self.flush_every_s, wake=self._wake)  # fmt: skip
