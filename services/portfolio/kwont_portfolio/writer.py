@@ -11,14 +11,13 @@ stays queued and is tried again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from decimal import Decimal
 from typing import Any
 
 from pymongo import UpdateOne
 
-from kwont_common.state.writebehind import flush_loop
+from kwont_common.state.writebehind import FlushTask
 from kwont_portfolio.curve import curve_fields
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ class Writer:
         self._fields: dict[str, dict[str, Any]] = {}
         self._points: dict[str, list[tuple[int, Decimal]]] = {}
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._flusher = FlushTask(self.flush, "portfolio documents write", every_s=every_s)
         self.writes = 0
 
     def queue(
@@ -82,17 +81,10 @@ class Writer:
             return len(ops)
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="portfolio-writer")
+        """Start writing in the background (a failed write only delays what the gateway
+        shows: retried with backoff)."""
+        await self._flusher.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.flush()
-
-    async def _run(self) -> None:
-        # a failed write only delays what the gateway shows: retried with backoff
-        await flush_loop(self.flush, "portfolio documents write", every_s=self.every_s)
+        """Stop the background writes and write what is queued one last time."""
+        await self._flusher.stop()

@@ -81,56 +81,45 @@ class FailurePolicy:
         Raises:
             Abort: shutdown asked while it was still failing.
         """
-        try:
-            return await self._retried(record, event, step, stop)
-        finally:
-            self._outages.pop(id(record), None)
-
-    async def _retried(
-        self,
-        record: ConsumerRecord[bytes, bytes],
-        event: Event,
-        step: Callable[[], Awaitable[Any]],
-        stop: asyncio.Event,
-    ) -> Any:
         service = self.settings.service_name
         attempt = 0
-        while True:
-            attempt += 1
-            try:
-                result = await step()
-                self._outages.pop(id(record), None)
-                return result
-            except InvalidMessage as exc:
-                await self.dead_letter(record, "handler", str(exc))
-                return DEAD
-            except Exception as exc:
-                transient = is_transient(exc)
-                self._outages[id(record)] = is_outage(exc)
-                MESSAGES_FAILED.labels(service, record.topic, "retry").inc()
-                if not transient and attempt >= self.settings.handler_max_attempts:
-                    # the cause first: the log line shows only the first line
-                    text = "".join(traceback.format_exception(exc))[-4000:]
-                    cause = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-                    await self.dead_letter(
-                        record, "handler", f"after {attempt} attempts: {cause}\n{text}"
-                    )
+        try:
+            while True:
+                attempt += 1
+                try:
+                    return await step()
+                except InvalidMessage as exc:
+                    await self.dead_letter(record, "handler", str(exc))
                     return DEAD
-                delay = backoff(attempt, self.settings.retry_backoff_max_s)
-                log.warning(
-                    "handler failed (%s, attempt %d), retrying in %.2fs: %s",
-                    "transient" if transient else "error",
-                    attempt,
-                    delay,
-                    exc,
-                    extra=_context(record, event),
-                )
-                if stop.is_set():
-                    raise Abort from exc
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
-                if stop.is_set() and transient:
-                    raise Abort from exc
+                except Exception as exc:
+                    transient = is_transient(exc)
+                    self._outages[id(record)] = is_outage(exc)
+                    MESSAGES_FAILED.labels(service, record.topic, "retry").inc()
+                    if not transient and attempt >= self.settings.handler_max_attempts:
+                        # the cause first: the log line shows only the first line
+                        text = "".join(traceback.format_exception(exc))[-4000:]
+                        cause = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+                        await self.dead_letter(
+                            record, "handler", f"after {attempt} attempts: {cause}\n{text}"
+                        )
+                        return DEAD
+                    delay = backoff(attempt, self.settings.retry_backoff_max_s)
+                    log.warning(
+                        "handler failed (%s, attempt %d), retrying in %.2fs: %s",
+                        "transient" if transient else "error",
+                        attempt,
+                        delay,
+                        exc,
+                        extra=_context(record, event),
+                    )
+                    if stop.is_set():
+                        raise Abort from exc
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=delay)
+                    if stop.is_set() and transient:
+                        raise Abort from exc
+        finally:  # the message is through, or left for redelivery
+            self._outages.pop(id(record), None)
 
     async def dead_letter(
         self, record: ConsumerRecord[bytes, bytes], kind: str, error: str

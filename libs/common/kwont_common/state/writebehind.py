@@ -70,6 +70,33 @@ async def flush_loop(
             await asyncio.sleep(delay)
 
 
+class FlushTask:
+    """:func:`flush_loop` as a background task with ``start`` and ``stop`` (for owners
+    that are not a service task themselves: the partition store, portfolio's writer)."""
+
+    def __init__(
+        self, flush: Callable[[], Awaitable[Any]], what: str, *, every_s: float,
+        wake: asyncio.Event | None = None,
+    ) -> None:  # fmt: skip
+        self.flush, self.what, self.every_s, self.wake = flush, what, every_s, wake
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the background flush (once)."""
+        if self._task is None:
+            loop = flush_loop(self.flush, self.what, every_s=self.every_s, wake=self.wake)
+            self._task = asyncio.create_task(loop, name=self.what)
+
+    async def stop(self) -> None:
+        """Stop the background flush and flush one last time (raises if that fails)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
+
+
 class WriteBehind:
     """Queued upserts per collection, and the inputs to mark once they are written.
 
