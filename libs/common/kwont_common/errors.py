@@ -28,13 +28,39 @@ class ConfigurationError(KwontError):
     """Settings or environment make it impossible to run; exit non-zero."""
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` is worth retrying: ours, or a connection-level error of a driver."""
-    if isinstance(exc, TransientError | ConnectionError | TimeoutError):
+#: MongoDB error codes of a server that is down, restarting or refusing the app user for
+#: now: HostUnreachable, HostNotFound, Unauthorized, AuthenticationFailed, NetworkTimeout,
+#: ShutdownInProgress, PrimarySteppedDown, ExceededTimeLimit, SocketException,
+#: NotWritablePrimary, InterruptedAtShutdown, InterruptedDueToReplStateChange,
+#: NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary. A refused login or a missing grant is
+#: an outage of the deployment, not a fault of the message: retried, never dead-lettered.
+MONGO_OUTAGE_CODES = frozenset(
+    {6, 7, 13, 18, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436}
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says a dependency (broker, database) is unreachable or refusing us:
+    a driver's connection error, or a MongoDB error with an outage code or label."""
+    if isinstance(exc, ConnectionError | TimeoutError):
         return True
-    from aiokafka.errors import KafkaConnectionError, KafkaError
-    from pymongo.errors import AutoReconnect, ConnectionFailure
+    from aiokafka.errors import KafkaConnectionError
+    from pymongo.errors import AutoReconnect, ConnectionFailure, OperationFailure, PyMongoError
 
     if isinstance(exc, KafkaConnectionError | AutoReconnect | ConnectionFailure):
         return True
+    if isinstance(exc, OperationFailure) and exc.code in MONGO_OUTAGE_CODES:
+        return True
+    return isinstance(exc, PyMongoError) and (
+        exc.has_error_label("RetryableWriteError") or exc.has_error_label("ResetPool")
+    )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is worth retrying: ours, an outage (:func:`is_outage`), or a
+    retriable Kafka error."""
+    if isinstance(exc, TransientError) or is_outage(exc):
+        return True
+    from aiokafka.errors import KafkaError
+
     return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))

@@ -151,6 +151,7 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
                 on_handled=wiring.on_handled,
             )  # fmt: skip
             health.add_check("consumer", lambda: consumer.running)
+            health.add_check("dependencies", lambda: not consumer.degraded)
             running.append(asyncio.create_task(consumer.run(stop), name="consumer"))
         topics = {"ok": True}
         health.add_check("topics", lambda: topics["ok"])

@@ -11,13 +11,13 @@ stays queued and is tried again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from decimal import Decimal
 from typing import Any
 
 from pymongo import UpdateOne
 
+from kwont_common.state.writebehind import FlushTask
 from kwont_portfolio.curve import curve_fields
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class Writer:
         self._fields: dict[str, dict[str, Any]] = {}
         self._points: dict[str, list[tuple[int, Decimal]]] = {}
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._flusher = FlushTask(self.flush, "portfolio documents write", every_s=every_s)
         self.writes = 0
 
     def queue(
@@ -81,21 +81,10 @@ class Writer:
             return len(ops)
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="portfolio-writer")
+        """Start writing in the background (a failed write only delays what the gateway
+        shows: retried with backoff)."""
+        await self._flusher.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.every_s)
-            try:
-                await self.flush()
-            except Exception:  # only delays what the gateway shows; try again
-                log.exception("portfolio documents write failed")
+        """Stop the background writes and write what is queued one last time."""
+        await self._flusher.stop()

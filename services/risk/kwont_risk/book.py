@@ -28,6 +28,7 @@ from kwont_common.events import Fill, Order, OrderUpdate, PortfolioSnapshot
 from kwont_common.kafka import current_input
 from kwont_common.state import PartitionStore
 from kwont_common.state.store import NotOwned
+from kwont_common.state.writebehind import WriteBehind
 from kwont_common.trading import ids
 from kwont_common.trading.books import fill_key
 from kwont_common.trading.ledger import Ledger
@@ -44,7 +45,6 @@ from kwont_risk.state import (
     mark_fields,
     utc_day,
 )
-from kwont_risk.writebehind import WriteBehind
 
 log = logging.getLogger(__name__)
 

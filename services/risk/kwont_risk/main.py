@@ -13,6 +13,7 @@ import sys
 from kwont_common.kafka import account_of_key
 from kwont_common.mongo import Database
 from kwont_common.service import Runtime, Wiring, run_service
+from kwont_common.state.writebehind import WriteBehind
 from kwont_risk import cli, resets
 from kwont_risk.accounts import Directory
 from kwont_risk.book import STATE, Book, new_store
@@ -20,7 +21,6 @@ from kwont_risk.decisions import ORDERS, REJECTIONS
 from kwont_risk.gate import Gate
 from kwont_risk.settings import RiskSettings
 from kwont_risk.stops import StopWatch
-from kwont_risk.writebehind import WriteBehind
 
 
 async def ensure_indexes(db: Database) -> None:
@@ -39,7 +39,7 @@ async def setup(runtime: Runtime) -> Wiring:
     await ensure_indexes(db)
     directory = Directory(db, settings.limits_cache_s)
     store = new_store(db[STATE], settings.group_id, settings.state_flush_s)
-    views = WriteBehind(db, settings.state_flush_s)
+    views = WriteBehind(db, every_s=settings.state_flush_s)
     book = Book(store, directory, views, settings.replay_wait_s)
     # Primary reads of candles: the one marketdata stored just before the signal's candle.
     stops = StopWatch(db, mongo.market_write, directory.filters)

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from kwont_common.state.writebehind import WriteBehind
 from kwont_common.trading.ledger import Ledger
 from kwont_devstack.mongo_users import MongoEndpoint
 from kwont_risk.book import set_fields
 from kwont_risk.resets import request_reset, reset_fields
 from kwont_risk.state import BookState, KillSwitch
-from kwont_risk.writebehind import WriteBehind
 
 CASH = Decimal(1000)
 

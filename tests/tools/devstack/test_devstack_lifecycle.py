@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 from pathlib import Path
 
 import pytest
+from pymongo import WriteConcern
 
-from kwont_devstack.mongo_users import MongoCredentials, client, users_ok
+from kwont_devstack.mongo_users import APP_USER, MongoCredentials, client, users_ok
 from kwont_devstack.process import EngineError, free_port, port_open
 from kwont_devstack.redis_server import start_redis
 from kwont_devstack.secantusdb import start_secantus
@@ -51,5 +53,37 @@ def test_secantusdb_restart_keeps_data_and_reprovisions_new_passwords(tmp_path: 
         assert users_ok(mongo)
         with client(mongo.readonly_uri) as ro:
             assert ro.ohlcv.candles.count_documents({}) == 0
+    finally:
+        engine.stop()
+
+
+def test_secantusdb_kill_9_and_restart_keeps_users_their_grants_and_acknowledged_writes(
+    tmp_path: Path,
+) -> None:
+    """What an operator does: kill -9 the server, start it again on its data. The roles
+    granted after provisioning (a test's or a deployment's extra database) are still there,
+    and so is a write the app had acknowledged with a journaled write concern."""
+    port, data, log = free_port(), tmp_path / "mongo", tmp_path / "mongo.log"
+    creds = MongoCredentials.generate()
+    engine, mongo = start_secantus("127.0.0.1", port, data, log, creds)
+    try:
+        with client(mongo.admin_uri) as admin:
+            admin.admin.command(
+                "grantRolesToUser", APP_USER, roles=[{"role": "readWrite", "db": "extra"}]
+            )
+        with client(mongo.app_uri) as app:
+            app.extra.get_collection("jobs", write_concern=WriteConcern(j=True)).insert_one(
+                {"job": 1}
+            )
+    finally:
+        engine.popen.send_signal(signal.SIGKILL)
+        engine.popen.wait(10)
+
+    engine, mongo = start_secantus("127.0.0.1", port, data, log, creds)
+    try:
+        assert users_ok(mongo)
+        with client(mongo.app_uri) as app:
+            assert app.extra.jobs.count_documents({}) == 1  # "not authorized" before the fix
+            app.extra.jobs.insert_one({"job": 2})
     finally:
         engine.stop()

@@ -121,7 +121,12 @@ def users_ok(endpoint: MongoEndpoint) -> bool:
 
 
 def upsert_users(uri: str, credentials: MongoCredentials) -> None:
-    """Create each user, or reset its password and roles if it exists (idempotent).
+    """Create each user, or reset its password and add its base roles if it exists
+    (idempotent).
+
+    An existing user keeps the roles granted to it since (``grantRolesToUser`` on another
+    database): a restart of the server must not take them away. ``updateUser`` with
+    ``roles`` replaces the whole list, which is what dropped them on every restart before.
 
     ``uri`` is either an unauthenticated URI of a server running with auth off, or the
     admin URI of a server running with auth on. Raises ``PyMongoError`` on failure.
@@ -131,8 +136,10 @@ def upsert_users(uri: str, credentials: MongoCredentials) -> None:
         for user, roles in USER_ROLES.items():
             password = credentials.password_of(user)
             try:
-                admin.command("updateUser", user, pwd=password, roles=roles)
+                admin.command("updateUser", user, pwd=password)
             except OperationFailure as exc:
                 if exc.code != _USER_NOT_FOUND:
                     raise
                 admin.command("createUser", user, pwd=password, roles=roles)
+                continue
+            admin.command("grantRolesToUser", user, roles=roles)

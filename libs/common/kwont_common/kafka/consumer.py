@@ -14,17 +14,15 @@ topics carry state (marks, snapshots): a queued message that a newer one of the 
 overtakes before it started is skipped. Failures (dead letters, retries):
 :mod:`kwont_common.kafka.failures`.
 
-Shutdown (``stop`` set, e.g. by SIGTERM): stop fetching, finish the message in hand, commit,
-close. A SIGKILL re-delivers at most the messages since the last commit.
+Shutdown (``stop`` set): stop fetching, finish the message in hand, commit, close.
 
 A consumer of a co-partitioned topic is assigned by partition number
 (:class:`~kwont_common.kafka.assignment.CopartitionedAssignor`): one member gets partition
 ``p`` of every topic it reads, so one member owns all of an account's inputs. Its rebalance
 hooks (``on_assigned``, ``on_revoked``): :mod:`kwont_common.kafka.rebalance`.
 
-State per owned partition: ``on_handled(topic, partition, offset)`` is called once a
-message is through (events acknowledged, dead-lettered or skipped; never for one left
-unfinished), and a handler learns its input from :mod:`kwont_common.kafka.inputs`.
+State per owned partition: ``on_handled(topic, partition, offset)`` is called once a message
+is through (acknowledged, dead-lettered or skipped), :mod:`kwont_common.kafka.inputs`.
 """
 
 from __future__ import annotations
@@ -56,7 +54,6 @@ from kwont_common.topics import Topic, topic
 
 log = logging.getLogger(__name__)
 
-# the names importers took from here before the split
 __all__ = [
     "AssignedHook",
     "DeadLetterHook",
@@ -138,6 +135,12 @@ class EventConsumer(Rebalancing):
         # the slots or the fetches that message needs
         self._slots = {name: asyncio.Semaphore(concurrency) for name in self._routes}
         self._error: BaseException | None = None
+        self._ready, self._held = set(), {}
+
+    @property
+    def degraded(self) -> bool:
+        """A message is in retry because the broker or database is down or refusing us."""
+        return self._failures.degraded
 
     async def _start_once(self) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(
@@ -203,6 +206,8 @@ class EventConsumer(Rebalancing):
 
     def _schedule(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes],
                   stop: asyncio.Event) -> None:  # fmt: skip
+        if self.hold(tp, record.offset):
+            return
         order = self._ordering.get(record.topic)
         key = (record.topic, order(record.key) if order else record.key)
         offsets = self._commits.track(tp, record.offset)
@@ -275,7 +280,7 @@ class EventConsumer(Rebalancing):
             return
         if not await through(before):  # its events go out first; it never finished:
             raise Abort  # neither may this one
-        events = list(_as_list(result))
+        events = [result] if isinstance(result, Event) else list(result or ())
 
         async def publish() -> None:
             while events:  # what went out is not sent again when a retry follows
@@ -288,11 +293,3 @@ class EventConsumer(Rebalancing):
         HANDLER_SECONDS.labels(service, record.topic).observe(time.perf_counter() - started)
         MESSAGES_CONSUMED.labels(service, record.topic).inc()
         self.handled += 1
-
-
-def _as_list(result: HandlerResult) -> Sequence[Event]:
-    if result is None:
-        return ()
-    if isinstance(result, Event):
-        return (result,)
-    return result

@@ -2,9 +2,11 @@
 
 - undecodable or invalid bytes, or a handler raising ``InvalidMessage``: the original bytes
   and the error go to ``<topic>.dlq`` and the loop moves on;
-- transient errors (``TransientError``, broker/database connection errors): retried with
-  capped backoff until they pass or shutdown is asked (then the message is not committed and
-  will be redelivered);
+- transient errors (``TransientError``; an outage of the broker or the database: connection
+  errors, a server restarting, a login or a grant refused, :func:`~kwont_common.errors.is_outage`):
+  retried with capped backoff until they pass or shutdown is asked (then the message is not
+  committed and will be redelivered), never dead-lettered; while an outage lasts the policy
+  is ``degraded`` (the consumer's readiness check says so);
 - any other handler error: retried ``handler_max_attempts`` times, then dead-lettered.
 
 Publishing what a handler returned is retried the same way, without calling the handler
@@ -23,7 +25,7 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 
-from kwont_common.errors import InvalidMessage, is_transient
+from kwont_common.errors import InvalidMessage, is_outage, is_transient
 from kwont_common.events import DeadLetter, Event
 from kwont_common.kafka.producer import EventProducer
 from kwont_common.metrics import MESSAGES_FAILED
@@ -59,6 +61,12 @@ class FailurePolicy:
         self.producer = producer
         self.group_id = group_id
         self.on_dead_letter = on_dead_letter
+        self._outages: dict[int, bool] = {}  # per message in retry: its last error an outage
+
+    @property
+    def degraded(self) -> bool:
+        """Whether a message is being retried because a dependency is down or refusing us."""
+        return any(self._outages.values())
 
     async def retried(
         self,
@@ -75,39 +83,43 @@ class FailurePolicy:
         """
         service = self.settings.service_name
         attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return await step()
-            except InvalidMessage as exc:
-                await self.dead_letter(record, "handler", str(exc))
-                return DEAD
-            except Exception as exc:
-                transient = is_transient(exc)
-                MESSAGES_FAILED.labels(service, record.topic, "retry").inc()
-                if not transient and attempt >= self.settings.handler_max_attempts:
-                    # the cause first: the log line shows only the first line
-                    text = "".join(traceback.format_exception(exc))[-4000:]
-                    cause = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-                    await self.dead_letter(
-                        record, "handler", f"after {attempt} attempts: {cause}\n{text}"
-                    )
+        try:
+            while True:
+                attempt += 1
+                try:
+                    return await step()
+                except InvalidMessage as exc:
+                    await self.dead_letter(record, "handler", str(exc))
                     return DEAD
-                delay = backoff(attempt, self.settings.retry_backoff_max_s)
-                log.warning(
-                    "handler failed (%s, attempt %d), retrying in %.2fs: %s",
-                    "transient" if transient else "error",
-                    attempt,
-                    delay,
-                    exc,
-                    extra=_context(record, event),
-                )
-                if stop.is_set():
-                    raise Abort from exc
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
-                if stop.is_set() and transient:
-                    raise Abort from exc
+                except Exception as exc:
+                    transient = is_transient(exc)
+                    self._outages[id(record)] = is_outage(exc)
+                    MESSAGES_FAILED.labels(service, record.topic, "retry").inc()
+                    if not transient and attempt >= self.settings.handler_max_attempts:
+                        # the cause first: the log line shows only the first line
+                        text = "".join(traceback.format_exception(exc))[-4000:]
+                        cause = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+                        await self.dead_letter(
+                            record, "handler", f"after {attempt} attempts: {cause}\n{text}"
+                        )
+                        return DEAD
+                    delay = backoff(attempt, self.settings.retry_backoff_max_s)
+                    log.warning(
+                        "handler failed (%s, attempt %d), retrying in %.2fs: %s",
+                        "transient" if transient else "error",
+                        attempt,
+                        delay,
+                        exc,
+                        extra=_context(record, event),
+                    )
+                    if stop.is_set():
+                        raise Abort from exc
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=delay)
+                    if stop.is_set() and transient:
+                        raise Abort from exc
+        finally:  # the message is through, or left for redelivery
+            self._outages.pop(id(record), None)
 
     async def dead_letter(
         self, record: ConsumerRecord[bytes, bytes], kind: str, error: str

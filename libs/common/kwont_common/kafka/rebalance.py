@@ -7,6 +7,12 @@ and at shutdown after the last commit) let a service load and drop state per own
 partition. ``on_assigned`` may return ``{partition: next_offset}``: those partitions are read
 from there instead of from the committed offset (state loaded up to a snapshot replays what
 follows it). A hook that raises stops the consumer.
+
+aiokafka shows a new assignment to its fetcher before it calls the listener, so records of
+a partition can arrive while ``on_assigned`` still runs (from the committed offset); a seek
+afterwards would hand them over a second time. Until a partition's hook is done its records
+are held back (:meth:`Rebalancing.hold`), and the partition is then read from where the hook
+says or from the first record held.
 """
 
 from __future__ import annotations
@@ -41,11 +47,26 @@ class Rebalancing:
     _commits: Commits
     _jobs: set[Job]
     _error: BaseException | None
+    _ready: set[TopicPartition]
+    """Partitions whose ``assigned`` is done: their records may be handled."""
+    _held: dict[TopicPartition, int]
+    """Partitions not ready yet: the first offset of theirs held back."""
+
+    def hold(self, tp: TopicPartition, offset: int) -> bool:
+        """Whether a fetched record must be held back (dropped now, read again once the
+        partition is ready): its partition's ``on_assigned`` is not done."""
+        if tp in self._ready:
+            return False
+        self._held.setdefault(tp, offset)
+        return True
 
     async def revoked(self, partitions: set[TopicPartition]) -> None:
         """Before partitions go to another member: finish what is in hand for them (bounded
         by ``revoke_wait_s``), commit it, and forget them (their queued messages abort);
         then ``on_revoked``."""
+        self._ready -= partitions
+        for tp in partitions:
+            self._held.pop(tp, None)
         await self._settle(partitions & set(self._commits.offsets))
         await self._call_hook(self.on_revoked, partitions)
 
@@ -58,18 +79,21 @@ class Rebalancing:
             ValueError: the hook returned a partition not assigned or a negative offset
                 (stops the loop, as a failing hook does).
         """
-        starts = await self._call_hook(self.on_assigned, partitions)
-        if not starts:
-            return
+        starts = dict(await self._call_hook(self.on_assigned, partitions) or {})
         wrong = {tp: n for tp, n in starts.items() if tp not in partitions or n < 0}
         if wrong:
             self._fail(ValueError(f"on_assigned returned offsets for {wrong}: not assigned "
                                   "partitions, or negative offsets"))  # fmt: skip
         consumer = self._consumer
         assert consumer is not None  # set before subscribing
-        for tp, offset in starts.items():
-            consumer.seek(tp, offset)
-            log.info("partition %s starts at offset %d (on_assigned)", tp, offset)
+        for tp in partitions:
+            held = self._held.pop(tp, None)
+            if tp in starts:
+                consumer.seek(tp, starts[tp])
+                log.info("partition %s starts at offset %d (on_assigned)", tp, starts[tp])
+            elif held is not None:  # fetched while the hook ran: read them again
+                consumer.seek(tp, held)
+            self._ready.add(tp)
 
     async def _call_hook(
         self, hook: Callable[[set[TopicPartition]], Awaitable[Any]] | None,

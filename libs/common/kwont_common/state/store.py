@@ -25,7 +25,6 @@ state at offset 0, so its inputs are replayed from the start of the log. On revo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from pymongo import ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from kwont_common.state.offsets import InputOffsets
+from kwont_common.state.writebehind import JOURNALED, FlushTask
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,8 @@ class PartitionStore(Generic[S]):
         self._marks = 0
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._flusher = FlushTask(self.flush, f"state flush of {group}",
+                                  every_s=flush_every_s, wake=self._wake)  # fmt: skip
         # snapshot documents written; times a changed partition was unsettled at a flush
         self.writes = self.deferred = 0
 
@@ -263,7 +264,7 @@ class PartitionStore(Generic[S]):
             if not docs:
                 return 0
             try:
-                await self.collection.bulk_write(
+                await self.collection.with_options(write_concern=JOURNALED).bulk_write(
                     [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False
                 )
             except BaseException:
@@ -276,25 +277,9 @@ class PartitionStore(Generic[S]):
             return len(docs)
 
     async def start(self) -> None:
-        """Start the background flush."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"state-flush-{self.group}")
+        """Start the background flush (a failed flush only delays durability: retried)."""
+        await self._flusher.start()
 
     async def stop(self) -> None:
         """Stop the background flush and write what is changed one last time."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.flush_every_s)
-            self._wake.clear()
-            try:
-                await self.flush()
-            except Exception:  # a flush that fails only delays durability; try again
-                log.exception("state flush of %s failed", self.group)
+        await self._flusher.stop()
