@@ -91,8 +91,10 @@ test-deploy: bootstrap ## Image tests: every service image starts and answers it
 	@scripts/build-images.sh
 	@$(PY) -m pytest -q tests/deploy -m e2e
 
-bench: bootstrap ## Benchmarks against peers, printed as tables
-	@$(PY) -m bench
+bench: bootstrap ## Benchmarks against peers, printed as tables (ONLY=pipeline,idle: some)
+	@$(PY) -m bench $(subst $(comma), ,$(ONLY))
+
+comma := ,
 
 clean: ## Remove caches (not .venv, not .run)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache
