@@ -13,9 +13,10 @@ count (it only slows the stack down a little). dockerd is the machine's (``make 
 uses one that already answers) and is shown apart, outside the total; so is supervisord,
 the process runner, which is part of the stack and counted. Target: under 0.15 of a core.
 
-Before and after: ``BENCH_IDLE_COMPARE="KWONT_SOME_SETTING=value,..."`` starts a second
-stack beside the first with those settings in its services' environment, and samples both
-over the same windows (the machine's drift hits both alike), then prints both summaries.
+Before and after: ``BENCH_IDLE_COMPARE="KWONT_SOME_SETTING=value,...;..."`` starts, beside
+the stack as it is, one more stack per ``;``-separated variant with those settings in its
+services' environment, samples all of them over the same windows (the machine's drift hits
+them alike) and prints each one's summary.
 """
 
 from __future__ import annotations
@@ -190,7 +191,7 @@ def _overrides(text: str) -> dict[str, str]:
 def main() -> None:
     """Start the stack (two with ``BENCH_IDLE_COMPARE``), let it settle, sample its CPU at
     rest and print the summary."""
-    variants = {"as is": {}} | ({COMPARE: _overrides(COMPARE)} if COMPARE else {})
+    variants = {"as is": {}} | {v: _overrides(v) for v in COMPARE.split(";") if v.strip()}
     run_dirs = {label: Path(tempfile.mkdtemp(prefix="kwont-bench-idle-")) for label in variants}
     configs = {label: bench_config(run_dirs[label]) for label in variants}
     keep, saved = False, dict(os.environ)

@@ -4,7 +4,7 @@ portfolio) and with two, printed side by side with their ratio.
 
 A step search on one pipeline per replica count (:mod:`bench.pipeline_run`): rates
 ``BENCH_SCALING_RATES`` (default 10,20,35,50,70,100,140,200 candles/s over 20 symbols) in
-ascending order, ``BENCH_SCALING_CANDLES`` candles each (default 200: ten per symbol, about
+ascending order, ``BENCH_SCALING_CANDLES`` candles each (default 300: 15 per symbol, about
 twenty signal fills), draining between steps; the search stops at the first rate over the
 limit. Short windows, so one step's p99 is nearly its slowest fill: read the ratio, not the
 absolute rates. Run alone: ``python -m bench scaling`` (starts its own engines).
@@ -25,7 +25,7 @@ from kwont_devstack.mongo_users import MongoEndpoint
 RATES = tuple(
     float(r) for r in os.environ.get("BENCH_SCALING_RATES", "10,20,35,50,70,100,140,200").split(",")
 )
-CANDLES = int(os.environ.get("BENCH_SCALING_CANDLES", "200"))
+CANDLES = int(os.environ.get("BENCH_SCALING_CANDLES", "300"))
 LIMIT_MS = 100.0
 
 
