@@ -54,7 +54,8 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def _children() -> dict[int, list[int]]:
+def children() -> dict[int, list[int]]:
+    """Every process's children, by parent pid (from ``/proc``)."""
     tree: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -91,7 +92,7 @@ def _pid_of(name: str) -> int | None:
 def programs(config: StackConfig) -> dict[str, list[int]]:
     """Each supervised program's processes (its process tree), supervisord's own pid, and
     dockerd's (shown apart)."""
-    tree = _children()
+    tree = children()
     found: dict[str, list[int]] = {}
     for name, info in sorted(supervisord.process_info(config).items()):
         if info.get("pid"):

@@ -11,6 +11,11 @@ the three runs' p50/p99. Each run prints every process's CPU (engines, services,
 publisher) over the window, in cores. Targets: p99 under 50 ms at 100 candles/s, p50 under
 20 ms at 5.
 
+``BENCH_PIPELINE_COMPARE="KWONT_SOME_SETTING=value,..."`` runs each of the three runs
+twice, as is and with those settings in every service's environment, interleaved, and
+prints the summary of each; ``BENCH_PIPELINE_S=0`` leaves out the 100 candles/s window and
+``BENCH_SCALING=0`` the scaling search.
+
 Then :mod:`bench.scaling`: the highest rate that keeps p99 under 100 ms, with one replica
 of each trading service and with two, side by side with their ratio.
 """
@@ -32,7 +37,9 @@ from kwont_devstack.mongo_users import MongoEndpoint
 RUNS = int(os.environ.get("BENCH_PIPELINE_RUNS", "3"))
 SLOW_S = float(os.environ.get("BENCH_PIPELINE_SLOW_S", "30"))
 FAST_S = float(os.environ.get("BENCH_PIPELINE_S", "20"))
-WINDOWS = ((5.0, SLOW_S), (100.0, FAST_S))  # (candles/s, seconds)
+WINDOWS = tuple((r, t) for r, t in ((5.0, SLOW_S), (100.0, FAST_S)) if t > 0)  # (rate, s)
+COMPARE = os.environ.get("BENCH_PIPELINE_COMPARE", "")
+SCALING = os.environ.get("BENCH_SCALING", "1") != "0"
 TARGETS = {5.0: ("p50", 20.0), 100.0: ("p99", 50.0)}
 
 
@@ -57,20 +64,22 @@ def report(rate: float, m: Measured) -> None:
 
 
 async def one_run(
-    kafka: str, endpoint: MongoEndpoint, work: Path, engines: dict[str, int]
-) -> dict[float, Measured]:
+    kafka: str, endpoint: MongoEndpoint, work: Path, engines: dict[str, int],
+    env: dict[str, str],
+) -> dict[float, Measured]:  # fmt: skip
     """A fresh pipeline, each window in turn."""
     steps = sum(int(r * s / len(SYMBOLS)) + 2 for r, s in WINDOWS) + 5
     out = {}
-    async with started(kafka, endpoint, work, engines, steps=steps) as run:
+    async with started(kafka, endpoint, work, engines, steps=steps, env=env) as run:
         for rate, seconds in WINDOWS:
             out[rate] = await run.publish(rate, int(rate * seconds))
             report(rate, out[rate])
     return out
 
 
-def summary(runs: list[dict[float, Measured]]) -> None:
+def summary(runs: list[dict[float, Measured]], label: str) -> None:
     """The medians over the runs, per rate, against the targets."""
+    print(f"{label}:")
     for rate, _ in WINDOWS:
         got = [r[rate] for r in runs if r[rate].latencies]
         if not got:
@@ -92,6 +101,11 @@ def summary(runs: list[dict[float, Measured]]) -> None:
               )  # fmt: skip
 
 
+def _overrides(text: str) -> dict[str, str]:
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
 def main() -> None:
     """Start the engines; the latency runs; then the scaling search."""
     work = Path(tempfile.mkdtemp(prefix="kwont-bench-pipe-"))
@@ -99,15 +113,19 @@ def main() -> None:
     engines: dict[str, int] = {}
     try:
         with kafka_and_mongo(work, engines) as (kafka, endpoint):
-            runs = []
+            variants = {"as is": {}} | ({COMPARE: _overrides(COMPARE)} if COMPARE else {})
+            runs: dict[str, list[dict[float, Measured]]] = {label: [] for label in variants}
             for i in range(RUNS):
-                print(f"run {i + 1}/{RUNS}:", flush=True)
-                runs.append(asyncio.run(one_run(kafka, endpoint, work, engines)))
-            summary(runs)
-            if not all(m.latencies for r in runs for m in r.values()):
-                keep = True
-                print("bench.pipeline: a window measured no fills; see the logs in", work)
-            scaling.search(kafka, endpoint, work, engines)
+                for label, env in variants.items():
+                    print(f"run {i + 1}/{RUNS} ({label}):", flush=True)
+                    runs[label].append(asyncio.run(one_run(kafka, endpoint, work, engines, env)))
+            for label, got in runs.items():
+                summary(got, label)
+                if not all(m.latencies for r in got for m in r.values()):
+                    keep = True
+                    print("bench.pipeline: a window measured no fills; see the logs in", work)
+            if SCALING:
+                scaling.search(kafka, endpoint, work, engines)
     except BaseException:
         keep = True
         print("bench.pipeline failed; the engines' data and the logs are in", work)

@@ -25,7 +25,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from bench.idle import _children, cpu_seconds, process_tree
+from bench.idle import children, cpu_seconds, process_tree
 from kwont_common.events import Candle
 from kwont_common.kafka import EventProducer
 from kwont_common.kafka.admin import ensure_topics
@@ -69,7 +69,7 @@ class Run:
 
     def processes(self) -> dict[str, list[int]]:
         """Each engine's and service process's pids (services with their children)."""
-        tree = _children()
+        tree = children()
         found = {name: [pid] for name, pid in self.engines.items()}
         for name, proc in self.pipeline.procs.items():
             found[name] = process_tree(proc.popen.pid, tree)
@@ -143,12 +143,12 @@ class Run:
 @asynccontextmanager
 async def started(
     kafka: str, endpoint: MongoEndpoint, work: Path, engines: dict[str, int],
-    replicas: int = 1, steps: int = 400,
+    replicas: int = 1, steps: int = 400, env: dict[str, str] | None = None,
 ) -> AsyncIterator[Run]:  # fmt: skip
     """A pipeline with ``replicas`` of each trading service and ``steps`` candles of
     history per symbol, started and warmed up (two unmeasured rounds of candles, each
     drained: a deployment's first candle loads its window from the store, once per start;
-    up to 1.4 s under load)."""
+    up to 1.4 s under load). ``env``: settings for every service, on top of the bench's."""
     name = f"bench{uuid.uuid4().hex[:6]}"
     settings = Settings(kafka_bootstrap_servers=kafka, topic_prefix=f"{name}.",
                         kafka_idempotence=False, topic_partitions=3,
@@ -173,7 +173,7 @@ async def started(
     p = Pipeline(kafka, endpoint, name, f"{name}_md", f"{name}.", work / name)
     p.group_prefix = name  # groups of its own: no join waits on an earlier run's members
     p.logs.mkdir(parents=True)
-    p.env = {"KWONT_LOG_LEVEL": "WARNING", "KWONT_DEPLOYMENTS_REFRESH_S": "0.5"}
+    p.env = {"KWONT_LOG_LEVEL": "WARNING", "KWONT_DEPLOYMENTS_REFRESH_S": "0.5", **(env or {})}
     services = ["strategy", *TRADING]
     services += [f"{svc}.{n}" for n in range(2, replicas + 1) for svc in TRADING]
     producer = EventProducer(settings)
