@@ -94,8 +94,10 @@ test-deploy: bootstrap ## Image tests: every service image starts and answers it
 drill: bootstrap sandbox-image ## Every fault drill (tests/drills) under traffic: time to healthy, final-state check
 	@KWONT_DRILL=all $(PY) -m pytest -q -s -m drill tests/drills
 
-bench: bootstrap ## Benchmarks against peers, printed as tables
-	@$(PY) -m bench
+bench: bootstrap ## Benchmarks against peers, printed as tables (ONLY=pipeline,idle: some)
+	@$(PY) -m bench $(subst $(comma), ,$(ONLY))
+
+comma := ,
 
 clean: ## Remove caches (not .venv, not .run)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache

@@ -15,9 +15,12 @@ HOST = "127.0.0.1"
 
 
 @contextmanager
-def kafka_and_mongo(work: Path) -> Iterator[tuple[str, MongoEndpoint]]:
+def kafka_and_mongo(
+    work: Path, pids: dict[str, int] | None = None
+) -> Iterator[tuple[str, MongoEndpoint]]:
     """tansu and SecantusDB on free ports, logs and data under ``work``: yields the Kafka
-    bootstrap address and the Mongo endpoint; stops both on the way out."""
+    bootstrap address and the Mongo endpoint; stops both on the way out. ``pids``, when
+    given, gets each engine's process id (``tansu``, ``secantusdb``), for CPU figures."""
     engines = []
     try:
         kafka_port = free_port(HOST)
@@ -25,6 +28,8 @@ def kafka_and_mongo(work: Path) -> Iterator[tuple[str, MongoEndpoint]]:
         mongo, endpoint = start_secantus(HOST, free_port(HOST), work / "mongo", work / "mongo.log",
                                          MongoCredentials.generate())  # fmt: skip
         engines.append(mongo)
+        if pids is not None:
+            pids.update(tansu=engines[0].pid, secantusdb=mongo.pid)
         yield f"{HOST}:{kafka_port}", endpoint
     finally:
         for engine in reversed(engines):

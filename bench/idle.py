@@ -12,6 +12,11 @@ of the stack's own processes, not the machine's load: other work on the machine 
 count (it only slows the stack down a little). dockerd is the machine's (``make up``
 uses one that already answers) and is shown apart, outside the total; so is supervisord,
 the process runner, which is part of the stack and counted. Target: under 0.15 of a core.
+
+Before and after: ``BENCH_IDLE_COMPARE="KWONT_SOME_SETTING=value,...;..."`` starts, beside
+the stack as it is, one more stack per ``;``-separated variant with those settings in its
+services' environment, samples all of them over the same windows (the machine's drift hits
+them alike) and prints each one's summary.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from kwont_devstack.stack import down, up
 SETTLE_S = float(os.environ.get("BENCH_IDLE_SETTLE_S", "30"))
 WINDOW_S = float(os.environ.get("BENCH_IDLE_S", "60"))
 RUNS = int(os.environ.get("BENCH_IDLE_RUNS", "3"))
+COMPARE = os.environ.get("BENCH_IDLE_COMPARE", "")
 TARGET_CORES = 0.15
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -48,7 +54,8 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def _children() -> dict[int, list[int]]:
+def children() -> dict[int, list[int]]:
+    """Every process's children, by parent pid (from ``/proc``)."""
     tree: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -85,7 +92,7 @@ def _pid_of(name: str) -> int | None:
 def programs(config: StackConfig) -> dict[str, list[int]]:
     """Each supervised program's processes (its process tree), supervisord's own pid, and
     dockerd's (shown apart)."""
-    tree = _children()
+    tree = children()
     found: dict[str, list[int]] = {}
     for name, info in sorted(supervisord.process_info(config).items()):
         if info.get("pid"):
@@ -149,14 +156,22 @@ def _quiet(line: str) -> None:
     del line  # the set-up chatter of `up` (seed, admin, demo) is not the benchmark's
 
 
-def run(config: StackConfig, runs: int = RUNS, seconds: float = WINDOW_S) -> list[float]:
-    """Sample a running stack ``runs`` times; print each table; the totals in cores."""
-    totals = []
+def run(
+    configs: dict[str, StackConfig], runs: int = RUNS, seconds: float = WINDOW_S
+) -> dict[str, list[float]]:
+    """Sample running stacks together ``runs`` times; print each one's table; the totals in
+    cores per stack."""
+    totals: dict[str, list[float]] = {label: [] for label in configs}
     for i in range(runs):
-        used = sample(programs(config), seconds)
-        text, total = table(used, seconds)
-        print(f"run {i + 1}/{runs}: CPU over {seconds:.0f} s at rest\n{text}", flush=True)
-        totals.append(total)
+        procs = {(label, name): pids for label, config in configs.items()
+                 for name, pids in programs(config).items()}  # fmt: skip
+        flat = sample({f"{label}\0{name}": pids for (label, name), pids in procs.items()}, seconds)
+        for label in configs:
+            used = {k.split("\0")[1]: v for k, v in flat.items() if k.split("\0")[0] == label}
+            text, total = table(used, seconds)
+            print(f"run {i + 1}/{runs} ({label}): CPU over {seconds:.0f} s at rest\n{text}",
+                  flush=True)  # fmt: skip
+            totals[label].append(total)
     return totals
 
 
@@ -169,23 +184,40 @@ def summary(totals: Iterable[float]) -> str:
     )
 
 
+def _overrides(text: str) -> dict[str, str]:
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
 def main() -> None:
-    """Start the stack, let it settle, sample its CPU at rest and print the summary."""
-    run_dir = Path(tempfile.mkdtemp(prefix="kwont-bench-idle-"))
-    config = bench_config(run_dir)
-    keep = False
+    """Start the stack (two with ``BENCH_IDLE_COMPARE``), let it settle, sample its CPU at
+    rest and print the summary."""
+    variants = {"as is": {}} | {v: _overrides(v) for v in COMPARE.split(";") if v.strip()}
+    run_dirs = {label: Path(tempfile.mkdtemp(prefix="kwont-bench-idle-")) for label in variants}
+    configs = {label: bench_config(run_dirs[label]) for label in variants}
+    keep, saved = False, dict(os.environ)
     try:
-        started = time.perf_counter()
-        up(config, say=_quiet)
-        print(f"stack up in {time.perf_counter() - started:.0f} s (run dir {run_dir}); "
-              f"settling {SETTLE_S:.0f} s", flush=True)  # fmt: skip
+        for label, env in variants.items():
+            started = time.perf_counter()
+            os.environ.update(env)  # supervisord, and so its services, inherit it
+            try:
+                up(configs[label], say=_quiet)
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+            print(f"stack {label!r} up in {time.perf_counter() - started:.0f} s "
+                  f"(run dir {run_dirs[label]})", flush=True)  # fmt: skip
+        print(f"settling {SETTLE_S:.0f} s", flush=True)
         time.sleep(SETTLE_S)
-        print(summary(run(config)))
+        for label, totals in run(configs).items():
+            print(f"{label}: {summary(totals)}")
     except BaseException:
         keep = True
-        print("bench.idle failed; the logs are in", config.logs_dir)
+        print("bench.idle failed; the logs are in", [c.logs_dir for c in configs.values()])
         raise
     finally:
-        down(config, say=_quiet)
+        for config in configs.values():
+            down(config, say=_quiet)
         if not keep:
-            shutil.rmtree(run_dir, ignore_errors=True)
+            for run_dir in run_dirs.values():
+                shutil.rmtree(run_dir, ignore_errors=True)

@@ -18,9 +18,9 @@ from tests.libs.common.kafka_helpers import create, publish, settings_for, wait_
 @pytest.mark.unit
 def test_each_wiring_gets_its_wait() -> None:
     s = settings_for("127.0.0.1:9092")
-    assert (s.kafka_fast_fetch_max_wait_ms, s.kafka_fetch_max_wait_ms) == (5, 20)
+    assert (s.kafka_fast_fetch_max_wait_ms, s.kafka_fetch_max_wait_ms) == (10, 20)
     assert s.kafka_background_fetch_max_wait_ms == 500
-    assert fetch_wait_ms(s, Wiring(fast_fetch=True)) == 5
+    assert fetch_wait_ms(s, Wiring(fast_fetch=True)) == 10
     assert fetch_wait_ms(s, Wiring(background_fetch=True)) == 500
     assert fetch_wait_ms(s, Wiring()) == 20
 
