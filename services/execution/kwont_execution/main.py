@@ -23,6 +23,7 @@ from kwont_common.kafka.consumer import HandlerResult
 from kwont_common.service import Runtime, Task, Wiring, run_service
 from kwont_common.state import PartitionStore
 from kwont_common.trading import ids
+from kwont_common.trading.credentials import Keyring
 from kwont_execution import audit, paper_book
 from kwont_execution.account_cache import AccountCache
 from kwont_execution.paper_venue import PaperVenue
@@ -104,13 +105,26 @@ async def setup(runtime: Runtime) -> Wiring:
             open_binance_venue,
         )
 
-        binance = await open_binance_venue(settings, db, publish)
+        from kwont_execution.binance_accounts import BinanceAccounts
+        from kwont_execution.binance_client import BinanceVenueSettings
+
+        operator = None
+        if settings.binance_api_key is not None:  # the operator's own account
+            operator = await open_binance_venue(settings, db, publish)
+            on_stop.append(operator.close)
+
+            async def follow_binance(stop: asyncio.Event) -> None:
+                assert operator is not None
+                await follow(operator, stop)
+
+            tasks.append(follow_binance)
+        keys = settings.credentials_keys
+        keyring = Keyring.of(keys and keys.get_secret_value(), settings.credentials_keys_file)
+        binance = BinanceAccounts(
+            BinanceVenueSettings.of(settings), db, publish, accounts, keyring,
+            settings.binance_operator_account, operator,
+        )  # fmt: skip
         venues["binance"] = binance.handle
-
-        async def follow_binance(stop: asyncio.Event) -> None:
-            await follow(binance, stop)
-
-        tasks.append(follow_binance)
         on_stop.append(binance.close)
     # Orders of different account:SYMBOL keys side by side (one pair's in order): an order
     # waiting on its venue holds up only its own pair.

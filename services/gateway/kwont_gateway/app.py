@@ -19,6 +19,7 @@ from kwont_gateway.routes import (
     auth,
     backtests,
     candles,
+    credentials,
     deployments,
     ledger,
     notifications,
@@ -53,6 +54,7 @@ ROUTERS = [
     signals.router,
     analysis.router,
     notifications.router,
+    credentials.router,
 ]
 PUBLIC_PATHS = {
     "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", *WEB_PATHS

@@ -17,6 +17,7 @@ from strawberry.tools import merge_types
 
 from kwont_gateway.errors import ApiError
 from kwont_gateway.graphql.context import get_context
+from kwont_gateway.graphql.credentials import CredentialsMutation, CredentialsQuery
 from kwont_gateway.graphql.mutations import Mutation
 from kwont_gateway.graphql.notifications import NotificationMutation, NotificationQuery
 from kwont_gateway.graphql.queries import Query
@@ -42,8 +43,8 @@ class ErrorCodes(SchemaExtension):
 
 
 schema = strawberry.Schema(
-    query=merge_types("Query", (Query, NotificationQuery)),
-    mutation=merge_types("Mutation", (Mutation, NotificationMutation)),
+    query=merge_types("Query", (Query, NotificationQuery, CredentialsQuery)),
+    mutation=merge_types("Mutation", (Mutation, NotificationMutation, CredentialsMutation)),
     subscription=Subscription,
     extensions=[
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
