@@ -88,11 +88,13 @@ def fingerprint(api_key: str) -> str:
 def sealed(keyring: Keyring, account: str, owner: str, exchange: str, api_key: str,
            api_secret: str) -> dict[str, Any]:  # fmt: skip
     """The document stored for a key pair (encrypted fields and what may be shown)."""
+    now = datetime.now(UTC)
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what MongoDB keeps
     return {
         "_id": account, "owner": owner, "exchange": exchange,
         "api_key_enc": keyring.encrypt(api_key), "api_secret_enc": keyring.encrypt(api_secret),
         "fingerprint": fingerprint(api_key), "key_last4": api_key[-4:],
-        "created_at": datetime.now(UTC), "status": "active", "reason": None,
+        "created_at": now, "status": "active", "reason": None,
     }  # fmt: skip
 
 
