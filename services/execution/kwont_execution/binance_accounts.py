@@ -135,6 +135,7 @@ class BinanceAccounts:
                 await held[1].close()
 
     async def close(self) -> None:
+        """Close every account's client."""
         for _, venue in self._venues.values():
             await venue.close()
         self._venues.clear()

@@ -100,13 +100,12 @@ async def setup(runtime: Runtime) -> Wiring:
     on_stop: list[Callable[[], Awaitable[None]]] = []
     tasks: list[Task] = []
     if settings.binance_enabled:
+        from kwont_execution.binance_accounts import BinanceAccounts
+        from kwont_execution.binance_client import BinanceVenueSettings
         from kwont_execution.binance_sync import (  # type: ignore[import-not-found,unused-ignore]
             follow,
             open_binance_venue,
         )
-
-        from kwont_execution.binance_accounts import BinanceAccounts
-        from kwont_execution.binance_client import BinanceVenueSettings
 
         operator = None
         if settings.binance_api_key is not None:  # the operator's own account
@@ -119,7 +118,8 @@ async def setup(runtime: Runtime) -> Wiring:
 
             tasks.append(follow_binance)
         keys = settings.credentials_keys
-        keyring = Keyring.of(keys and keys.get_secret_value(), settings.credentials_keys_file)
+        keyring = Keyring.of(keys.get_secret_value() if keys else None,
+                             settings.credentials_keys_file)  # fmt: skip
         binance = BinanceAccounts(
             BinanceVenueSettings.of(settings), db, publish, accounts, keyring,
             settings.binance_operator_account, operator,

@@ -143,6 +143,7 @@ async def every_message(s: GatewaySettings) -> bytes:
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
+
         async def behind() -> bool:
             return any([await consumer.position(p) < ends[p] for p in parts])
 
@@ -189,10 +190,13 @@ async def test_key_pairs_stay_secret_and_carry_only_their_own_account(
     assert (await stack.call("GET", path.format("acct-a"), alice_h)).json() == shown
     assert (await stack.call("GET", path.format("acct-a"), bob_h)).status_code == 404
     # bob attaches his through GraphQL
-    query = ("mutation($k: String!, $s: String!) { attachExchangeCredentials(account: "
-             '"acct-b", apiKey: $k, apiSecret: $s) { fingerprint keyLast4 status } }')
-    r = await stack.call("POST", "/graphql", bob_h,
-                         json={"query": query, "variables": {"k": B_KEY, "s": B_SECRET}})
+    query = (
+        "mutation($k: String!, $s: String!) { attachExchangeCredentials(account: "
+        '"acct-b", apiKey: $k, apiSecret: $s) { fingerprint keyLast4 status } }'
+    )
+    r = await stack.call(
+        "POST", "/graphql", bob_h, json={"query": query, "variables": {"k": B_KEY, "s": B_SECRET}}
+    )
     assert r.json()["data"]["attachExchangeCredentials"]["keyLast4"] == B_KEY[-4:], r.text
     r = await stack.call("POST", "/graphql", alice_h, json={
         "query": '{ exchangeCredentials(account: "acct-b") { fingerprint } }'})  # fmt: skip

@@ -61,6 +61,7 @@ class Keyring:
         return cls(found) if found else None
 
     def encrypt(self, clear: str) -> str:
+        """``clear`` as a Fernet token under the newest key."""
         return self._fernet.encrypt(clear.encode()).decode()
 
     def decrypt(self, token: str) -> str:
@@ -118,6 +119,7 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def find(db: Any, account: str) -> dict[str, Any] | None:
+    """The stored pair of ``account`` (encrypted), or None."""
     found: dict[str, Any] | None = await db[COLLECTION].find_one({"_id": account})
     return found
 

@@ -28,11 +28,14 @@ class ExchangeCredentials:
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> ExchangeCredentials:
+        """From :func:`kwont_common.trading.credentials.public`."""
         return cls(**d)
 
 
 @strawberry.type
 class CredentialsQuery:
+    """Merged into the Query root."""
+
     @strawberry.field
     async def exchange_credentials(self, info: Ctx, account: str) -> ExchangeCredentials:
         """The caller's pair on ``account``, like GET /api/v1/accounts/{account}/credentials."""
@@ -42,6 +45,8 @@ class CredentialsQuery:
 
 @strawberry.type
 class CredentialsMutation:
+    """Merged into the Mutation root."""
+
     @strawberry.mutation
     async def attach_exchange_credentials(self, info: Ctx, account: str, api_key: str,
                                           api_secret: str) -> ExchangeCredentials:  # fmt: skip

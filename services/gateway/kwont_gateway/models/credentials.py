@@ -13,9 +13,7 @@ class CredentialsCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     api_key: SecretStr = Field(min_length=8, max_length=256, description="Binance API key.")
-    api_secret: SecretStr = Field(
-        min_length=8, max_length=256, description="Binance API secret."
-    )
+    api_secret: SecretStr = Field(min_length=8, max_length=256, description="Binance API secret.")
 
 
 class CredentialsPublic(BaseModel):
