@@ -8,12 +8,24 @@ from fastapi import APIRouter, Request, status
 
 from kwont_gateway import audit, credentials
 from kwont_gateway.deps import Admin, GatewayDep, Reader, Trader, client_ip
+from kwont_gateway.errors import ErrorBody
 from kwont_gateway.models.credentials import CredentialsCreate, CredentialsPublic, Reencrypted
 
 router = APIRouter(tags=["credentials"])
+NOT_CONFIGURED: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "No credentials encryption key is configured"}
+}
+ATTACH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Binance refused the key pair (its code quoted)"},
+    409: {"model": ErrorBody, "description": "Another user's pair is on the account"},
+    502: {"model": ErrorBody, "description": "Binance could not be asked; try again"},
+    **NOT_CONFIGURED,
+}
 
 
-@router.put("/accounts/{account}/credentials", response_model=CredentialsPublic)
+@router.put(
+    "/accounts/{account}/credentials", response_model=CredentialsPublic, responses=ATTACH_ERRORS
+)
 async def attach_credentials(
     gw: GatewayDep, principal: Trader, account: str, body: CredentialsCreate
 ) -> dict[str, Any]:
@@ -34,7 +46,7 @@ async def remove_credentials(gw: GatewayDep, principal: Trader, account: str) ->
     await credentials.remove(gw, principal, account)
 
 
-@router.post("/admin/credentials/reencrypt", response_model=Reencrypted)
+@router.post("/admin/credentials/reencrypt", response_model=Reencrypted, responses=NOT_CONFIGURED)
 async def reencrypt_credentials(gw: GatewayDep, principal: Admin, request: Request) -> Any:
     """Re-encrypt every stored pair under the newest key (run after putting a new key first
     in KWONT_CREDENTIALS_KEYS on every gateway and execution; then drop the old key)."""
