@@ -108,7 +108,8 @@ async def setup(runtime: Runtime) -> Wiring:
         )
 
         operator = None
-        if settings.binance_api_key is not None:  # the operator's own account
+        operator_key = settings.binance_api_key
+        if operator_key is not None and operator_key.get_secret_value():  # the operator's own
             operator = await open_binance_venue(settings, db, publish)
             on_stop.append(operator.close)
 
