@@ -76,7 +76,7 @@ async def stack(gateway_settings: GatewaySettings, mongo: MongoEndpoint,
         s = gateway_settings.model_copy(update={
             "http_port": _free_port(), "mongo_database": name,
             "topic_prefix": f"cr{uuid.uuid4().hex[:8]}.",
-            "credentials_keys_file": keys_file,
+            "credentials_keys": None, "credentials_keys_file": keys_file,
             "binance_futures_url": f"{url}/fapi",
         })  # fmt: skip
         await ensure_topics(s)
