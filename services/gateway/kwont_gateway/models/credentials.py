@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+_PRINTABLE = re.compile(r"[\x21-\x7e]+")
 
 
 class CredentialsCreate(BaseModel):
@@ -14,6 +17,15 @@ class CredentialsCreate(BaseModel):
 
     api_key: SecretStr = Field(min_length=8, max_length=256, description="Binance API key.")
     api_secret: SecretStr = Field(min_length=8, max_length=256, description="Binance API secret.")
+
+    @field_validator("api_key", "api_secret")
+    @classmethod
+    def _printable(cls, value: SecretStr) -> SecretStr:
+        # an HTTP header and an HMAC key: printable ASCII without spaces (the value is not
+        # quoted in the error)
+        if not _PRINTABLE.fullmatch(value.get_secret_value()):
+            raise ValueError("must be printable ASCII without spaces, as Binance issues them")
+        return value
 
 
 class CredentialsPublic(BaseModel):
