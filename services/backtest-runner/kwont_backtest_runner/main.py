@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from kwont_backtest_runner import redact
 from kwont_backtest_runner.checks import checker
 from kwont_backtest_runner.jobs import JobRunner
+from kwont_backtest_runner.reaper import reaper
 from kwont_backtest_runner.sandbox import Sandbox
 from kwont_backtest_runner.sandbox_net import SandboxNetwork
 from kwont_backtest_runner.settings import BacktestRunnerSettings
@@ -56,11 +57,12 @@ async def setup(runtime: Runtime) -> Wiring:
     redis = Redis.from_url(settings.redis_url)
     runner = JobRunner(
         mongo.write, ResultCache(redis, settings.result_cache_ttl_s), sandbox, runtime.producer,
-        settings.runner_id,
+        settings.runner_id, settings.retry,
     )  # fmt: skip
 
     async def close() -> None:
         await redis.aclose()
+        await asyncio.to_thread(sandbox.close)  # the spare container
         await asyncio.to_thread(network.close, client if settings.sandbox_network_cleanup else None)
         client.close()
 
@@ -68,7 +70,10 @@ async def setup(runtime: Runtime) -> Wiring:
     return Wiring(
         handlers={"backtest-jobs": runner.on_job},
         on_dead_letter=runner.on_dead_letter,
-        tasks=[checker(mongo.write, sandbox, settings.runner_id)],
+        tasks=[
+            checker(mongo.write, sandbox, settings.runner_id),
+            reaper(mongo.write, runtime.producer, settings.reaper, settings.runner_id),
+        ],
         on_stop=[close],
         background_fetch=True,  # a job waits seconds in a sandbox; half a second to pick up
     )

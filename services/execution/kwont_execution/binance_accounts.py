@@ -1,4 +1,5 @@
-"""Which Binance key pair carries an order: each account's own.
+"""Which Binance key pair carries an order: each account's own. A venue
+(:class:`kwont_execution.venue.Venue`) in front of one Binance venue per account.
 
 The operator's own account (``binance_operator_account``) trades with the service's key pair
 (``binance_api_key``/``_secret``) through the venue ``binance_sync`` opened and follows. Any
@@ -31,6 +32,7 @@ from kwont_execution.account_cache import AccountCache
 from kwont_execution.binance_client import AUDIT, BinanceVenueSettings, connect
 from kwont_execution.binance_market import Publish
 from kwont_execution.binance_venue import BinanceVenue
+from kwont_execution.venue import Report
 
 log = logging.getLogger(__name__)
 ATTACH = "attach a key pair with PUT /api/v1/accounts/{account}/credentials"
@@ -67,7 +69,7 @@ def refusal(order: Order, doc: dict[str, Any] | None, owner: str | None,
 
 
 class BinanceAccounts:
-    """``handle(order)``: the order on its account's own Binance client (module docstring)."""
+    """``place(order)``: the order on its account's own Binance client (module docstring)."""
 
     def __init__(self, settings: BinanceVenueSettings, db: Any, publish: Publish,
                  accounts: AccountCache, keyring: credentials.Keyring | None,
@@ -78,15 +80,15 @@ class BinanceAccounts:
         self.operator_account, self.operator = operator_account, operator
         self._venues: dict[str, tuple[str, BinanceVenue]] = {}  # account -> (fingerprint, venue)
 
-    async def handle(self, order: Order) -> None:
-        """Carry out ``order`` with its account's key pair, or reject it with the reason.
+    async def place(self, order: Order) -> Report:
+        """Carry out ``order`` with its account's key pair, or reject it with the reason
+        (published here, as the Binance venue publishes its own: the report leaves none).
 
         Raises:
             TransientError: Binance or MongoDB failed in a way worth retrying.
         """
         if self.operator is not None and order.account == self.operator_account:
-            await self.operator.handle(order)
-            return
+            return await self.operator.place(order)
         doc = await credentials.find(self.db, order.account)
         _, owner = await self.accounts.get(order.account)
         reason = refusal(order, doc, owner, self.keyring)
@@ -95,11 +97,12 @@ class BinanceAccounts:
             update = rejected(order, reason)
             fresh = await reports.record(self.db, [update])
             await self.publish(fresh or [update])
-            return
+            return Report((update,))
         assert doc is not None
         venue = await self._venue(order.account, doc)
-        await venue.handle(order)
+        report = await venue.place(order)
         await self._check_refused(order, doc)
+        return report
 
     async def _venue(self, account: str, doc: dict[str, Any]) -> BinanceVenue:
         held = self._venues.get(account)

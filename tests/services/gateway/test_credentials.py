@@ -226,9 +226,9 @@ async def test_key_pairs_stay_secret_and_carry_only_their_own_account(
                 if isinstance(e, OrderUpdate) and e.account == account]  # fmt: skip
 
     try:
-        await router.handle(order("acct-a", 1))
-        await router.handle(order("acct-b", 1))
-        await router.handle(order("acct-c", 1))
+        await router.place(order("acct-a", 1))
+        await router.place(order("acct-b", 1))
+        await router.place(order("acct-c", 1))
         placed = [(k, p["newClientOrderId"]) for k, m, pth, p in exchange.keyed
                   if m == "POST" and pth == "/fapi/v1/order"]  # fmt: skip
         assert placed == [(A_KEY, order("acct-a", 1).client_order_id),
@@ -241,17 +241,17 @@ async def test_key_pairs_stay_secret_and_carry_only_their_own_account(
 
         # bob's key revoked at the exchange: his account stops, alice's goes on
         del exchange.other_keys[B_KEY]
-        await router.handle(order("acct-b", 2))
+        await router.place(order("acct-b", 2))
         assert statuses("acct-b")[-1][0] == "REJECTED" and "-2015" in str(statuses("acct-b")[-1])
         stored = await credentials.find(db, "acct-b")
         assert stored is not None and stored["status"] == "revoked"
         calls = len(exchange.keyed)
-        await router.handle(order("acct-b", 3))
+        await router.place(order("acct-b", 3))
         assert "was refused by Binance" in str(statuses("acct-b")[-1][1])
         assert len(exchange.keyed) == calls  # not even tried
         r = await stack.call("GET", path.format("acct-b"), bob_h)
         assert r.json()["status"] == "revoked" and "-2015" in r.json()["reason"]
-        await router.handle(order("acct-a", 2))
+        await router.place(order("acct-a", 2))
         assert statuses("acct-a")[-1][0] == "FILLED"
     finally:
         await router.close()
