@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -102,6 +102,16 @@ class Settings(BaseSettings):
     mongo_database: str = Field("kwont", description="Database for platform data.")
     mongo_market_database: str = Field("ohlcv", description="Database for market data.")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL.")
+    credentials_keys: SecretStr | None = Field(
+        None,
+        description="Fernet keys encrypting users' exchange API keys at rest, comma-separated, "
+        "newest first (it encrypts; any decrypts). Gateway and execution need the same ring.",
+    )
+    credentials_keys_file: Path | None = Field(
+        None,
+        description="A mounted file of such keys, one a line, newest first (after "
+        "`credentials_keys`' keys).",
+    )
     metrics_host: str = Field("127.0.0.1", description="Bind address of /metrics and /healthz.")
     metrics_port: int = Field(9100, ge=0, le=65535, description="Port of /metrics and /healthz.")
     log_level: str = Field("INFO", description="Log level.")

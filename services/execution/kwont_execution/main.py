@@ -22,6 +22,7 @@ from kwont_common.kafka.consumer import HandlerResult
 from kwont_common.service import Runtime, Task, Wiring, run_service
 from kwont_common.state import PartitionStore
 from kwont_common.trading import ids
+from kwont_common.trading.credentials import Keyring
 from kwont_execution import audit, paper_book
 from kwont_execution.account_cache import AccountCache
 from kwont_execution.paper_venue import PaperVenue
@@ -99,18 +100,32 @@ async def setup(runtime: Runtime) -> Wiring:
     on_stop: list[Callable[[], Awaitable[None]]] = []
     tasks: list[Task] = []
     if settings.binance_enabled:
+        from kwont_execution.binance_accounts import BinanceAccounts
+        from kwont_execution.binance_client import BinanceVenueSettings
         from kwont_execution.binance_sync import (  # type: ignore[import-not-found,unused-ignore]
             follow,
             open_binance_venue,
         )
 
-        binance = await open_binance_venue(settings, db, publish)
+        operator = None
+        operator_key = settings.binance_api_key
+        if operator_key is not None and operator_key.get_secret_value():  # the operator's own
+            operator = await open_binance_venue(settings, db, publish)
+            on_stop.append(operator.close)
+
+            async def follow_binance(stop: asyncio.Event) -> None:
+                assert operator is not None
+                await follow(operator, stop)
+
+            tasks.append(follow_binance)
+        keys = settings.credentials_keys
+        keyring = Keyring.of(keys.get_secret_value() if keys else None,
+                             settings.credentials_keys_file)  # fmt: skip
+        binance = BinanceAccounts(
+            BinanceVenueSettings.of(settings), db, publish, accounts, keyring,
+            settings.binance_operator_account, operator,
+        )  # fmt: skip
         venues["binance"] = binance
-
-        async def follow_binance(stop: asyncio.Event) -> None:
-            await follow(binance, stop)
-
-        tasks.append(follow_binance)
         on_stop.append(binance.close)
     # Orders of different account:SYMBOL keys side by side (one pair's in order): an order
     # waiting on its venue holds up only its own pair.

@@ -34,9 +34,18 @@ class ExecutionSettings(Settings):
     binance_enabled: bool = Field(
         False, description="Route orders of venue `binance` to Binance; false: reject them."
     )
-    binance_api_key: SecretStr | None = Field(None, description="Binance USD-M futures API key.")
+    binance_api_key: SecretStr | None = Field(
+        None,
+        description="Binance USD-M futures API key of the operator's own account "
+        "(`binance_operator_account`); other accounts use the key pair their owner attached.",
+    )
     binance_api_secret: SecretStr | None = Field(
         None, description="Binance USD-M futures API secret."
+    )
+    binance_operator_account: str | None = Field(
+        None,
+        description="The account whose orders use `binance_api_key` (the operator's own); "
+        "None: no account does, every account needs its own attached key pair.",
     )
     binance_futures_url: str = Field(
         "https://fapi.binance.com/fapi",

@@ -19,6 +19,7 @@ from kwont_gateway.routes import (
     auth,
     backtests,
     candles,
+    credentials,
     deployments,
     divergence,
     ledger,
@@ -55,6 +56,7 @@ ROUTERS = [
     signals.router,
     analysis.router,
     notifications.router,
+    credentials.router,
 ]
 PUBLIC_PATHS = {
     "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", *WEB_PATHS

@@ -74,6 +74,11 @@ class GatewaySettings(Settings):
     )
     optimization_shard_size: int = Field(30, ge=1, description="Parameter sets per grid shard.")
     max_grid_size: int = Field(5000, ge=1, description="Largest parameter grid accepted.")
+    binance_futures_url: str = Field(
+        "https://fapi.binance.com/fapi",
+        description="Binance USD-M futures REST base the key pair a user attaches is checked "
+        "against (a signed account read).",
+    )
 
     @property
     def cors_origin_list(self) -> list[str]:

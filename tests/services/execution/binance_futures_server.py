@@ -74,6 +74,10 @@ class BinanceFutures:
 
     api_key: str = "test-key"
     api_secret: str = "test-secret"
+    #: more accounts' key -> secret (one exchange, several keys); delete one to revoke it
+    other_keys: dict[str, str] = field(default_factory=dict)
+    #: (API key, method, path, params) of every request that carried a key
+    keyed: list[tuple[str, str, str, dict[str, str]]] = field(default_factory=list)
     price: dict[str, Decimal] = field(default_factory=lambda: {"BTCUSDT": Decimal("42000")})
     symbols: list[dict[str, Any]] = field(default_factory=lambda: [futures_symbol("BTCUSDT")])
     taker_fee: Decimal = Decimal("0.0004")
@@ -142,8 +146,11 @@ class BinanceFutures:
                    body: str) -> None:  # fmt: skip
         if endpoint in PUBLIC:
             return
-        if request.headers.get("X-MBX-APIKEY") != self.api_key:
+        key = request.headers.get("X-MBX-APIKEY") or ""
+        secret = {**self.other_keys, self.api_key: self.api_secret}.get(key)
+        if secret is None:
             raise Refused(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+        self.keyed.append((key, request.method, request.path, dict(params)))
         if endpoint in KEY_ONLY:
             return
         signature = params.pop("signature", None)
@@ -151,7 +158,7 @@ class BinanceFutures:
             raise Refused(-1102, "Mandatory parameter 'signature' was not sent.")
         total = request.query_string + body
         payload = total.replace(f"&signature={signature}", "").replace(f"signature={signature}", "")
-        good = hmac.new(self.api_secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        good = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(good, signature):
             raise Refused(-1022, "Signature for this request is not valid.")
         window = int(params.get("recvWindow", 5000))

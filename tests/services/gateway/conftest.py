@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
 from kwont_common.kafka import EventProducer
 from kwont_common.kafka.admin import ensure_topics
@@ -20,7 +22,9 @@ from kwont_devstack.mongo_users import APP_USER, READONLY_USER, MongoEndpoint, c
 from kwont_gateway.main import setup
 from kwont_gateway.settings import GatewaySettings
 from kwont_gateway.users import ensure_admin
+from tests.services.execution.binance_futures_server import BinanceFutures
 from tests.services.gateway.factories import Server, candle_buckets, login, symbol_docs
+from tests.services.marketdata.vendors import serve as serve_app
 
 
 def _free_port() -> int:
@@ -50,7 +54,15 @@ def gateway_dbs(mongo: MongoEndpoint) -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture(scope="session")
+async def binance_standin() -> AsyncIterator[str]:
+    """A Binance futures stand-in the gateway checks attached key pairs against; its URL."""
+    async with serve_app(BinanceFutures().app()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def gateway_settings(
+    binance_standin: str,
     kafka_bootstrap: str,
     mongo: MongoEndpoint,
     redis_url: str,
@@ -78,6 +90,8 @@ def gateway_settings(
         rate_read_per_user=100_000,
         login_fail_per_ip=1_000_000,
         ws_session_check_s=0.5,
+        credentials_keys=SecretStr(Fernet.generate_key().decode()),
+        binance_futures_url=f"{binance_standin}/fapi",
     )
 
 
