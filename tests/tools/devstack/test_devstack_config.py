@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from kwont_common.trading.credentials import Keyring
 from kwont_devstack.config import ConfigError, StackConfig
 from kwont_devstack.kafka_groups import group_joined, group_state
 from kwont_devstack.mongo_users import MongoCredentials, MongoEndpoint
@@ -105,3 +107,25 @@ async def test_group_is_joined_only_once_its_member_has_partitions(
         assert group_state(host, int(port), unique_name) == ("Stable", 1)
     finally:
         await consumer.stop()
+
+
+@pytest.mark.unit
+def test_the_stack_generates_one_credentials_key_and_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KWONT_CREDENTIALS_KEYS", raising=False)
+    monkeypatch.delenv("KWONT_CREDENTIALS_KEYS_FILE", raising=False)
+    config = StackConfig.from_env({"KWONT_RUN_DIR": str(tmp_path)})
+    mongo = MongoEndpoint("127.0.0.1", 27017, MongoCredentials("a", "b", "c"))
+    spec = {s.name: s for s in config.services}
+    first = service_env(config, mongo, spec["gateway"])["KWONT_CREDENTIALS_KEYS_FILE"]
+    path = Path(first)
+    assert path.parent == tmp_path and path.stat().st_mode & 0o777 == 0o600
+    before = path.read_text()
+    assert service_env(config, mongo, spec["execution"])["KWONT_CREDENTIALS_KEYS_FILE"] == first
+    assert path.read_text() == before  # kept: pairs stored under it must still open
+    ring = Keyring.of(None, path)
+    assert ring is not None and ring.decrypt(ring.encrypt("s3cret")) == "s3cret"
+    # an operator's own key wins: the stack then sets none of its own
+    monkeypatch.setenv("KWONT_CREDENTIALS_KEYS", before.splitlines()[-1])
+    assert "KWONT_CREDENTIALS_KEYS_FILE" not in service_env(config, mongo, spec["gateway"])

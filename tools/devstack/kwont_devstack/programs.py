@@ -7,12 +7,14 @@ not a program: an engine that already answers is used as is (see :mod:`dockerd`)
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from kwont_devstack.config import ServiceSpec, StackConfig
 from kwont_devstack.mongo_users import MongoEndpoint
 from kwont_devstack.redis_server import redis_command
 from kwont_devstack.secantusdb import secantus_command
+from kwont_devstack.secrets_env import credentials_key_file
 from kwont_devstack.tansu import tansu_command
 
 ENGINES_GROUP = "engines"
@@ -55,7 +57,7 @@ def engine_programs(config: StackConfig) -> list[Program]:
 
 def base_env(config: StackConfig, mongo: MongoEndpoint) -> dict[str, str]:
     """Settings every service (and ``kwont-topics``) gets: the ``KWONT_`` variables."""
-    return {
+    env = {
         "KWONT_KAFKA_BOOTSTRAP_SERVERS": config.kafka_bootstrap,
         # tansu cannot do InitProducerId; effects stay idempotent by event_id anyway.
         "KWONT_KAFKA_IDEMPOTENCE": "false",
@@ -69,6 +71,12 @@ def base_env(config: StackConfig, mongo: MongoEndpoint) -> dict[str, str]:
         "KWONT_SYMBOLS_REFRESH_S": "0",
         "PYTHONUNBUFFERED": "1",
     }
+    if not (
+        os.environ.get("KWONT_CREDENTIALS_KEYS") or os.environ.get("KWONT_CREDENTIALS_KEYS_FILE")
+    ):
+        # users can attach exchange key pairs on a fresh stack (a key of the stack's own)
+        env["KWONT_CREDENTIALS_KEYS_FILE"] = str(credentials_key_file(config.run_dir))
+    return env
 
 
 EMBEDDED_SERVICE_ENV: dict[str, dict[str, str]] = {
