@@ -26,6 +26,7 @@ from kwont_backtest_runner.checks import write_strategy
 from kwont_backtest_runner.outcomes import Failed, Succeeded
 from kwont_backtest_runner.sandbox import Sandbox
 from kwont_backtest_runner.sandbox_io import decode_curves
+from kwont_backtest_runner.scheduler import Scheduler
 from kwont_common import backtest_trades
 from kwont_common.backtest_cache import (
     ResultCache,
@@ -56,10 +57,11 @@ class JobRunner:
 
     def __init__(
         self, db: Database, cache: ResultCache, sandbox: Sandbox, producer: EventProducer,
-        runner_id: str,
+        runner_id: str, scheduler: Scheduler | None = None,
     ) -> None:  # fmt: skip
         self.db, self.cache, self.sandbox = db, cache, sandbox
         self.producer, self.runner_id = producer, runner_id
+        self.scheduler = scheduler or Scheduler(slots=1)
 
     async def on_job(self, job: BacktestJob) -> BacktestResult | None:
         """Handle one job; the returned result event is published before the commit.
@@ -70,7 +72,8 @@ class JobRunner:
             Transient errors of MongoDB or Kafka, which the consumer retries.
         """
         try:
-            return await self._handle(job)
+            async with self.scheduler.turn(job.owner):  # fair between owners
+                return await self._handle(job)
         except Exception as exc:
             if is_transient(exc):
                 raise

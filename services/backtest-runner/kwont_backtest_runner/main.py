@@ -10,11 +10,12 @@ from urllib.parse import urlsplit
 import docker
 from redis.asyncio import Redis
 
-from kwont_backtest_runner import redact
+from kwont_backtest_runner import queue_metrics, redact
 from kwont_backtest_runner.checks import checker
 from kwont_backtest_runner.jobs import JobRunner
 from kwont_backtest_runner.sandbox import Sandbox
 from kwont_backtest_runner.sandbox_net import SandboxNetwork
+from kwont_backtest_runner.scheduler import Scheduler
 from kwont_backtest_runner.settings import BacktestRunnerSettings
 from kwont_common import backtest_trades
 from kwont_common.backtest_cache import ResultCache
@@ -54,9 +55,11 @@ async def setup(runtime: Runtime) -> Wiring:
     )  # fmt: skip
     redact.install(sandbox.redact)  # no log line carries the sandbox's credentials
     redis = Redis.from_url(settings.redis_url)
+    queue_metrics.limit_users(settings.queue_metrics_max_users)
+    scheduler = Scheduler(settings.job_slots, settings.job_max_running_per_user)
     runner = JobRunner(
         mongo.write, ResultCache(redis, settings.result_cache_ttl_s), sandbox, runtime.producer,
-        settings.runner_id,
+        settings.runner_id, scheduler,
     )  # fmt: skip
 
     async def close() -> None:
@@ -68,7 +71,8 @@ async def setup(runtime: Runtime) -> Wiring:
     return Wiring(
         handlers={"backtest-jobs": runner.on_job},
         on_dead_letter=runner.on_dead_letter,
-        tasks=[checker(mongo.write, sandbox, settings.runner_id)],
+        tasks=[checker(mongo.write, sandbox, settings.runner_id), scheduler.close_on],
+        concurrency=settings.job_buffer,  # in hand; the scheduler lets job_slots run
         on_stop=[close],
         background_fetch=True,  # a job waits seconds in a sandbox; half a second to pick up
     )
