@@ -24,6 +24,7 @@ from kwont_gateway.routes import (
     notifications,
     optimizations,
     portfolio,
+    quotas,
     signals,
     strategies,
     symbols,
@@ -53,6 +54,7 @@ ROUTERS = [
     signals.router,
     analysis.router,
     notifications.router,
+    quotas.router,
 ]
 PUBLIC_PATHS = {
     "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", *WEB_PATHS

@@ -20,6 +20,7 @@ from kwont_gateway.graphql.context import get_context
 from kwont_gateway.graphql.mutations import Mutation
 from kwont_gateway.graphql.notifications import NotificationMutation, NotificationQuery
 from kwont_gateway.graphql.queries import Query
+from kwont_gateway.graphql.quotas import QuotaMutation, QuotaQuery
 from kwont_gateway.graphql.subscriptions import Subscription
 
 MAX_DEPTH = 6
@@ -42,8 +43,8 @@ class ErrorCodes(SchemaExtension):
 
 
 schema = strawberry.Schema(
-    query=merge_types("Query", (Query, NotificationQuery)),
-    mutation=merge_types("Mutation", (Mutation, NotificationMutation)),
+    query=merge_types("Query", (Query, NotificationQuery, QuotaQuery)),
+    mutation=merge_types("Mutation", (Mutation, NotificationMutation, QuotaMutation)),
     subscription=Subscription,
     extensions=[
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
