@@ -34,14 +34,14 @@ async def test_past_the_user_quota_a_submission_gets_429_with_retry_after(
         error = refused.json()["error"]
         assert error["code"] == "quota_exceeded"
         assert "quota allows 2" in error["message"] and "/api/v1/quotas/me" in error["message"]
-        grid = {"strategy": "sma_cross", "grid": {"fast": {"values": [3, 4]}},
-                **{k: v for k, v in backtest_body().items() if k not in ("strategy", "params")},
-                "params": {"slow": 40}}  # fmt: skip
+        grid = backtest_body(grid={"fast": {"start": 2, "stop": 4, "step": 1}})
         assert (await c.post("/api/v1/optimizations", json=grid)).status_code == 429
         me = (await c.get("/api/v1/quotas/me")).json()
         assert me == {"max_queued": 2, "source": "user", "queued": 2}
         # a job that starts frees a place
-        [queued] = (await c.get("/api/v1/backtests", params={"status": "queued"})).json()[:1]
+        [queued] = (await c.get("/api/v1/backtests", params={"status": "queued"})).json()["items"][
+            :1
+        ]
         assert (await c.post(f"/api/v1/backtests/{queued['id']}/cancel")).status_code == 200
     assert await _submit(gateway, headers, 8) == 202
     assert await _submit(gateway, other, 5) == 202  # the default quota of others is untouched
