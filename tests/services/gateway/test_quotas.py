@@ -42,7 +42,7 @@ async def test_past_the_user_quota_a_submission_gets_429_with_retry_after(
         [queued] = (await c.get("/api/v1/backtests", params={"status": "queued"})).json()["items"][
             :1
         ]
-        assert (await c.post(f"/api/v1/backtests/{queued['id']}/cancel")).status_code == 200
+        assert (await c.delete(f"/api/v1/backtests/{queued['id']}")).status_code == 202
     assert await _submit(gateway, headers, 8) == 202
     assert await _submit(gateway, other, 5) == 202  # the default quota of others is untouched
     async with gateway.client(gateway.admin_headers) as admin:
