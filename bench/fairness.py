@@ -171,7 +171,10 @@ def main() -> None:
     engines, procs = [], []
     try:
         start_dockerd(work)
-        build = subprocess.run([str(ROOT / "scripts/build-sandbox-image.sh")], cwd=ROOT,
+        # its own tag: another checkout rebuilding kwont/sandbox:latest on the same engine
+        # mid-run must not swap the image under this runner
+        image = {**os.environ, "KWONT_SANDBOX_IMAGE": "kwont/sandbox:bench-fairness"}
+        build = subprocess.run([str(ROOT / "scripts/build-sandbox-image.sh")], cwd=ROOT, env=image,
                                capture_output=True, text=True, check=False)  # fmt: skip
         if build.returncode != 0:
             print(f"bench.fairness: sandbox image build failed; skipped\n{build.stderr[-2000:]}")
@@ -184,7 +187,7 @@ def main() -> None:
         engines.append(start_redis(HOST, redis_port, work / "redis", work / "redis.log"))
         tag = uuid.uuid4().hex[:6]
         env = {
-            **os.environ, "KWONT_KAFKA_BOOTSTRAP_SERVERS": f"{HOST}:{kafka_port}",
+            **image, "KWONT_KAFKA_BOOTSTRAP_SERVERS": f"{HOST}:{kafka_port}",
             "KWONT_KAFKA_IDEMPOTENCE": "false", "KWONT_MONGO_URI": endpoint.app_uri,
             "KWONT_MONGO_READONLY_URI": endpoint.readonly_uri,
             "KWONT_REDIS_URL": f"redis://{HOST}:{redis_port}/0", "KWONT_HTTP_PORT": str(api_port),
