@@ -9,7 +9,7 @@ PACKAGES := -p kwont_common -p kwont_quant -p kwont_ohlcv -p kwont_sandbox -p kw
 
 
 .PHONY: help bootstrap sandbox-image up down status logs test lint typecheck schemas schemas-check docs \
-	test-unit test-integration test-contract bench clean \
+	test-unit test-integration test-contract bench drill clean \
 	images compose-up compose-down compose-ps compose-logs compose-test helm-check test-deploy web
 
 help: ## List the targets
@@ -90,6 +90,9 @@ test-deploy: bootstrap ## Image tests: every service image starts and answers it
 	@$(BIN)/kwont-stack docker-up
 	@scripts/build-images.sh
 	@$(PY) -m pytest -q tests/deploy -m e2e
+
+drill: bootstrap sandbox-image ## Every fault drill (tests/drills) under traffic: time to healthy, final-state check
+	@KWONT_DRILL=all $(PY) -m pytest -q -s -m drill tests/drills
 
 bench: bootstrap ## Benchmarks against peers, printed as tables
 	@$(PY) -m bench

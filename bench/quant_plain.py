@@ -43,6 +43,7 @@ F64 = np.ndarray
 
 @numba.njit(cache=True, nogil=True)
 def plain_sma(x: F64, n: int) -> F64:
+    """SMA of ``x`` over ``n`` bars in a plain loop (compensated sum); NaN until full."""
     out = np.full(x.shape[0], np.nan)
     s = 0.0
     c = 0.0
@@ -110,12 +111,14 @@ def plain_run(
 
 
 def plain_single(c: Candles, fast: int = FAST, slow: int = SLOW) -> tuple[float, int]:
+    """One plain SMA-cross run over ``c``: final equity and trade count."""
     f, s = plain_sma(c.close, fast), plain_sma(c.close, slow)
     final, trades, _, _ = plain_run(c.open, c.close, f, s, slow, 10_000.0, FEE)
     return final, trades
 
 
 def plain_grid(c: Candles, combos: list[dict[str, Any]]) -> list[float]:
+    """Plain SMA-cross runs of every combination (each window's SMA once): final equities."""
     windows = sorted({p["fast"] for p in combos} | {p["slow"] for p in combos})
     ma = {w: plain_sma(c.close, w) for w in windows}
     return [

@@ -3,6 +3,7 @@ its own tansu / SecantusDB / Redis / dockerd on free ports, never the `make up` 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def sandbox_image(docker_engine: str) -> str:
-    """kwont/sandbox:latest, built (or found up to date) by scripts/build-sandbox-image.sh."""
+    """kwont/sandbox:latest (or $KWONT_SANDBOX_IMAGE, e.g. one tag per worktree when several
+    share a Docker engine), built (or found up to date) by scripts/build-sandbox-image.sh."""
     started = time.monotonic()
     proc = subprocess.run(
         [str(ROOT / "scripts" / "build-sandbox-image.sh")],
@@ -28,7 +30,7 @@ def sandbox_image(docker_engine: str) -> str:
     )  # fmt: skip
     assert proc.returncode == 0, f"image build failed:\n{proc.stderr[-4000:]}"
     print(f"sandbox image ready in {time.monotonic() - started:.1f}s")
-    return "kwont/sandbox:latest"
+    return os.environ.get("KWONT_SANDBOX_IMAGE", "kwont/sandbox:latest")
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@
 import { ApiError, request } from "./api";
 import { accountBox, closeAccount } from "./account";
 import { onLeave } from "./router";
-import { fmtTime, h } from "./dom";
+import { fmtTime, h, link } from "./dom";
 import { field } from "./runspec";
 import type { Strategy } from "./strategies";
 import { paramInput } from "./submit";
@@ -83,7 +83,8 @@ export async function livePage(root: HTMLElement): Promise<void> {
           h("td", {}, `${d.symbols.join(", ")} ${d.interval}`),
           h("td", {}, d.venue),
           h("td", { class: d.status === "running" ? "check-valid" : "muted" }, d.status === "stopped" && d.stopped_at ? `stopped ${fmtTime(d.stopped_at)}` : d.status),
-          h("td", {}, d.status === "running" && h("button", { class: "stop", onclick: async () => { await request(`/deployments/${d.id}/stop`, { method: "POST" }); await draw(); } }, "Stop")),
+          h("td", {}, d.status === "running" && h("button", { class: "stop", onclick: async () => { await request(`/deployments/${d.id}/stop`, { method: "POST" }); await draw(); } }, "Stop"),
+            " ", link(`/live/deployments/${d.id}/divergence`, "Divergence")),
         ))),
     );
   };

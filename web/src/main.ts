@@ -1,6 +1,7 @@
 // The dashboard's shell: a history-API router over a few pages, and the top bar.
 
 import { ApiError, session, signOut, SignedOut } from "./api";
+import { divergencePage } from "./divergence";
 import { h, link } from "./dom";
 import { listPage } from "./list";
 import { livePage } from "./live";
@@ -27,6 +28,7 @@ const ROUTES: [RegExp, Page][] = [
   [/^\/optimizations\/([^/]+)$/, optimizationPage],
   [/^\/admin\/users$/, usersPage],
   [/^\/live$/, livePage],
+  [/^\/live\/deployments\/([^/]+)\/divergence$/, divergencePage],
   [/^\/strategies\/([^/]+)$/, strategyPage],
 ];
 

@@ -96,10 +96,13 @@ async function watch(root: HTMLElement, bt: Backtest): Promise<void> {
   const ws = new WebSocket(await socketUrl(`/ws/backtests/${bt.id}`));
   let finished = false;
   ws.onclose = () => {
+    delete bar.dataset.live;
     if (!finished) stage.textContent += " (live updates stopped: reload the page)";
   };
   ws.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
+    // the server subscribes before it sends the state: from here on no push is missed
+    if (msg.type === "state") bar.dataset.live = "on";
     const p = msg.type === "state" ? msg.data.progress : msg.data;
     if (msg.type === "result") {
       finished = true;

@@ -33,6 +33,7 @@ from kwont_common.kafka import (
 )
 from kwont_common.kafka.admin import check_copartitioned
 from kwont_common.kafka.inputs import HandledHook
+from kwont_common.kafka.keeper import keep_topics
 from kwont_common.logs import configure_logging
 from kwont_common.metrics import HealthServer
 from kwont_common.mongo import Mongo
@@ -151,6 +152,11 @@ async def serve(settings: Settings, setup: Setup, stop: asyncio.Event | None = N
             )  # fmt: skip
             health.add_check("consumer", lambda: consumer.running)
             running.append(asyncio.create_task(consumer.run(stop), name="consumer"))
+        topics = {"ok": True}
+        health.add_check("topics", lambda: topics["ok"])
+        raw = (lambda: consumer._consumer) if wiring.handlers else (lambda: None)
+        keeper = keep_topics(settings, stop, lambda ok: topics.update(ok=ok), raw)
+        running.append(asyncio.create_task(keeper, name="topics"))
         for task in wiring.tasks:
             running.append(asyncio.create_task(task(stop), name=getattr(task, "__name__", "task")))
         stopper = asyncio.create_task(stop.wait(), name="stop")

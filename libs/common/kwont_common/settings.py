@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     )
     topic_prefix: str = Field("", description="Prefix for every topic name, e.g. `prod.`.")
     topic_partitions: int = Field(3, ge=1, description="Partitions when creating topics.")
+    topic_check_s: float = Field(
+        5.0, gt=0, description="How often each service checks that its topics exist and "
+        "recreates the missing ones (a broker restarted without its data).",
+    )  # fmt: skip
     topic_replication_factor: int = Field(1, ge=1, description="Replication when creating topics.")
     consumer_group: str | None = Field(
         None, description="Consumer group id (default: `kwont-<service>`)."

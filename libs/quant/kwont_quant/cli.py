@@ -1,4 +1,5 @@
-"""The ``kwont`` command line: ``kwont backtest``, ``kwont optimize``, ``kwont strategies``.
+"""The ``kwont`` command line: ``kwont backtest``, ``kwont optimize``, ``kwont strategies``,
+and ``kwont divergence`` (against the platform's API, :mod:`kwont_quant.cli_divergence`).
 
 Exit status: 0 on success, 2 for bad input (data, parameters, settings, strategy
 file), 1 when the strategy code itself failed (its traceback is printed).
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from kwont_quant import cli_divergence
 from kwont_quant.backtest import Progress, run_backtest
 from kwont_quant.candles import Candles
 from kwont_quant.config import BacktestConfig, Sizing
@@ -93,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("strategies", help="list built-in strategies and their parameters")
     st.add_argument("--json", action="store_true")
+    cli_divergence.add_parser(sub)
     return parser
 
 
@@ -139,6 +142,8 @@ class _Bar:
 
 
 def _run(args: argparse.Namespace) -> Any:
+    if args.command == "divergence":
+        return cli_divergence.run(args)
     if args.command == "strategies":
         described = [describe_strategy(c) for c in BUILTINS.values()]
         if args.json:

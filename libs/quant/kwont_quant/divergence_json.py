@@ -9,16 +9,19 @@ times are epoch milliseconds. ``summary.components_cents`` add up to
 from __future__ import annotations
 
 from dataclasses import asdict
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
-from kwont_quant.divergence import MatchedTrade, OneSided, Report, Trade
+from kwont_quant.divergence import EXACT, MatchedTrade, OneSided, Report, Trade
 
 FUNDING_NOTE = "funding is 0 until funding payments are recorded"
 
 
 def _money(v: Decimal) -> str:
-    return format(v.normalize(), "f") if v else "0"
+    # normalize() rounds to the context's precision: at the default 28 digits the parts
+    # written would no longer add up to the total written
+    with localcontext(EXACT):
+        return format(v.normalize(), "f") if v else "0"
 
 
 def _trade(t: Trade) -> dict[str, Any]:

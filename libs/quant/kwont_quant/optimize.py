@@ -143,6 +143,7 @@ class Evaluation:
     moments: F64 | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """The evaluation as JSON: parameters, score (None when not finite) and metrics."""
         return {
             "params": dict(self.params),
             "score": self.score if math.isfinite(self.score) else None,
@@ -242,9 +243,11 @@ class OptimizationResult:
 
     @property
     def best(self) -> Evaluation:
+        """The best evaluation (the list is sorted best first)."""
         return self.evaluations[0]
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as JSON: objective, best, guards and every evaluation."""
         return {
             "objective": self.objective,
             "best": self.best.to_dict() if self.evaluations else None,

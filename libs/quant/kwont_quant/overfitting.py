@@ -180,6 +180,7 @@ class Pbo:
 
     @property
     def n_splits(self) -> int:
+        """How many in-sample/out-of-sample splits were evaluated."""
         return int(self.logits.shape[0])
 
 

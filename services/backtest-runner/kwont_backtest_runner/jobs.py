@@ -21,11 +21,13 @@ import time
 from pathlib import Path
 from typing import Any, cast, get_args
 
-from kwont_backtest_runner import results
+from aiokafka.errors import KafkaError
+
+from kwont_backtest_runner import divergence_job, results
+from kwont_backtest_runner.attempts import RetryPolicy, engine_answers, run_with_retries
 from kwont_backtest_runner.checks import write_strategy
 from kwont_backtest_runner.outcomes import Failed, Succeeded
 from kwont_backtest_runner.sandbox import Sandbox
-from kwont_backtest_runner.sandbox_io import decode_curves
 from kwont_backtest_runner.scheduler import Scheduler
 from kwont_common import backtest_trades
 from kwont_common.backtest_cache import (
@@ -50,6 +52,7 @@ from kwont_quant import ENGINE_VERSION
 
 log = logging.getLogger(__name__)
 CANCEL_POLL_S = 0.5
+HEARTBEAT_S = 2.0  # a running job's ``heartbeat_at`` is renewed this often (the reaper's clock)
 
 
 class JobRunner:
@@ -57,10 +60,11 @@ class JobRunner:
 
     def __init__(
         self, db: Database, cache: ResultCache, sandbox: Sandbox, producer: EventProducer,
-        runner_id: str, scheduler: Scheduler | None = None,
+        runner_id: str, retry: RetryPolicy | None = None, scheduler: Scheduler | None = None,
     ) -> None:  # fmt: skip
         self.db, self.cache, self.sandbox = db, cache, sandbox
         self.producer, self.runner_id = producer, runner_id
+        self.retry = retry or RetryPolicy()
         self.scheduler = scheduler or Scheduler(slots=1)
 
     async def on_job(self, job: BacktestJob) -> BacktestResult | None:
@@ -69,13 +73,14 @@ class JobRunner:
         Raises:
             InvalidMessage: the job could not be handled; it is marked ``failed`` with the
                 cause first (the consumer dead-letters the message, without retrying).
-            Transient errors of MongoDB or Kafka, which the consumer retries.
+            Transient errors of MongoDB and any Kafka error (a broker that lost its topics
+            answers publishes with errors until they are back), which the consumer retries.
         """
         try:
-            async with self.scheduler.turn(job.owner):  # fair between owners
+            async with self.scheduler.turn(job.owner, job.job_id):  # fair between owners
                 return await self._handle(job)
         except Exception as exc:
-            if is_transient(exc):
+            if is_transient(exc) or isinstance(exc, KafkaError):  # never the job's fault
                 raise
             cause = self.sandbox.redact(str(exc) if isinstance(exc, InvalidMessage)
                                         else f"{type(exc).__name__}: {exc}")  # fmt: skip
@@ -107,6 +112,8 @@ class JobRunner:
             log.exception("could not publish the failed result", extra={"job_id": job.job_id})
 
     async def _handle(self, job: BacktestJob) -> BacktestResult | None:
+        stages = {"queue_wait": max(now_ms() - job.event_time, 0) / 1000}  # seconds each
+        mark = time.perf_counter()
         state = await results.job_state(self.db, job)
         if state["status"] in results.FINAL:
             return await self._republish(job, state)
@@ -114,41 +121,52 @@ class JobRunner:
             await results.mark(self.db, job.job_id, status="cancelled")
             return results.result_event(job, "cancelled", self.runner_id, error="cancelled")
         code = await self._strategy_code(job)
+        if job.kind == "divergence":
+            return await divergence_job.run(self, job, code)
         digest = hashlib.sha256(code.encode()).hexdigest() if code is not None else None
         key = content_hash(job, ENGINE_VERSION, digest)
         cached = await self.cache.get(key)
         if cached is not None and await still_stored(self.db, cached):
-            return await self._store(job, alias_document(job, cached, key), key, True)
+            stages["cache_lookup"] = time.perf_counter() - mark
+            return await self._store(job, alias_document(job, cached, key), key, True, stages)
+        stages["cache_lookup"] = time.perf_counter() - mark
         await results.mark(
             self.db, job.job_id, status="running", runner=self.runner_id,
-            started_at=results.utcnow(), progress={"stage": "starting", "fraction": 0.0},
+            started_at=results.utcnow(), heartbeat_at=results.utcnow(),
+            progress={"stage": "starting", "fraction": 0.0},
         )  # fmt: skip
         await self._progress(job, "starting", 0.0)
         started = time.perf_counter()
         outcome = await self._run(job, code)
         duration_ms = int((time.perf_counter() - started) * 1000)
+        stages.update(outcome.stages)
         if isinstance(outcome, Failed):
             status = "cancelled" if outcome.cause == "cancelled" else "failed"
             error = outcome.reason + (f"\n{outcome.traceback}" if outcome.traceback else "")
-            await results.mark(self.db, job.job_id, status=status, error=error)
+            await results.mark(self.db, job.job_id, status=status, error=error, stages=stages)
             return results.result_event(
                 job, status, self.runner_id, error=error, duration_ms=duration_ms
             )
-        doc = results.result_document(job, decode_curves(outcome.raw), key, duration_ms, False)
+        mark = time.perf_counter()
+        doc = results.result_document(job, outcome.result, key, duration_ms, False)
         await backtest_trades.store(self.db, job.job_id, job.owner, outcome.raw.get("trades") or [])
-        event = await self._store(job, doc, key, False)
+        stages["result_write"] = time.perf_counter() - mark
+        event = await self._store(job, doc, key, False, stages)
         await self.cache.put(key, summary(doc))
         return event
 
     async def _store(
-        self, job: BacktestJob, doc: dict[str, Any], key: str, from_cache: bool
-    ) -> BacktestResult:
+        self, job: BacktestJob, doc: dict[str, Any], key: str, from_cache: bool,
+        stages: dict[str, float],
+    ) -> BacktestResult:  # fmt: skip
+        mark = time.perf_counter()
         if not await results.store_result(self.db, doc):
             stored = await self.db[results.RESULTS].find_one({"_id": job.job_id})
             doc = stored or doc
+        stages["result_write"] = stages.get("result_write", 0.0) + time.perf_counter() - mark
         await results.mark(
             self.db, job.job_id, status="succeeded", from_cache=from_cache, error=None,
-            progress={"stage": "done", "fraction": 1.0}, content_hash=key,
+            progress={"stage": "done", "fraction": 1.0}, content_hash=key, stages=stages,
         )  # fmt: skip
         return results.result_event(job, "succeeded", self.runner_id, doc=doc)
 
@@ -182,6 +200,14 @@ class JobRunner:
             raise InvalidMessage("strategy code changed since the job was submitted")
         return code
 
+    async def run_sandbox(self, job: BacktestJob, code: str | None) -> Succeeded | Failed:
+        """Run ``job`` in the sandbox, publishing its progress, killed on a cancel."""
+        return await self._run(job, code)
+
+    async def progress(self, job: BacktestJob, stage: str, fraction: float) -> None:
+        """Store and publish a progress update of ``job``."""
+        await self._progress(job, stage, fraction)
+
     async def _run(self, job: BacktestJob, code: str | None) -> Succeeded | Failed:
         updates: asyncio.Queue[tuple[str, float] | None] = asyncio.Queue()
         last = [0.0]
@@ -205,7 +231,15 @@ class JobRunner:
                     else await asyncio.to_thread(write_strategy, Path(tmp), code)
                 )
                 payload = job.model_dump(mode="json")
-                return await self.sandbox.run_async(payload, path, on_progress)
+
+                async def on_retry(attempt: int, reason: str) -> None:
+                    await results.mark(self.db, job.job_id, attempts=attempt,
+                                       attempt_error=reason)  # fmt: skip
+
+                return await run_with_retries(
+                    lambda: self.sandbox.run_async(payload, path, on_progress),
+                    lambda: engine_answers(self.sandbox.client), self.retry, on_retry,
+                )  # fmt: skip
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -214,9 +248,15 @@ class JobRunner:
             await publisher
 
     async def _watch_cancel(self, job_id: str) -> None:
-        """Kill the container when the gateway marks the job ``cancelling``."""
+        """Kill the container when the gateway marks the job ``cancelling``; renew the job's
+        heartbeat meanwhile (a job whose heartbeat stops is the reaper's)."""
+        beat = time.monotonic()
         while True:
             await asyncio.sleep(CANCEL_POLL_S)
+            if time.monotonic() - beat >= HEARTBEAT_S:
+                beat = time.monotonic()
+                with contextlib.suppress(Exception):  # a missed beat is not the job's failure
+                    await results.mark(self.db, job_id, heartbeat_at=results.utcnow())
             doc = await self.db[results.JOBS].find_one({"_id": job_id}, {"status": 1})
             if doc and doc.get("status") == "cancelling":
                 await asyncio.to_thread(self.sandbox.cancel, job_id)

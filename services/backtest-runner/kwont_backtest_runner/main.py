@@ -4,6 +4,7 @@ results out, each job in its own Docker sandbox."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from redis.asyncio import Redis
 from kwont_backtest_runner import queue_metrics, redact
 from kwont_backtest_runner.checks import checker
 from kwont_backtest_runner.jobs import JobRunner
+from kwont_backtest_runner.reaper import reaper
 from kwont_backtest_runner.sandbox import Sandbox
 from kwont_backtest_runner.sandbox_net import SandboxNetwork
 from kwont_backtest_runner.scheduler import Scheduler
@@ -59,11 +61,12 @@ async def setup(runtime: Runtime) -> Wiring:
     scheduler = Scheduler(settings.job_slots, settings.job_max_running_per_user)
     runner = JobRunner(
         mongo.write, ResultCache(redis, settings.result_cache_ttl_s), sandbox, runtime.producer,
-        settings.runner_id, scheduler,
+        settings.runner_id, settings.retry, scheduler,
     )  # fmt: skip
 
     async def close() -> None:
         await redis.aclose()
+        await asyncio.to_thread(sandbox.close)  # the spare container
         await asyncio.to_thread(network.close, client if settings.sandbox_network_cleanup else None)
         client.close()
 
@@ -71,7 +74,14 @@ async def setup(runtime: Runtime) -> Wiring:
     return Wiring(
         handlers={"backtest-jobs": runner.on_job},
         on_dead_letter=runner.on_dead_letter,
-        tasks=[checker(mongo.write, sandbox, settings.runner_id), scheduler.close_on],
+        tasks=[
+            checker(mongo.write, sandbox, settings.runner_id),
+            reaper(mongo.write, runtime.producer, settings.reaper, settings.runner_id),
+            scheduler.close_on,
+            functools.partial(
+                scheduler.hold, mongo.write, settings.reaper_heartbeat_s / 2, settings.runner_id
+            ),
+        ],
         concurrency=settings.job_buffer,  # in hand; the scheduler lets job_slots run
         on_stop=[close],
         background_fetch=True,  # a job waits seconds in a sandbox; half a second to pick up

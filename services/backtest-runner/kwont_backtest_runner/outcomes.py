@@ -31,6 +31,8 @@ class Succeeded:
     duration_s: float
     raw: dict[str, Any] = field(default_factory=dict)
     """The line as received (curves still packed): JSON-able, what the result cache keeps."""
+    stages: dict[str, float] = field(default_factory=dict)
+    """Seconds per stage of the run (container create/start/exit, the sandbox's own)."""
     ok: Literal[True] = True
 
 
@@ -42,6 +44,7 @@ class Failed:
     cause: Cause
     traceback: str = ""
     duration_s: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
     ok: Literal[False] = False
 
 

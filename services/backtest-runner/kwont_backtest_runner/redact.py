@@ -44,6 +44,11 @@ class Redactor:
                 text = text.replace(secret, MASK)
         return text
 
+    def may_occur_in(self, raw: bytes) -> bool:
+        """False when no secret can be in any string JSON-decoded from ``raw``: none occurs
+        in it literally and it has no escape (``\\``) that could spell one another way."""
+        return b"\\" in raw or any(s.encode() in raw for s in self._secrets)
+
     def tree(self, value: Any) -> Any:
         """A JSON-like value with every string (keys too) masked."""
         if isinstance(value, str):

@@ -24,26 +24,25 @@ from urllib.parse import urlsplit, urlunsplit
 
 import docker
 from docker.errors import APIError, NotFound
-from docker.types import LogConfig, Ulimit
 
 from kwont_backtest_runner.limits import SandboxLimits
 from kwont_backtest_runner.outcomes import (
     Cause,
     Failed,
     Outcome,
-    Succeeded,
-    error_line_outcome,
     pids_limit_hit,
 )
 from kwont_backtest_runner.redact import Redactor
-from kwont_backtest_runner.result_check import InvalidResult, check_curves, check_result
-from kwont_backtest_runner.sandbox_io import ProtocolError, StreamReader, decode_curves
+from kwont_backtest_runner.sandbox_io import ProtocolError, StreamReader
 from kwont_backtest_runner.sandbox_net import SandboxNetwork
+from kwont_backtest_runner.sandbox_pool import JOB_LABEL, LABEL, SparePool, create, name_prefix
+from kwont_backtest_runner.sandbox_verdict import decide
 
 DEFAULT_IMAGE = "kwont/sandbox:latest"
-STRATEGY_MOUNT = "/strategy/strategy.py"
-SANDBOX_USER = "10001:10001"
-LABEL, JOB_LABEL = "kwont.sandbox", "kwont.sandbox.job"
+STRATEGY_PATH = "/strategy/strategy.py"  # /strategy links to /tmp/strategy in the image
+__all__ = ["JOB_LABEL", "LABEL", "Sandbox", "sandbox_mongo_uri"]
+#: Stages the sandbox reports on ``timing`` lines (kept as ``sandbox_<stage>``).
+SANDBOX_STAGES = ("boot", "numba_cache", "stdin", "import", "strategy", "load", "engine", "encode")
 ProgressFn = Callable[[str, float], None]
 
 
@@ -67,6 +66,7 @@ class Sandbox:
         image: str = DEFAULT_IMAGE,
         limits: SandboxLimits | None = None,
         ohlcv_db: str = "ohlcv",
+        spare: bool = True,
     ) -> None:
         self.client, self.network, self.image = client, network, image
         self.limits = limits or SandboxLimits()
@@ -78,6 +78,13 @@ class Sandbox:
         self.redact = Redactor.of_uris(readonly_uri, self.mongo["uri"])
         """Masks the credentials handed to the sandbox in everything read back from it."""
         self._cancelled: set[str] = set()
+        self.pool = SparePool(client, image, network.name, self.limits, spare)
+        """One created-not-started container for the next built-in job (``sandbox_pool``)."""
+        self.pool.refill()
+
+    def close(self) -> None:
+        """Remove the spare container."""
+        self.pool.close()
 
     def run(
         self,
@@ -88,7 +95,8 @@ class Sandbox:
     ) -> Outcome:
         """Run ``job`` (a ``BacktestJob.model_dump(mode="json")``, or ``{"mode": "describe"}``).
 
-        ``strategy_file``: uploaded code, mounted read-only (built-ins need none).
+        ``strategy_file``: uploaded code, sent on stdin with the job (built-ins need none);
+        the sandbox keeps it as ``/strategy/strategy.py`` on its own tmpfs.
         ``on_progress(stage, fraction)`` is called from this thread as lines arrive.
         Never raises for anything the job does; raises ``docker.errors.DockerException``
         only when the engine itself fails (image missing, engine down). Every text of the
@@ -97,44 +105,31 @@ class Sandbox:
         lim = limits or self.limits
         job_id = str(job.get("job_id") or f"describe-{uuid.uuid4().hex[:8]}")
         payload: dict[str, Any] = {**job, "mongo": self.mongo, "workers": lim.workers}
-        volumes = {}
-        if strategy_file is not None:
-            payload["strategy_path"] = STRATEGY_MOUNT
-            volumes[str(strategy_file.resolve())] = {"bind": STRATEGY_MOUNT, "mode": "ro"}
-        container = self.client.containers.create(
-            self.image,
-            name=f"kwont-sbx-{job_id[:40]}-{uuid.uuid4().hex[:6]}",
-            stdin_open=True,
-            network=self.network.name,
-            user=SANDBOX_USER,
-            read_only=True,
-            tmpfs={"/tmp": f"rw,nosuid,nodev,noexec,size={lim.tmpfs_mib}m,mode=1777"},
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            mem_limit=lim.memory_bytes,
-            memswap_limit=lim.memory_bytes,  # equal to the memory limit: no swap
-            nano_cpus=int(lim.cpus * 1e9),
-            pids_limit=lim.pids,
-            ulimits=[Ulimit(name="core", soft=0, hard=0)],
-            sysctls={"net.ipv6.conf.all.disable_ipv6": "1"},
-            volumes=volumes,
-            labels={LABEL: "1", JOB_LABEL: job_id},
-            log_config=LogConfig(type="none"),  # output is capped here, never logged to disk
-            hostname="sandbox",
-        )
+        if strategy_file is not None:  # on stdin, not mounted: any job can start the spare
+            payload["strategy_path"] = STRATEGY_PATH
+            payload["strategy_source"] = strategy_file.read_text(encoding="utf-8")
+        stages: dict[str, float] = {}
+        mark = time.perf_counter()
+        container = self.pool.take(job_id, lim)
+        if container is None:
+            container = create(self.client, self.image, self.network.name, lim, job_id)
+        stages["container_create"] = time.perf_counter() - mark
         try:
             outcome = self._drive(container, job_id, json.dumps(payload).encode(), on_progress,
-                                  lim)  # fmt: skip
+                                  lim, stages)  # fmt: skip
             if isinstance(outcome, Failed):
-                return dataclasses.replace(
+                outcome = dataclasses.replace(
                     outcome, reason=self.redact(outcome.reason),
                     traceback=self.redact(outcome.traceback),
                 )  # fmt: skip
-            return outcome
         finally:
             self._cancelled.discard(job_id)
+            mark = time.perf_counter()
             with contextlib.suppress(NotFound, APIError):
                 container.remove(force=True)
+            stages["container_remove"] = time.perf_counter() - mark
+            self.pool.refill()
+        return dataclasses.replace(outcome, stages=stages)
 
     def describe(self, strategy_file: Path) -> Outcome:
         """Load an uploaded file in a sandbox; the result's ``strategy`` describes it."""
@@ -162,8 +157,13 @@ class Sandbox:
         Its :meth:`run` then returns ``Failed(cause="cancelled")``. True if one was found.
         """
         self._cancelled.add(job_id)
-        found = self.client.containers.list(filters={"label": f"{JOB_LABEL}={job_id}"})
-        for c in found:
+        found = {c.id: c for c in self.client.containers.list(
+            filters={"label": f"{JOB_LABEL}={job_id}"})}  # fmt: skip
+        # a spare taken by the job carries the spare's label but the job's name
+        for c in self.client.containers.list(filters={"name": name_prefix(job_id)}):
+            if c.name.startswith(name_prefix(job_id)):
+                found[c.id] = c
+        for c in found.values():
             with contextlib.suppress(NotFound, APIError):
                 c.kill()
         return bool(found)
@@ -175,8 +175,10 @@ class Sandbox:
         stdin: bytes,
         on_progress: ProgressFn | None,
         lim: SandboxLimits,
+        stages: dict[str, float],
     ) -> Outcome:
         final: list[dict[str, Any]] = []
+        raw_final: list[bytes] = []
         problem: list[str] = []
 
         def on_line(line: dict[str, Any]) -> None:
@@ -186,17 +188,28 @@ class Sandbox:
                         and math.isfinite(fraction):  # fmt: skip
                     stage = self.redact(str(line.get("stage", "")))[:40]
                     on_progress(stage, min(max(float(fraction), 0.0), 1.0))
+            elif line["type"] == "timing":
+                seconds = line.get("seconds")
+                if line.get("stage") in SANDBOX_STAGES and isinstance(seconds, int | float) \
+                        and math.isfinite(seconds):  # fmt: skip
+                    stages[f"sandbox_{line['stage']}"] = min(max(float(seconds), 0.0), 1e4)
             elif line["type"] in ("result", "error") and not final:
                 final.append(line)
+                raw_final.append(reader.last_line)
 
         reader = StreamReader(on_line)
         params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        mark = time.perf_counter()
         sock = self.client.api.attach_socket(container.id, params=params)
         raw: socket.socket = sock._sock
+        stages["container_attach"] = time.perf_counter() - mark
         started = time.monotonic()
         verdict: Cause | None = None
         try:
+            mark = time.perf_counter()
             container.start()
+            stages["container_start"] = time.perf_counter() - mark
+            mark = time.perf_counter()
             raw.sendall(stdin)
             raw.shutdown(socket.SHUT_WR)  # EOF on the sandbox's stdin
             while True:
@@ -226,9 +239,11 @@ class Sandbox:
             # wrapper alone leaves the socket open.)
             sock.close()
             raw.close()
+            stages["sandbox_run"] = time.perf_counter() - mark
             if verdict is not None:
                 with contextlib.suppress(NotFound, APIError):
                     container.kill()
+        mark = time.perf_counter()
         try:
             status = container.wait(timeout=10).get("StatusCode", -1)
         except Exception:  # the engine timed out on wait: treat as killed
@@ -236,55 +251,14 @@ class Sandbox:
         container.reload()
         oom = bool(container.attrs["State"].get("OOMKilled"))
         elapsed = time.monotonic() - started
-        return self._verdict(
-            job_id, verdict, final, problem, oom, status, reader.stderr_text(), lim, elapsed
-        )
-
-    def _verdict(
-        self,
-        job_id: str,
-        verdict: Cause | None,
-        final: list[dict[str, Any]],
-        problem: list[str],
-        oom: bool,
-        status: int,
-        stderr: str,
-        lim: SandboxLimits,
-        elapsed: float,
-    ) -> Outcome:
-        def fail(reason: str, cause: Cause, tb: str = "") -> Failed:
-            return Failed(reason, cause, tb, elapsed)
-
-        if job_id in self._cancelled:
-            return fail("cancelled", "cancelled")
-        if verdict == "timeout":
-            return fail(f"timed out after {lim.timeout_s:g}s", "timeout", stderr)
-        if verdict == "pids":
-            return fail(f"process limit ({lim.pids}) exceeded (then timed out)", "pids", stderr)
-        if verdict == "output":
-            return fail(f"output limit exceeded ({lim.output_mib} MiB)", "output")
-        if verdict == "internal":
-            return fail(f"sandbox protocol violated: {problem[0]}", "internal", stderr)
-        if oom:
-            return fail(f"memory limit ({lim.memory_mib} MiB) exceeded", "memory", stderr)
-        if final and final[0]["type"] == "result":
-            body = {k: v for k, v in final[0].items() if k not in ("type", "v")}
-            try:
-                check_result(body)
-                result = decode_curves(body)
-                check_curves(result)
-            except InvalidResult as exc:
-                return fail(f"invalid result from the sandbox: {exc}", "result")
-            except (ValueError, KeyError) as exc:
-                return fail(f"sandbox result unreadable: {exc}", "internal")
-            body = self.redact.tree(body)
-            return Succeeded(self.redact.tree(result), elapsed, raw=body)
-        if final:
-            return error_line_outcome(final[0], lim, elapsed)
-        if "Resource temporarily unavailable" in stderr or "can't start new thread" in stderr:
-            return fail(f"process limit ({lim.pids}) exceeded", "pids", stderr)
-        if status == 137:
-            return fail("killed", "internal", stderr)
-        last = stderr.strip().splitlines()[-1:] or ["no output"]
-        return fail(f"sandbox exited with status {status} without a result: {last[0]}",
-                    "internal", stderr)  # fmt: skip
+        stages["container_exit"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        # the walk over every string of a result costs 0.7 s for a year's trades: skip it
+        # when the line as received cannot hold a credential in any form
+        secret = not raw_final or self.redact.may_occur_in(raw_final[0])
+        outcome = decide(
+            job_id in self._cancelled, verdict, final, problem, oom, status,
+            reader.stderr_text(), lim, elapsed, self.redact, secret,
+        )  # fmt: skip
+        stages["result_check"] = time.perf_counter() - mark
+        return outcome

@@ -70,6 +70,8 @@ class StreamReader:
         self._line = bytearray()
         self.stderr_tail = bytearray()
         self.total = 0
+        self.last_line = b""
+        """The raw text of the latest stdout line (the result line, once it came)."""
 
     def feed(self, data: bytes) -> None:
         """Consume ``data``.
@@ -97,6 +99,7 @@ class StreamReader:
             text = bytes(self._line[:cut])
             del self._line[: cut + 1]
             if text.strip():
+                self.last_line = text
                 self._on_line(parse_line(text))
 
     def stderr_text(self) -> str:
@@ -110,7 +113,12 @@ def parse_line(text: bytes) -> dict[str, Any]:
         line = json.loads(text)
     except ValueError as exc:
         raise ProtocolError(f"not JSON: {text[:200]!r}") from exc
-    if not isinstance(line, dict) or line.get("type") not in ("progress", "result", "error"):
+    if not isinstance(line, dict) or line.get("type") not in (
+        "progress",
+        "timing",
+        "result",
+        "error",
+    ):
         raise ProtocolError(f"not a protocol line: {text[:200]!r}")
     if line.get("v") != PROTOCOL_VERSION:
         raise ProtocolError(f"protocol version {line.get('v')!r}, expected {PROTOCOL_VERSION}")

@@ -24,7 +24,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from kwont_backtest_runner import queue_metrics
+from kwont_backtest_runner.results import JOBS, utcnow
 from kwont_common.errors import TransientError
+from kwont_common.mongo import Database
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Waiting:
     owner: str
     enqueued: float
     wake: asyncio.Future[None] | None = None
+    job_id: str = ""
 
 
 @dataclass
@@ -113,7 +116,7 @@ class Scheduler:
         self.closed = False
 
     @contextlib.asynccontextmanager
-    async def turn(self, owner: str) -> AsyncIterator[float]:
+    async def turn(self, owner: str, job_id: str = "") -> AsyncIterator[float]:
         """Hold a slot for ``owner`` for the block; yields the seconds waited.
 
         Raises:
@@ -121,7 +124,7 @@ class Scheduler:
         """
         if self.closed:
             raise TransientError("the runner is stopping; the job stays queued")
-        item = Waiting(owner, self.clock(), asyncio.get_running_loop().create_future())
+        item = Waiting(owner, self.clock(), asyncio.get_running_loop().create_future(), job_id)
         self.queue.add(item)
         queue_metrics.waiting(owner, self.queue.depth(owner))
         self._dispatch()
@@ -146,6 +149,25 @@ class Scheduler:
             yield waited
         finally:
             self._release(owner)
+
+    def waiting_ids(self) -> list[str]:
+        """The job ids of every job waiting for a slot."""
+        return [i.job_id for q in self.queue.waiting.values() for i in q if i.job_id]
+
+    async def hold(self, db: Database, every_s: float, runner_id: str, stop: asyncio.Event
+                   ) -> None:  # fmt: skip
+        """Until ``stop``: every ``every_s`` mark the waiting jobs ``held_at`` now, so the
+        reaper does not take a job waiting its turn for one no runner took."""
+        while not stop.is_set():
+            ids = self.waiting_ids()
+            if ids:
+                with contextlib.suppress(Exception):  # the next beat tries again
+                    await db[JOBS].update_many(
+                        {"_id": {"$in": ids}, "status": "queued"},
+                        {"$set": {"held_at": utcnow(), "held_by": runner_id}},
+                    )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every_s)
 
     def close(self) -> None:
         """Stop granting slots: every waiting job fails transiently (stays uncommitted)."""

@@ -7,7 +7,9 @@ import socket
 
 from pydantic import Field
 
+from kwont_backtest_runner.attempts import RetryPolicy
 from kwont_backtest_runner.limits import SandboxLimits
+from kwont_backtest_runner.reaper import ReaperPolicy
 from kwont_common.settings import Settings
 
 
@@ -51,7 +53,39 @@ class BacktestRunnerSettings(Settings):
     queue_metrics_max_users: int = Field(
         50, ge=0, description="Distinct users labelled in the queue metrics; the rest 'other'."
     )
+    sandbox_attempts: int = Field(
+        3, ge=1, description="Runs of a job whose sandbox failed for the engine's sake (dockerd "
+        "restarted, container killed from outside) before it fails with the reasons.",
+    )  # fmt: skip
+    sandbox_retry_wait_s: float = Field(
+        30.0, ge=0, description="How long a retry waits for the Docker engine to answer again."
+    )
+    reaper_interval_s: float = Field(5.0, gt=0, description="How often the reaper looks.")
+    reaper_heartbeat_s: float = Field(
+        20.0, gt=0, description="A running job with no heartbeat for this long is requeued."
+    )
+    reaper_queued_s: float = Field(
+        300.0, gt=0, description="A job queued this long with no runner is sent again."
+    )
+    reaper_max_requeues: int = Field(
+        2, ge=0, description="Requeues of a job before the reaper fails it with the reason."
+    )
     result_cache_ttl_s: int = Field(86_400, ge=1, description="How long cached results live.")
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The sandbox_attempts / sandbox_retry_wait_s settings."""
+        return RetryPolicy(self.sandbox_attempts, self.sandbox_retry_wait_s)
+
+    @property
+    def reaper(self) -> ReaperPolicy:
+        """The reaper_* settings; a job runs at most every attempt's timeout and waits."""
+        per_run = self.sandbox_timeout_s + self.sandbox_retry_wait_s
+        return ReaperPolicy(
+            interval_s=self.reaper_interval_s, heartbeat_s=self.reaper_heartbeat_s,
+            run_deadline_s=per_run * self.sandbox_attempts + 60, queued_s=self.reaper_queued_s,
+            max_requeues=self.reaper_max_requeues,
+        )  # fmt: skip
 
     @property
     def limits(self) -> SandboxLimits:

@@ -9,6 +9,7 @@ new ones; all of them when re-sent).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -33,6 +34,12 @@ from kwont_execution.binance_client import (
 log = logging.getLogger(__name__)
 
 Publish = Callable[[list[Event]], Awaitable[None]]
+REPORTED: contextvars.ContextVar[list[Event] | None] = contextvars.ContextVar(
+    "kwont_binance_reported", default=None
+)
+"""Where :meth:`BinanceMarket.emit` also puts what it stored, while
+:meth:`kwont_execution.binance_venue.BinanceVenue.place` carries out an order (the
+user-data stream's task runs outside it)."""
 NO_SUCH_ORDER = (-2011, -2013)  # "Unknown order sent." / "Order does not exist."
 MARGIN_KEPT = (-4046, -4047, -4048)  # already that type / open orders / open position
 
@@ -162,6 +169,9 @@ class BinanceMarket:
         """Store ``events``; publish the new ones (all of them when ``republish``)."""
         async with self._emitting:
             fresh = await reports.record(self.db, events)
+            sink = REPORTED.get()
+            if sink is not None:
+                sink.extend(events)
             out = events if republish else fresh
             if out:
                 await self.publish(out)

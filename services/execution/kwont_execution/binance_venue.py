@@ -14,6 +14,9 @@ asks the exchange for its client id and re-publishes what happened, and only an 
 exchange does not know is placed (python-binance sends the same id, which Binance refuses
 to duplicate among open orders). Outcomes are published as ``OrderUpdate`` / ``Fill`` and
 stored in ``orders`` / ``fills``; every REST exchange is in ``execution_audit``.
+
+:meth:`BinanceVenue.place` keeps the venue contract (:mod:`kwont_execution.venue`): the
+events an order led to, in order, already published.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from typing import Any
 
 from binance.exceptions import BinanceAPIException  # type: ignore[import-untyped]
 
-from kwont_common.events import Order
+from kwont_common.events import Event, Order
 from kwont_common.trading import exchange, ids
 from kwont_common.trading.exchange import SymbolFilters
 from kwont_execution import binance_claims as claims
 from kwont_execution import binance_reports as reports
 from kwont_execution.binance_client import NETWORK_ERRORS, audit_context, transient
-from kwont_execution.binance_market import NO_SUCH_ORDER, BinanceMarket
+from kwont_execution.binance_market import NO_SUCH_ORDER, REPORTED, BinanceMarket
+from kwont_execution.venue import Report
 
 
 def _fmt(value: Decimal) -> str:
@@ -40,6 +44,22 @@ class BinanceVenue(BinanceMarket):
     """Places and follows orders on Binance USD-M futures (see the module docstring)."""
 
     # -- orders in ------------------------------------------------------------------------
+
+    async def place(self, order: Order) -> Report:
+        """:meth:`handle`, reported: what the order led to (published already; a copy
+        reports the first's events again, under the same ids).
+
+        Raises:
+            TransientError: as :meth:`handle`.
+        """
+        sink: list[Event] = []
+        token = REPORTED.set(sink)
+        try:
+            await self.handle(order)
+        finally:
+            REPORTED.reset(token)
+        distinct = {e.event_id: e for e in reversed(sink)}  # the first copy's place
+        return Report(tuple(e for e in sink if distinct.get(e.event_id) is e))
 
     async def handle(self, order: Order) -> None:
         """Carry out one approved order; publish what happened.

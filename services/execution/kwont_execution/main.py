@@ -15,7 +15,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
 
 from kwont_common.events import Event, Order, OrderUpdate
 from kwont_common.kafka import EventConsumer
@@ -28,10 +27,10 @@ from kwont_execution.account_cache import AccountCache
 from kwont_execution.paper_venue import PaperVenue
 from kwont_execution.settings import ExecutionSettings
 from kwont_execution.ticks import LastTicks
+from kwont_execution.venue import Venue
 from kwont_execution.write_behind import WriteBehind
 
 log = logging.getLogger(__name__)
-Venue = Callable[[Order], Awaitable[Any]]
 
 
 def disabled_venue(order: Order) -> OrderUpdate:
@@ -55,13 +54,14 @@ def disabled_venue(order: Order) -> OrderUpdate:
 def dispatcher(
     venues: dict[str, Venue], behind: WriteBehind, accounts: AccountCache
 ) -> Callable[[Order], Awaitable[HandlerResult]]:
-    """The ``orders`` handler: each order to its venue; what a venue returns is published."""
+    """The ``orders`` handler: each order to its venue; what its report leaves to the caller
+    is published."""
 
     async def on_order(order: Order) -> HandlerResult:
         venue = venues.get(order.venue)
         if venue is not None:
-            result: HandlerResult = await venue(order)
-            return result
+            report = await venue.place(order)
+            return list(report.publish)
         rejection = disabled_venue(order)
         _, owner = await accounts.get(order.account)
         behind.outcome([rejection], owner, order, f"{order.venue}:{order.client_order_id}",
@@ -95,7 +95,7 @@ async def setup(runtime: Runtime) -> Wiring:
     behind = WriteBehind(db, store)
     paper = PaperVenue(db, market, accounts, ticks, store, behind, publish,
                        settings.stop_gate_wait_s)  # fmt: skip
-    venues: dict[str, Venue] = {"paper": paper.handle}
+    venues: dict[str, Venue] = {"paper": paper}
     on_stop: list[Callable[[], Awaitable[None]]] = []
     tasks: list[Task] = []
     if settings.binance_enabled:
@@ -105,7 +105,7 @@ async def setup(runtime: Runtime) -> Wiring:
         )
 
         binance = await open_binance_venue(settings, db, publish)
-        venues["binance"] = binance.handle
+        venues["binance"] = binance
 
         async def follow_binance(stop: asyncio.Event) -> None:
             await follow(binance, stop)

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from kwont_common.events import Event
 from kwont_common.kafka.raw_consumer import open_consumer
@@ -34,8 +34,8 @@ from kwont_common.topics import topic
 from kwont_execution import paper
 from kwont_execution.account_cache import AccountCache
 from kwont_execution.bars import Bars, read_candle
-from kwont_execution.paper import Outcome
 from kwont_execution.paper_book import Book
+from kwont_execution.paper_plan import Scan, exit_audit_id
 from kwont_execution.paper_position import Bar, Position
 from kwont_execution.stop_gate import StopGate, StopHeld
 from kwont_execution.ticks import LastTicks
@@ -43,16 +43,6 @@ from kwont_execution.write_behind import WriteBehind
 
 log = logging.getLogger(__name__)
 Publish = Callable[[list[Event]], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Scan:
-    """A position checked against candles: as it stands after the candles that fired
-    nothing, and the exit of the first that fired (None: none did)."""
-
-    position: Position
-    exit: Outcome | None = None
-    bar: Bar | None = None
 
 
 class PaperChecks:
@@ -193,9 +183,3 @@ class PaperChecks:
                 await asyncio.wait_for(stop.wait(), 1.0)
             for key, (p, through) in list(self.held.items()):
                 await self._check_or_hold(p, key, through)
-
-
-def exit_audit_id(exit_: Outcome, bar: Bar) -> str:
-    """The audit document of a protective exit (one per leg and candle)."""
-    leg = getattr(exit_.events[0], "client_order_id", "")
-    return f"paper:{leg}:candle:{bar.open_time}"

@@ -3,15 +3,16 @@
 :class:`~kwont_common.state.PartitionStore`); the candle path it stands on is
 :class:`kwont_execution.paper_checks.PaperChecks`.
 
-Decide, then apply: the rules are plain functions (:mod:`kwont_execution.paper`); the
-handler reads the position, catches it up through the order's candle (so a replay decides
-on the same position as the first run), decides, applies the change under the order's
-offset (``store.apply``), checks the candles read since the signal's candle against a new
-position, queues what the gateway and portfolio read (write-behind) and returns the events
-to publish. No database round trip on the way, but two: candles this replica has not read
-(from the store), and the tick a fill used when it was newer than the signal's candle (a
-tick is not part of the input, so the first run's is kept in ``exec_orders`` and a replay
-fills at the same price).
+Decide, then apply: the rules are plain functions (:mod:`kwont_execution.paper`), and the
+order's decision one pure function returning a plan (:mod:`kwont_execution.paper_plan`);
+the handler reads the position and the candles through the order's candle (so a replay
+decides on the same position as the first run), decides, applies the plan in one change
+under the order's offset (``store.apply``), checks the candles read since the signal's
+candle against a new position, queues what the gateway and portfolio read (write-behind)
+and returns the events to publish. No database round trip on the way, but two: candles
+this replica has not read (from the store), and the tick a fill used when it was newer
+than the signal's candle (a tick is not part of the input, so the first run's is kept in
+``exec_orders`` and a replay fills at the same price).
 
 Exactly once without claims or journals: an order the snapshot already reflects is
 skipped, and so is a copy of an answered order (``Book.answered``); one after the snapshot
@@ -22,16 +23,19 @@ events are acknowledged and its documents stored.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from pymongo import ReturnDocument
 
-from kwont_common.events import Event, Fill, Order
+from kwont_common.events import Event, Order
 from kwont_common.kafka import Input, current_input
 from kwont_execution import paper
 from kwont_execution.paper_book import Book, Record, slot_key
-from kwont_execution.paper_checks import PaperChecks, exit_audit_id
+from kwont_execution.paper_checks import PaperChecks
+from kwont_execution.paper_plan import exit_written, on_order
 from kwont_execution.stop_gate import StopHeld
+from kwont_execution.venue import Report
 from kwont_execution.write_behind import CLAIMS
 
 
@@ -52,6 +56,12 @@ class PaperVenue(PaperChecks):
         await self.behind.written()
         await self.store.revoke(partitions)
 
+    async def place(self, order: Order) -> Report:
+        """The venue contract (:mod:`kwont_execution.venue`): :meth:`handle`'s events, all
+        for the caller to publish."""
+        events = tuple(await self.handle(order))
+        return Report(events, events)
+
     async def handle(self, order: Order) -> list[Event]:
         """Fill or reject ``order``; returns the events to publish."""
         return await self.handle_at(current_input(), order)
@@ -65,46 +75,31 @@ class PaperVenue(PaperChecks):
             return await self._handle(order, key, where)
 
     async def _handle(self, order: Order, key: str, where: Input) -> list[Event]:
+        """Read, decide (:func:`kwont_execution.paper_plan.on_order`, pure), apply."""
         book = self.store.state(where.partition)
         if order.client_order_id in book.answered:
             return []  # a copy (risk republished it): the first was or will be published
         account, owner = await self.accounts.get(order.account)
         filters = await self.accounts.filters(order.symbol)
         record = book.get(key)
-        before: list[Event] = []
+        scan = None
         if record is not None and order.candle_open_time is not None:
-            try:  # the stops on the candles up to the signal's act first, as in the engine
-                done = await self.scan(record.position, order.candle_open_time)
-            except StopHeld:
-                done = None
-            if done is not None and done.exit is not None:
-                assert done.bar is not None
-                before = done.exit.events
-                self.behind.outcome(before, owner, None, exit_audit_id(done.exit, done.bar),
-                                    {"candle": done.bar.__dict__})  # fmt: skip
-                self.store.apply(*where, lambda b: b.put(key, None))
-                record = None
-            elif done is not None:
-                moved = Record(done.position, record.opening)
-                self.store.apply(*where, lambda b: b.put(key, moved))
-                record = moved
+            # the stops on the candles up to the signal's act first, as in the engine
+            with contextlib.suppress(StopHeld):
+                scan = await self.scan(record.position, order.candle_open_time)
         price = await self._price(order)
-        position = None if record is None else record.position
-        decided = paper.execute(order, position, price, account, filters)
-        events = decided.events
-        opened = decided.position
-        after = None if opened is None else Record(opened, _fills(events))
+        plan = on_order(order, record, scan, price, account, filters)
 
         def change(b: Book) -> None:
             b.answer(order.client_order_id)
-            if decided.changed:
-                b.put(key, after)
+            if plan.changed:
+                b.put(key, plan.record)
 
         self.store.apply(*where, change)
-        self.behind.outcome(events, owner, order, f"paper:{order.client_order_id}",
-                            order.model_dump(mode="json"))  # fmt: skip
+        for w in plan.written:
+            self.behind.outcome(list(w.events), owner, w.order, w.audit_id, w.request)
         later = await self._catch_up(where, key, book, owner)
-        return before + events + later
+        return [*plan.events, *later]
 
     async def _price(self, order: Order) -> tuple[float, int] | None:
         """The market price of ``order``; one from a tick is kept with the order so that
@@ -142,13 +137,7 @@ class PaperVenue(PaperChecks):
             moved = Record(done.position, record.opening)
             self.store.apply(*where, lambda b: b.put(key, moved))
             return []
-        assert done.bar is not None
         self.store.apply(*where, lambda b: b.put(key, None))
-        self.behind.outcome(done.exit.events, owner, None, exit_audit_id(done.exit, done.bar),
-                            {"candle": done.bar.__dict__})  # fmt: skip
+        w = exit_written(done)
+        self.behind.outcome(list(w.events), owner, None, w.audit_id, w.request)
         return done.exit.events
-
-
-def _fills(events: list[Event]) -> tuple[Event, ...]:
-    """The entry's fills, sent again before its exit."""
-    return tuple(e for e in events if isinstance(e, Fill))

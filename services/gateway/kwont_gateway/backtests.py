@@ -129,6 +129,7 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
         "error": doc.get("error"),
         "runner": doc.get("runner"),
         "from_cache": bool(doc.get("from_cache")),
+        "stages": doc.get("stages"),
         "links": links(doc["_id"]),
     }
 
@@ -136,9 +137,10 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
 def list_query(
     principal: Principal, status: str | None, strategy: str | None, symbol: str | None
 ) -> dict[str, Any]:
-    """The MongoDB filter for the caller's backtests (optimization shards left out) by status,
-    strategy name and symbol."""
-    q: dict[str, Any] = {"owner": principal.user_id, "kind": {"$ne": "optimization_shard"}}
+    """The MongoDB filter for the caller's backtests (grid shards and divergence jobs left
+    out) by status, strategy name and symbol."""
+    hidden = ["optimization_shard", "divergence"]  # shown under their grid or deployment
+    q: dict[str, Any] = {"owner": principal.user_id, "kind": {"$nin": hidden}}
     if status:
         q["status"] = status
     if strategy:

@@ -21,6 +21,7 @@ DELIVERIES = "notification_deliveries"
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:
+    """The public fields of a stored subscription (everything but owner and secret)."""
     return {
         "id": doc["_id"], "name": doc.get("name"), "kinds": doc["kinds"],
         "channel": doc["channel"], "account": doc.get("account"),
@@ -31,6 +32,7 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def delivery_public(doc: dict[str, Any]) -> dict[str, Any]:
+    """The public fields of a stored delivery record."""
     return {
         "id": doc["_id"], "subscription_id": doc["subscription_id"],
         "event_id": doc.get("event_id"), "kind": doc["kind"], "status": doc["status"],
@@ -41,6 +43,7 @@ def delivery_public(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def owns_account(gw: Gateway, principal: Principal, account: str) -> bool:
+    """Whether ``account`` is the principal's: one of their deployments or portfolios uses it."""
     mine = {"account": account, "owner": principal.user_id}
     if await gw.read.deployments.find_one(mine, {"_id": 1}):
         return True
@@ -74,11 +77,13 @@ async def create(gw: Gateway, principal: Principal, body: SubscriptionCreate) ->
 
 
 async def find(gw: Gateway, principal: Principal) -> list[dict[str, Any]]:
+    """The principal's subscriptions, newest first (at most 500)."""
     cursor = gw.read[SUBSCRIPTIONS].find({"owner": principal.user_id}).sort("created_at", -1)
     return [d async for d in cursor.limit(500)]
 
 
 async def get(gw: Gateway, principal: Principal, sub_id: str) -> dict[str, Any]:
+    """One of the principal's subscriptions; 404 when it is not theirs."""
     return await owned(gw.read[SUBSCRIPTIONS], "subscription", sub_id, principal.user_id)
 
 

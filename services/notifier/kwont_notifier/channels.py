@@ -43,6 +43,7 @@ class Outcome:
 
 
 def now_ms() -> int:
+    """Wall-clock time in milliseconds since the epoch."""
     return time.time_ns() // 1_000_000
 
 
@@ -55,6 +56,7 @@ class Channels:
         self._bot: telegram.Bot | None = None
 
     async def close(self) -> None:
+        """Close the HTTP client and shut the Telegram bot down."""
         await self.http.aclose()
         if self._bot is not None:
             await self._bot.shutdown()

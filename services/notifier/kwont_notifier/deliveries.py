@@ -31,6 +31,7 @@ WINDOW_MS = 60_000
 
 
 def delivery_id(sub_id: str, event_id: str) -> str:
+    """The deterministic id of one event's delivery to one subscription."""
     return f"{sub_id}:{event_id}"
 
 
@@ -51,11 +52,14 @@ def body_of(record: dict[str, Any]) -> dict[str, Any]:
 
 
 class Deliveries:
+    """The delivery records: claimed before a send, finished with its outcome."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
         self.records = db[DELIVERIES]
 
     async def ensure_indexes(self) -> None:
+        """Create the indexes the API's history and the pollers read by."""
         await self.records.create_index([("subscription_id", 1), ("created_at", -1)], name="sub")
         await self.records.create_index("status", name="status")
         await self.records.create_index("digest_id", name="digest")
@@ -101,6 +105,7 @@ class Deliveries:
         await self.db[WINDOWS].delete_many({"window": {"$lt": now // WINDOW_MS - 1}})
 
     async def set_status(self, record_id: str, status: str, **fields: Any) -> None:
+        """Set a record's status (and ``fields``), stamping ``updated_at``."""
         await self.records.update_one(
             {"_id": record_id}, {"$set": {"status": status, "updated_at": now_ms(), **fields}}
         )

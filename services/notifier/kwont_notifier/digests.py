@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class Digests:
+    """Digests: the notices a rate limit held back, sent later as one message."""
+
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
         self.records = dispatcher.deliveries.records
@@ -49,6 +51,7 @@ class Digests:
         return sent
 
     async def send(self, digest_id: str) -> int:
+        """Send one digest of everything held under ``digest_id``; how many notices it carried."""
         items = [
             d async for d in self.records.find({"digest_id": digest_id, "kind": {"$ne": "digest"}})
         ]

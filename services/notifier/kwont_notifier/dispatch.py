@@ -24,6 +24,8 @@ def kind_for(sub: dict[str, Any], notice: Notice) -> str:
 
 
 class Dispatcher:
+    """Turns an event into deliveries: matching subscriptions, rate limit, claim, send."""
+
     def __init__(
         self,
         settings: NotifierSettings,
@@ -57,5 +59,6 @@ class Dispatcher:
         return await self.send(sub, record)
 
     async def send(self, sub: dict[str, Any], record: dict[str, Any]) -> str:
+        """Send one claimed delivery record to its subscription and record the outcome."""
         outcome = await self.channels.send(sub, body_of(record), record["_id"])
         return await self.deliveries.finish(record, outcome)

@@ -26,6 +26,8 @@ def deployment_error_id(dep_id: str, at: int) -> str:
 
 
 class Poller:
+    """Periodic work next to the event stream: queued test sends and due digests."""
+
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
         self.db = dispatcher.deliveries.db

@@ -15,11 +15,14 @@ OWNER_CACHE_S = 30.0
 
 
 class Subscriptions:
+    """Reads subscriptions and the owners of accounts they filter on."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
         self._owners: dict[str, tuple[float, str | None]] = {}
 
     async def get(self, sub_id: str) -> dict[str, Any] | None:
+        """One subscription by id, or None."""
         return await self.db[SUBSCRIPTIONS].find_one({"_id": sub_id})
 
     async def owner_of_account(self, account: str) -> str | None:

@@ -17,6 +17,7 @@ from kwont_risk import orders
 from kwont_risk.accounts import Directory
 from kwont_risk.book import Book
 from kwont_risk.metrics import DECISIONS
+from kwont_risk.plan import Plan
 from kwont_risk.state import BookState
 from kwont_risk.stops import StopWatch
 
@@ -67,9 +68,23 @@ class Decisions:
                 extra={"correlation_id": str(order.correlation_id), "account": order.account},
             )  # fmt: skip
 
-    async def reject(self, signal: Signal, code: str, reason: str) -> None:
+    async def apply(self, signal: Signal, plan: Plan) -> None:
+        """Carry out ``plan`` (:mod:`kwont_risk.plan`): the orders as one batch, the kill
+        switch, the new rejection, then what a re-delivery publishes again."""
+        for kind in plan.approved:
+            DECISIONS.labels("approved", kind).inc()
+        if plan.orders:
+            await self.send(*plan.orders)
+        if plan.trip is not None:
+            await self.book.trip(signal.account, plan.trip, signal.event_time)
+        if plan.rejection is not None:
+            await self.reject(signal, plan.rejection)
+        for event in plan.republish:
+            await self.producer.publish(event)
+
+    async def reject(self, signal: Signal, event: RiskRejection) -> None:
         """Record the rejection (queued for the API, with the account's owner), publish it."""
-        event = orders.rejection(signal, code, reason)
+        code, reason = event.code, event.reason
         DECISIONS.labels("rejected", code).inc()
         await self.book.rejected(signal.account, signal.event_id.hex, code, reason)
         self.book.views.insert(REJECTIONS, str(event.event_id), {

@@ -12,8 +12,13 @@ price with slippage and the fee), so the entry is decided at once and both order
 together (one change of the in-memory book, published closing order first); the venue handles
 an account's orders of one symbol in order, so the exit fills first. On other venues, and
 when a re-delivered signal finds only its closing order decided, the entry waits until
-the closing order completed and is sized on the booked cash. Decisions are recorded in
-the book before they are published (:mod:`kwont_risk.decisions`); a re-delivered signal
+the closing order completed and is sized on the booked cash.
+
+Decide, then apply: the gate only reads and waits; the decision is one pure function over
+the in-memory book (:func:`kwont_risk.plan.decide`) that returns a plan (orders to send,
+a rejection, a kill switch to trip, what to publish again), and
+:meth:`kwont_risk.decisions.Decisions.apply` is the one place that carries it out.
+Decisions are recorded in the book before they are published; a re-delivered signal
 re-publishes them and decides nothing new (nor waits: what it re-sends was decided). The
 book is in memory (:mod:`kwont_risk.book`): no database round trip on this path except
 the cached account settings and the candles the stop check reads.
@@ -30,15 +35,13 @@ import asyncio
 import logging
 
 from kwont_common.errors import TransientError
-from kwont_common.events import Order, Signal
+from kwont_common.events import Signal
 from kwont_common.kafka import EventProducer
 from kwont_common.trading.accounts import AccountConfig
-from kwont_quant.live import closes, opens
-from kwont_risk import orders, rules, sizing
 from kwont_risk.accounts import Directory
 from kwont_risk.book import Book
 from kwont_risk.decisions import Decisions, decided
-from kwont_risk.metrics import DECISIONS
+from kwont_risk.plan import Seen, decide, decide_entry
 from kwont_risk.settings import RiskSettings
 from kwont_risk.state import BookState
 from kwont_risk.stops import Prefetched, StopWatch, identity
@@ -73,7 +76,8 @@ class Gate:
         )  # fmt: skip
 
     async def on_signal(self, signal: Signal) -> None:
-        """Handle one signal (publishes its orders or rejection itself, in order).
+        """Handle one signal: read and wait, decide (:func:`kwont_risk.plan.decide`, pure),
+        apply the plan (publishes its orders or rejection, in order).
 
         Raises:
             TransientError: an order of the pair stayed in flight too long, an expected stop
@@ -86,55 +90,19 @@ class Gate:
             self.decisions.stored(signal),
             self.stops.prefetch(signal.account, signal.symbol, signal.candle_open_time),
         )
-        made, rejected = decided(signal, state, *before)
+        seen = Seen(*decided(signal, state, *before))
         config = await self.directory.account(signal.account)
-        closing = made.get("x")
-        fresh = not made and rejected is None
-        if fresh:
+        filters = await self.directory.filters(signal.symbol)
+        if seen.fresh:
             state = await self._stopped(signal, state, config, bars)
-        position = state.ledger.positions.get(signal.symbol)
-        if fresh and position and closes(signal.action, signal.exit_side, position.side):
-            lev = config.leverage
-            closing = orders.closing_order(signal, position.side, position.quantity, lev)
-            DECISIONS.labels("approved", "exit").inc()
-        side = opens(signal.action)
-        ahead: Order | None = None  # a closing order that goes out together with the entry
-        if closing is not None:
-            expected = None
-            if signal.venue == "paper":
-                filters = await self.directory.filters(signal.symbol)
-                expected = orders.paper_fill(closing, config, filters)
-            if fresh and side != 0 and expected is not None:
-                ahead, state = closing, state.after_expected(expected, config.leverage)
-            else:
-                await self.decisions.send(closing)
-            if ahead is None and "e" not in made and rejected is None:
-                # the entry (if any) is still to be decided, on the cash after the exit
-                state = await self._idle(signal)
-                state = await self._settled(signal, state, -1 if closing.side == "BUY" else 1)
-        if "e" in made:
-            await self.decisions.send(made["e"])
+        made = decide(signal, state, config, filters, seen)
+        await self.decisions.apply(signal, made)
+        if made.settle is None:
             return
-        if rejected is not None:
-            await self.producer.publish(rejected)
-            return
-        if side == 0:
-            return
-        position = state.ledger.positions.get(signal.symbol)
-        if position is not None:
-            if ahead is not None:  # not reached: the projected exit closed the position
-                await self.decisions.send(ahead)
-            held = "long" if position.side == 1 else "short"
-            if position.side == side:
-                await self.decisions.reject(
-                    signal, "already_in_position", f"a {held} position is open"
-                )
-            else:
-                await self.decisions.reject(
-                    signal, "position_open", f"the {held} position was not closed; no entry"
-                )
-            return
-        await self._enter(signal, side, state, config, ahead)
+        # the closing order went out alone: the entry is decided on the cash after it
+        state = await self._idle(signal)
+        state = await self._settled(signal, state, made.settle)
+        await self.decisions.apply(signal, decide_entry(signal, state, config, filters))
 
     async def _stopped(
         self,
@@ -198,39 +166,3 @@ class Gate:
             self.settings.in_flight_poll_s,
         )  # fmt: skip
         return state
-
-    async def _enter(
-        self,
-        signal: Signal,
-        side: int,
-        state: BookState,
-        config: AccountConfig,
-        ahead: Order | None = None,
-    ) -> None:
-        """Judge and size the entry on ``state``; ``ahead``, a closing order not sent yet,
-        goes out first (with the entry, or alone before the rejection)."""
-        filters = await self.directory.filters(signal.symbol)
-        equity, day_start, peak = state.levels(signal.event_time)
-        cash = float(state.equity_without(signal.symbol))
-        quantity = sizing.quantity(
-            sizing.raw_quantity(config, signal, side, cash, filters), filters.step_size
-        )
-        price = sizing.fill_price(config, side, signal.reference_price, filters)
-        others = sum(1 for s in state.ledger.positions if s != signal.symbol)
-        entry = rules.Entry(
-            symbol=signal.symbol, time=signal.event_time, quantity=quantity, price=price,
-            equity=equity, day_start_equity=day_start, peak_equity=peak,
-            open_positions=others + state.in_flight_entries(signal.symbol),
-            kill_switch=state.kill_switch, last_entry=state.last_entry.get(signal.symbol),
-        )  # fmt: skip
-        refusal = rules.judge_entry(entry, config, filters)
-        if refusal is not None:
-            if ahead is not None:
-                await self.decisions.send(ahead)
-            if refusal.code in rules.TRIPS:
-                await self.book.trip(signal.account, refusal, signal.event_time)
-            await self.decisions.reject(signal, refusal.code, refusal.reason)
-            return
-        order = orders.entry_order(signal, side, quantity, config.leverage, filters)
-        DECISIONS.labels("approved", "entry").inc()
-        await self.decisions.send(*([] if ahead is None else [ahead]), order)

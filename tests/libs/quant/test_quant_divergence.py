@@ -175,3 +175,15 @@ def test_json_keeps_money_exact_and_cents_add_up() -> None:
     assert cents == D(s["total_gap_cents"])
     assert data["missed"][0]["reason"] == "unknown"
     assert s["matched_share"] == "0.5"
+
+
+def test_json_parts_add_up_to_the_json_total_with_float_derived_prices() -> None:
+    from kwont_quant.divergence_json import report_json
+
+    bt = _backtest()
+    report = divergence(round_trips(_fills(bt[1:], D("0.0123456789"))), _backtest(5.0))
+    s = report_json(report)["summary"]
+    # beyond 28 significant digits: written at the default precision they would not add up
+    assert any(len(v.replace("-", "").replace(".", "")) > 28 for v in s["components"].values())
+    with localcontext(EXACT):
+        assert sum(D(v) for v in s["components"].values()) == D(s["total_gap"])

@@ -146,3 +146,11 @@ def test_guard_moments_and_monte_carlo_bands_are_checked() -> None:
     assert reason(line(monte_carlo=broken)) == (
         "monte_carlo.bootstrap.max_drawdown_p95 is not finite"
     )
+
+
+def test_a_result_line_may_hold_a_secret_only_if_it_shows_or_is_escaped() -> None:
+    redact = Redactor.of_uris("mongodb://reader:hunter2@10.0.0.1:27017/")
+    assert not redact.may_occur_in(b'{"type": "result", "trades": [{"symbol": "BTCUSDT"}]}')
+    assert redact.may_occur_in(b'{"strategy": "x hunter2"}')
+    # spelled with a JSON escape: not literally there, so the tree walk must run
+    assert redact.may_occur_in(b'{"strategy": "hunter\\u0032"}')

@@ -105,10 +105,13 @@ async def collect(settings: BacktestRunnerSettings, job_ids: set[str], timeout: 
     return got
 
 
-def containers_created(client: docker.DockerClient, since: float) -> int:
+def containers_created(client: docker.DockerClient, since: float, network: str) -> int:
+    """Sandbox containers started on this test's ``network`` since ``since``: a container
+    joins its network when it starts (a spare is created ahead of its job, so creations are
+    not runs; other runners on a shared engine use other networks)."""
     events = client.events(since=int(since), until=int(datetime.now(UTC).timestamp()) + 1,
-                           filters={"type": "container", "event": "create",
-                                    "label": "kwont.sandbox"}, decode=True)  # fmt: skip
+                           filters={"type": "network", "event": "connect",
+                                    "network": network}, decode=True)  # fmt: skip
     return sum(1 for _ in events)
 
 
@@ -125,7 +128,7 @@ async def test_job_runs_is_stored_cached_and_an_identical_job_needs_no_container
         [done] = (await collect(settings, {first["job_id"]})).values()
         assert done.status == "succeeded" and not done.from_cache, done.error
         assert done.trade_count > 10 and done.final_equity is not None
-        assert containers_created(client, t0) == 1
+        assert containers_created(client, t0, settings.sandbox_network) == 1
 
         m = Mongo.connect(settings)
         state = await m.write.backtests.find_one({"_id": first["job_id"]})
@@ -142,7 +145,7 @@ async def test_job_runs_is_stored_cached_and_an_identical_job_needs_no_container
         [cached] = (await collect(settings, {again["job_id"]})).values()
         assert cached.status == "succeeded" and cached.from_cache
         assert cached.final_equity == done.final_equity and cached.trade_count == done.trade_count
-        assert containers_created(client, t1) == 0
+        assert containers_created(client, t1, settings.sandbox_network) == 0
 
         # The same job delivered again (a crashed runner's redelivery) gives no second result.
         await submit(settings, [first])
@@ -342,7 +345,7 @@ async def test_forged_results_leaks_and_unknown_strategies_fail_after_one_sandbo
         t0 = datetime.now(UTC).timestamp()
         await submit(settings, list(jobs.values()))
         got = await collect(settings, {j["job_id"] for j in jobs.values()}, timeout=90)
-        created = containers_created(client, t0)
+        created = containers_created(client, t0, settings.sandbox_network)
     finally:
         client.close()
         stop.set()

@@ -141,6 +141,8 @@ async def test_sign_in_submit_watch_and_read_a_backtest(
 
     # Progress over the WebSocket moves the bar; the result event draws the result page.
     await expect(page.locator("#status")).to_have_text("queued")
+    # the socket's first message (the stored state) says the server has subscribed
+    await expect(page.locator("#progress[data-live=on]")).to_be_attached()
     base = {"event_time": 1, "source": "test", "job_id": job_id}
     await producer.publish(BacktestProgress(**base, stage="running", fraction=0.4))
     await page.wait_for_function("document.querySelector('#progress')?.value === 0.4")

@@ -1,4 +1,5 @@
-"""Topic ``backtest-jobs``: a backtest, or one shard of a grid search, keyed ``job_id``."""
+"""Topic ``backtest-jobs``: a backtest, one shard of a grid search, or a deployment's
+divergence report (live versus a re-run backtest), keyed ``job_id``."""
 
 from __future__ import annotations
 
@@ -55,8 +56,17 @@ class BacktestJob(Event):
 
     job_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     owner: str = Field(min_length=1)
-    kind: Literal["backtest", "optimization_shard"] = "backtest"
+    kind: Literal["backtest", "optimization_shard", "divergence"] = "backtest"
     optimization_id: str | None = None
+    deployment_id: str | None = Field(
+        None, description="Divergence: the deployment whose live trades are compared."
+    )
+    account: str | None = Field(None, description="Divergence: that deployment's account.")
+    warmup_bars: int = Field(
+        0, ge=0, le=100_000,
+        description="Divergence: candles before start_time the re-run loads to warm up "
+        "(the strategy's warm-up); trading starts at start_time.",
+    )  # fmt: skip
     shard_index: int = Field(0, ge=0)
     shard_count: int = Field(1, ge=1)
     strategy: StrategyRef
@@ -96,6 +106,8 @@ class BacktestJob(Event):
             raise ValueError("shard_index must be below shard_count")
         if self.kind == "optimization_shard" and not self.param_sets:
             raise ValueError("an optimization shard needs param_sets")
+        if self.kind == "divergence" and not (self.deployment_id and self.account):
+            raise ValueError("a divergence job needs deployment_id and account")
         return self
 
     def key(self) -> str:

@@ -4,7 +4,8 @@ Fields are those of ``kwont_common.events.BacktestJob`` (``cash`` may be a decim
 plus what only the sandbox needs::
 
     {"mode": "backtest" | "shard" | "describe",       # default: from "kind"
-     "strategy_path": "/strategy/strategy.py",        # uploaded code (read-only mount)
+     "strategy_path": "/strategy/strategy.py",        # uploaded code (sent as
+                                                      # "strategy_source", see __main__)
      "mongo": {"uri": ..., "db": "ohlcv", "collection": "candles"},
      "workers": 1,                                    # threads for a grid shard
      "equity_curve": true}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from kwont_quant import (
@@ -55,9 +56,14 @@ def run_job(job: SandboxJob) -> dict[str, Any]:
     """
     if job.mode == "describe":
         return {"mode": "describe", "strategy": describe_strategy(load_strategy(job.strategy))}
+    mark = time.perf_counter()
     cls = load_strategy(job.strategy)  # before the data: a broken upload fails fast
+    protocol.timing("strategy", time.perf_counter() - mark)
     protocol.progress("loading", 0.0)
+    mark = time.perf_counter()
     data = load_candles(job, lambda k, n: protocol.progress("loading", 0.3 * k / n))
+    protocol.timing("load", time.perf_counter() - mark)
+    mark = time.perf_counter()
     if job.mode == "walk_forward":
         symbol = job.symbols[0]  # walk-forward is per symbol
         wf = walk_forward(
@@ -110,4 +116,5 @@ def run_job(job: SandboxJob) -> dict[str, Any]:
     }
     if job.equity_curve:
         out["equity_curve"] = _curve(result)
+    protocol.timing("engine", time.perf_counter() - mark)
     return out

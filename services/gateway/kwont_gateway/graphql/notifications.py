@@ -16,6 +16,8 @@ from kwont_gateway.models.notifications import SubscriptionCreate
 
 @strawberry.type
 class NotificationSubscription:
+    """A notification subscription as GraphQL shows it (its webhook secret only on creation)."""
+
     id: strawberry.ID
     name: str | None
     kinds: list[str]
@@ -33,11 +35,14 @@ class NotificationSubscription:
 
     @classmethod
     def of(cls, d: dict[str, Any], secret: str | None = None) -> NotificationSubscription:
+        """The GraphQL view of a stored subscription, with ``secret`` when just created."""
         return cls(**notifications.public(d), secret=secret)
 
 
 @strawberry.type
 class NotificationDelivery:
+    """One delivery (or digest) sent, or tried, to a subscription."""
+
     id: strawberry.ID
     subscription_id: str
     event_id: str | None
@@ -52,11 +57,14 @@ class NotificationDelivery:
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> NotificationDelivery:
+        """The GraphQL view of a stored delivery record."""
         return cls(**notifications.delivery_public(d))
 
 
 @strawberry.input
 class NotificationSubscriptionInput:
+    """What a new subscription needs: the kinds, the channel and its target."""
+
     kinds: list[str]
     channel: str = "webhook"
     account: str | None = None
@@ -69,8 +77,11 @@ class NotificationSubscriptionInput:
 
 @strawberry.type
 class NotificationQuery:
+    """Read a user's notification subscriptions and their deliveries."""
+
     @strawberry.field
     async def notification_subscriptions(self, info: Ctx) -> list[NotificationSubscription]:
+        """The caller's subscriptions, newest first."""
         docs = await notifications.find(info.context.gw, info.context.principal)
         return [NotificationSubscription.of(d) for d in docs]
 
@@ -78,6 +89,7 @@ class NotificationQuery:
     async def notification_deliveries(
         self, info: Ctx, subscription_id: strawberry.ID, limit: int = 50
     ) -> list[NotificationDelivery]:
+        """The newest ``limit`` (1-500) deliveries of one of the caller's subscriptions."""
         ctx = info.context
         docs = await notifications.deliveries(
             ctx.gw, ctx.principal, str(subscription_id), max(1, min(limit, 500))
@@ -87,10 +99,13 @@ class NotificationQuery:
 
 @strawberry.type
 class NotificationMutation:
+    """Create, delete and test notification subscriptions."""
+
     @strawberry.mutation
     async def create_notification_subscription(
         self, info: Ctx, input: NotificationSubscriptionInput
     ) -> NotificationSubscription:
+        """Create a subscription; a webhook's signing secret is in this answer only."""
         ctx = _trader(info)
         body = _model(SubscriptionCreate, strawberry.asdict(input))
         doc = await notifications.create(ctx.gw, ctx.principal, body)
@@ -98,6 +113,7 @@ class NotificationMutation:
 
     @strawberry.mutation
     async def delete_notification_subscription(self, info: Ctx, id: strawberry.ID) -> bool:
+        """Delete one of the caller's subscriptions; nothing more is sent to it."""
         ctx = _trader(info)
         await notifications.delete(ctx.gw, ctx.principal, str(id))
         return True
@@ -106,6 +122,7 @@ class NotificationMutation:
     async def test_notification_subscription(
         self, info: Ctx, id: strawberry.ID
     ) -> NotificationDelivery:
+        """Queue a test delivery to one of the caller's subscriptions."""
         ctx = _trader(info)
         return NotificationDelivery.of(
             await notifications.test_send(ctx.gw, ctx.principal, str(id))

@@ -17,6 +17,7 @@ from strawberry.tools import merge_types
 
 from kwont_gateway.errors import ApiError
 from kwont_gateway.graphql.context import get_context
+from kwont_gateway.graphql.divergence import DivergenceMutation, DivergenceQuery
 from kwont_gateway.graphql.mutations import Mutation
 from kwont_gateway.graphql.notifications import NotificationMutation, NotificationQuery
 from kwont_gateway.graphql.queries import Query
@@ -43,8 +44,10 @@ class ErrorCodes(SchemaExtension):
 
 
 schema = strawberry.Schema(
-    query=merge_types("Query", (Query, NotificationQuery, QuotaQuery)),
-    mutation=merge_types("Mutation", (Mutation, NotificationMutation, QuotaMutation)),
+    query=merge_types("Query", (Query, NotificationQuery, DivergenceQuery, QuotaQuery)),
+    mutation=merge_types(
+        "Mutation", (Mutation, NotificationMutation, DivergenceMutation, QuotaMutation)
+    ),
     subscription=Subscription,
     extensions=[
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),

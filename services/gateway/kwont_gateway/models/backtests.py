@@ -76,6 +76,11 @@ class BacktestPublic(BaseModel):
     error: str | None = None
     runner: str | None = None
     from_cache: bool = False
+    stages: dict[str, float] | None = Field(
+        None,
+        description="Seconds per stage of the run, as the runner timed them "
+        "(docs/sandbox.md#where-the-time-goes).",
+    )
     links: dict[str, str]
 
 

@@ -39,6 +39,8 @@ class SubscriptionCreate(BaseModel):
 
 
 class SubscriptionPublic(BaseModel):
+    """A subscription as the API shows it (never its webhook secret)."""
+
     id: str
     name: str | None = None
     kinds: list[str]
@@ -53,6 +55,8 @@ class SubscriptionPublic(BaseModel):
 
 
 class SubscriptionCreated(SubscriptionPublic):
+    """The answer to creating a subscription: the public view plus the webhook's secret."""
+
     secret: str | None = Field(
         None,
         description="Webhook signing secret (HMAC-SHA256), shown only in this answer; "

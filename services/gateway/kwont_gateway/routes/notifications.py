@@ -30,6 +30,7 @@ async def create_subscription(
 
 @router.get("/subscriptions", response_model=list[SubscriptionPublic])
 async def list_subscriptions(gw: GatewayDep, principal: Reader) -> list[dict[str, Any]]:
+    """List your notification subscriptions, newest first."""
     return [notifications.public(d) for d in await notifications.find(gw, principal)]
 
 
@@ -37,11 +38,13 @@ async def list_subscriptions(gw: GatewayDep, principal: Reader) -> list[dict[str
 async def get_subscription(
     gw: GatewayDep, principal: Reader, subscription_id: str
 ) -> dict[str, Any]:
+    """One of your notification subscriptions."""
     return notifications.public(await notifications.get(gw, principal, subscription_id))
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204)
 async def delete_subscription(gw: GatewayDep, principal: Trader, subscription_id: str) -> Response:
+    """Delete one of your subscriptions; its delivery records stay."""
     await notifications.delete(gw, principal, subscription_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
