@@ -28,6 +28,7 @@ from kwont_backtest_runner.attempts import RetryPolicy, engine_answers, run_with
 from kwont_backtest_runner.checks import write_strategy
 from kwont_backtest_runner.outcomes import Failed, Succeeded
 from kwont_backtest_runner.sandbox import Sandbox
+from kwont_backtest_runner.scheduler import Scheduler
 from kwont_common import backtest_trades
 from kwont_common.backtest_cache import (
     ResultCache,
@@ -59,11 +60,12 @@ class JobRunner:
 
     def __init__(
         self, db: Database, cache: ResultCache, sandbox: Sandbox, producer: EventProducer,
-        runner_id: str, retry: RetryPolicy | None = None,
+        runner_id: str, retry: RetryPolicy | None = None, scheduler: Scheduler | None = None,
     ) -> None:  # fmt: skip
         self.db, self.cache, self.sandbox = db, cache, sandbox
         self.producer, self.runner_id = producer, runner_id
         self.retry = retry or RetryPolicy()
+        self.scheduler = scheduler or Scheduler(slots=1)
 
     async def on_job(self, job: BacktestJob) -> BacktestResult | None:
         """Handle one job; the returned result event is published before the commit.
@@ -75,7 +77,8 @@ class JobRunner:
             answers publishes with errors until they are back), which the consumer retries.
         """
         try:
-            return await self._handle(job)
+            async with self.scheduler.turn(job.owner, job.job_id):  # fair between owners
+                return await self._handle(job)
         except Exception as exc:
             if is_transient(exc) or isinstance(exc, KafkaError):  # never the job's fault
                 raise

@@ -4,18 +4,20 @@ results out, each job in its own Docker sandbox."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from urllib.parse import urlsplit
 
 import docker
 from redis.asyncio import Redis
 
-from kwont_backtest_runner import redact
+from kwont_backtest_runner import queue_metrics, redact
 from kwont_backtest_runner.checks import checker
 from kwont_backtest_runner.jobs import JobRunner
 from kwont_backtest_runner.reaper import reaper
 from kwont_backtest_runner.sandbox import Sandbox
 from kwont_backtest_runner.sandbox_net import SandboxNetwork
+from kwont_backtest_runner.scheduler import Scheduler
 from kwont_backtest_runner.settings import BacktestRunnerSettings
 from kwont_common import backtest_trades
 from kwont_common.backtest_cache import ResultCache
@@ -55,9 +57,11 @@ async def setup(runtime: Runtime) -> Wiring:
     )  # fmt: skip
     redact.install(sandbox.redact)  # no log line carries the sandbox's credentials
     redis = Redis.from_url(settings.redis_url)
+    queue_metrics.limit_users(settings.queue_metrics_max_users)
+    scheduler = Scheduler(settings.job_slots, settings.job_max_running_per_user)
     runner = JobRunner(
         mongo.write, ResultCache(redis, settings.result_cache_ttl_s), sandbox, runtime.producer,
-        settings.runner_id, settings.retry,
+        settings.runner_id, settings.retry, scheduler,
     )  # fmt: skip
 
     async def close() -> None:
@@ -73,7 +77,12 @@ async def setup(runtime: Runtime) -> Wiring:
         tasks=[
             checker(mongo.write, sandbox, settings.runner_id),
             reaper(mongo.write, runtime.producer, settings.reaper, settings.runner_id),
+            scheduler.close_on,
+            functools.partial(
+                scheduler.hold, mongo.write, settings.reaper_heartbeat_s / 2, settings.runner_id
+            ),
         ],
+        concurrency=settings.job_buffer,  # in hand; the scheduler lets job_slots run
         on_stop=[close],
         background_fetch=True,  # a job waits seconds in a sandbox; half a second to pick up
     )

@@ -67,6 +67,9 @@ def verdict(doc: dict[str, Any], now: dt.datetime, policy: ReaperPolicy) -> Verd
                             f"{requeued + 1} times; not retried again")  # fmt: skip
         return "requeue", f"no heartbeat for {silent:.0f}s"
     if doc.get("status") == "queued" and doc.get("job"):
+        held = _age(now, doc.get("held_at"))  # in a runner's fair queue, waiting for a slot
+        if held is not None and held <= policy.heartbeat_s:
+            return None
         waited = _age(now, doc.get("requeued_at") or doc.get("submitted_at"))
         if waited is not None and waited > policy.queued_s:
             if requeued >= policy.max_requeues:

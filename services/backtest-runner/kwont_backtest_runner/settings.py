@@ -41,6 +41,18 @@ class BacktestRunnerSettings(Settings):
     sandbox_timeout_s: float = Field(120.0, gt=0, description="Wall-clock limit per job.")
     sandbox_tmpfs_mib: int = Field(64, ge=8, description="Writable /tmp per job (MiB).")
     sandbox_output_mib: int = Field(16, ge=1, description="stdout + stderr cap per job (MiB).")
+    job_slots: int = Field(1, ge=1, description="Jobs this replica runs at once (sandboxes).")
+    job_buffer: int = Field(
+        1000, ge=1,
+        description="Jobs in hand per replica, queued fairly between users for a slot; past "
+        "it the topic is read in order (docs/sandbox.md, fair scheduling).",
+    )  # fmt: skip
+    job_max_running_per_user: int | None = Field(
+        None, ge=1, description="Jobs of one user running at once on a replica (None: slots)."
+    )
+    queue_metrics_max_users: int = Field(
+        50, ge=0, description="Distinct users labelled in the queue metrics; the rest 'other'."
+    )
     sandbox_attempts: int = Field(
         3, ge=1, description="Runs of a job whose sandbox failed for the engine's sake (dockerd "
         "restarted, container killed from outside) before it fails with the reasons.",

@@ -26,6 +26,7 @@ from kwont_gateway.routes import (
     notifications,
     optimizations,
     portfolio,
+    quotas,
     signals,
     strategies,
     symbols,
@@ -57,6 +58,7 @@ ROUTERS = [
     analysis.router,
     notifications.router,
     credentials.router,
+    quotas.router,
 ]
 PUBLIC_PATHS = {
     "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", *WEB_PATHS

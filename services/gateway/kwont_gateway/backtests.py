@@ -16,7 +16,7 @@ import numpy as np
 from kwont_common import backtest_trades
 from kwont_common.backtest_cache import ResultCache, alias_document, content_hash, still_stored
 from kwont_common.events import BacktestJob, BacktestResult, now_ms
-from kwont_gateway import jobspec
+from kwont_gateway import jobspec, quotas
 from kwont_gateway.errors import ApiError, owned
 from kwont_gateway.models.backtests import BacktestCreate
 from kwont_gateway.principal import Principal
@@ -59,7 +59,8 @@ async def submit(gw: Gateway, principal: Principal, body: BacktestCreate) -> dic
     """Validate, store (``queued``) and publish a backtest; the 202 answer.
 
     Raises:
-        ApiError: 404 foreign strategy; 422 invalid params, symbols, period or no candles.
+        ApiError: 404 foreign strategy; 422 invalid params, symbols, period or no candles;
+            429 the caller's queued-jobs quota is full.
     """
     resolved = await jobspec.resolve(gw, principal, body)
     job_id = new_id("bt")
@@ -67,6 +68,7 @@ async def submit(gw: Gateway, principal: Principal, body: BacktestCreate) -> dic
     doc = new_doc(job_id, principal.user_id, job.model_dump(mode="json"))
     alias = await _cached_result(gw, job)
     if alias is None:
+        await quotas.admit(gw, principal)  # a cache hit needs no runner: never refused
         await gw.write.backtests.insert_one(doc)
         await gw.producer.publish(job)
     else:  # an identical job ran before: answered now, no job for the runners

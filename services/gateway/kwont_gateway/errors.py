@@ -113,7 +113,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         403: "Authenticated, but the role or key scope does not allow this",
         404: "No such object among yours",
         422: "The request is not valid; the message names the field",
-        429: "Rate limit exceeded; see Retry-After",
+        429: "Rate limit or job quota exceeded; see Retry-After",
     }.items()
 }
 

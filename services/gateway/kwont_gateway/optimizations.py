@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kwont_common.events import WalkForwardSpec
-from kwont_gateway import backtests, jobspec, overfitting, strategies
+from kwont_gateway import backtests, jobspec, overfitting, quotas, strategies
 from kwont_gateway.errors import ApiError, invalid, owned
 from kwont_gateway.models.optimizations import GridAxis, OptimizationCreate, RangeSpec
 from kwont_gateway.principal import Principal
@@ -72,9 +72,11 @@ def expand(
 
 
 async def submit(gw: Gateway, principal: Principal, body: OptimizationCreate) -> dict[str, Any]:
-    """Validate, store, and queue one job per shard; the 202 answer."""
+    """Validate, store, and queue one job per shard; the 202 answer. Raises ApiError 422
+    invalid grid or spec; 429 the caller's queued-jobs quota is full (a grid counts once)."""
     s = gw.settings
     resolved = await jobspec.resolve(gw, principal, body)
+    await quotas.admit(gw, principal)
     grid = {k: axis_values(k, v, s.max_grid_size) for k, v in body.grid.items()}
     sets = expand(
         body.strategy, resolved.strategy.builtin, resolved.parameters, grid, resolved.params,

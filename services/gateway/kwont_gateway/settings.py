@@ -72,6 +72,13 @@ class GatewaySettings(Settings):
         default_factory=socket.gethostname,
         description="Names this replica's push consumer group (each replica sees every event).",
     )
+    quota_max_queued: int = Field(
+        50, ge=0, description="Jobs a user may have queued (default; admins override per user "
+        "or role, /api/v1/quotas).",
+    )  # fmt: skip
+    quota_retry_after_s: int = Field(
+        30, ge=1, description="Retry-After of a 429 for a full queue (about one job's time)."
+    )
     optimization_shard_size: int = Field(30, ge=1, description="Parameter sets per grid shard.")
     max_grid_size: int = Field(5000, ge=1, description="Largest parameter grid accepted.")
     binance_futures_url: str = Field(

@@ -54,6 +54,13 @@ def test_a_long_queued_job_is_sent_again_and_a_final_one_never() -> None:
         assert verdict({**queued, "status": status}, NOW, POLICY) is None
 
 
+def test_a_queued_job_held_in_a_runners_fair_queue_is_left_alone() -> None:
+    job = {"job_id": "j"}
+    held = {"status": "queued", "job": job, "submitted_at": ago(3600), "held_at": ago(5)}
+    assert verdict(held, NOW, POLICY) is None
+    assert (verdict({**held, "held_at": ago(3600)}, NOW, POLICY) or ("",))[0] == "requeue"
+
+
 def test_only_the_engines_failures_are_retried() -> None:
     assert engine_failure(APIError("engine gone")) and engine_failure(ConnectionError("x"))
     assert engine_failure(ValueError("a bug of ours")) is None

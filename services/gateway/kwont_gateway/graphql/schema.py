@@ -22,6 +22,7 @@ from kwont_gateway.graphql.divergence import DivergenceMutation, DivergenceQuery
 from kwont_gateway.graphql.mutations import Mutation
 from kwont_gateway.graphql.notifications import NotificationMutation, NotificationQuery
 from kwont_gateway.graphql.queries import Query
+from kwont_gateway.graphql.quotas import QuotaMutation, QuotaQuery
 from kwont_gateway.graphql.subscriptions import Subscription
 
 MAX_DEPTH = 6
@@ -44,9 +45,12 @@ class ErrorCodes(SchemaExtension):
 
 
 schema = strawberry.Schema(
-    query=merge_types("Query", (Query, NotificationQuery, DivergenceQuery, CredentialsQuery)),
+    query=merge_types(
+        "Query", (Query, NotificationQuery, DivergenceQuery, CredentialsQuery, QuotaQuery)
+    ),
     mutation=merge_types(
-        "Mutation", (Mutation, NotificationMutation, DivergenceMutation, CredentialsMutation)
+        "Mutation",
+        (Mutation, NotificationMutation, DivergenceMutation, CredentialsMutation, QuotaMutation),
     ),
     subscription=Subscription,
     extensions=[
