@@ -142,6 +142,11 @@ CONTRACTS: dict[str, TopicContract] = {
             End("execution", f"{_EX}/paper.py", "venue `paper`"),
             End("execution", f"{_EX}/binance_reports.py", "venue `binance`"),
             End("execution", f"{_EX}/main.py", "REJECTED: the order's venue is not enabled"),
+            End(
+                "execution",
+                f"{_EX}/binance_accounts.py",
+                "REJECTED: the account has no key pair, another user's, or a revoked one",
+            ),
         ),
         consumers=(End("risk", f"{_RK}/main.py", _RISK_BOOK),),
         event_id="paper and refusals: uuid5 of (venue, `order-update`, client order id, status); "
@@ -160,6 +165,7 @@ CONTRACTS: dict[str, TopicContract] = {
                 "`POST /backtests`; `POST /optimizations`: "
                 "each grid shard and the walk-forward job",
             ),
+            End("gateway", f"{_GW}/divergence.py", "`POST /deployments/{id}/divergence`"),
         ),
         consumers=(
             End(
