@@ -23,7 +23,12 @@ from kwont_portfolio.main import setup
 from kwont_portfolio.settings import PortfolioSettings
 
 # The gateway's session fixtures, for the test that reads portfolios through its API.
-from tests.services.gateway.conftest import gateway, gateway_dbs, gateway_settings  # noqa: F401
+from tests.services.gateway.conftest import (  # noqa: F401
+    binance_standin,
+    gateway,
+    gateway_dbs,
+    gateway_settings,
+)
 
 T0 = 1_700_000_000_000
 
