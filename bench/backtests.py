@@ -13,30 +13,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
 import docker
 import httpx
 import websockets
 
-from kwont_devstack.dockerd import docker_base_url, start_dockerd, stop_own_dockerd
-from kwont_devstack.mongo_users import MongoCredentials
-from kwont_devstack.process import free_port
-from kwont_devstack.redis_server import start_redis
-from kwont_devstack.secantusdb import start_secantus
-from kwont_devstack.tansu import start_tansu
+from bench.sandbox_stack import PASSWORD, sandbox_stack
+from kwont_devstack.dockerd import docker_base_url
 
-HOST = "127.0.0.1"
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-PASSWORD = "bench-admin-password"
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 IMAGE = "kwont/sandbox:latest"
 
@@ -164,67 +150,17 @@ def _pack_levels(rounds: int = 3) -> tuple[float, float]:
     return statistics.median(out[6]), statistics.median(out[1])
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log = Path(str(proc.args[0])).name.removeprefix("kwont-")
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}: see {log}.log")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready")
-
-
 def main() -> None:
     """Start the engines, a Docker engine and the services, measure the backtest latencies and
     print them."""
-    work = Path(tempfile.mkdtemp(prefix="kwont-bench-bt-"))
-    engines, procs = [], []
-    try:
-        start_dockerd(work)
-        build = subprocess.run([str(ROOT / "scripts/build-sandbox-image.sh")], cwd=ROOT,
-                               capture_output=True, text=True, check=False)  # fmt: skip
-        if build.returncode != 0:
-            print(f"bench.backtests: sandbox image build failed; skipped\n{build.stderr[-2000:]}")
+    with sandbox_stack("backtests", "kwbn", {}) as base:
+        if base is None:
             return
-        kafka_port, redis_port, api_port = free_port(HOST), free_port(HOST), free_port(HOST)
-        engines.append(start_tansu(HOST, kafka_port, work / "tansu.log"))
-        mongo, endpoint = start_secantus(HOST, free_port(HOST), work / "mongo", work / "mongo.log",
-                                         MongoCredentials.generate())  # fmt: skip
-        engines.append(mongo)
-        engines.append(start_redis(HOST, redis_port, work / "redis", work / "redis.log"))
-        tag = uuid.uuid4().hex[:6]
-        env = {
-            **os.environ, "KWONT_KAFKA_BOOTSTRAP_SERVERS": f"{HOST}:{kafka_port}",
-            "KWONT_KAFKA_IDEMPOTENCE": "false", "KWONT_MONGO_URI": endpoint.app_uri,
-            "KWONT_MONGO_READONLY_URI": endpoint.readonly_uri,
-            "KWONT_REDIS_URL": f"redis://{HOST}:{redis_port}/0", "KWONT_HTTP_PORT": str(api_port),
-            "KWONT_RUN_DIR": str(work / "run"), "KWONT_LOG_LEVEL": "WARNING",
-            "KWONT_ADMIN_PASSWORD": PASSWORD, "KWONT_SANDBOX_NETWORK": f"kwont-bench-{tag}",
-            "KWONT_SANDBOX_BRIDGE": f"kwbn{tag}", "KWONT_SANDBOX_RELAY_PORT": str(free_port(HOST)),
-            "KWONT_SANDBOX_NETWORK_CLEANUP": "true",
-        }  # fmt: skip
-        for command in (["kwont-topics", "create"], ["kwont-marketdata", "seed-demo"],
-                        ["kwont-gateway", "create-admin"]):  # fmt: skip
-            subprocess.run([BIN / command[0], *command[1:]], env=env, check=True,
-                           capture_output=True)  # fmt: skip
-        for name in ("gateway", "backtest-runner"):
-            log = (work / f"{name}.log").open("wb")
-            port_env = {**env, "KWONT_METRICS_PORT": str(free_port(HOST))}
-            procs.append(subprocess.Popen([BIN / f"kwont-{name}"], env=port_env, stdout=log,
-                                          stderr=log))  # fmt: skip
-            _wait_ready(f"http://{HOST}:{port_env['KWONT_METRICS_PORT']}/readyz", procs[-1])
         from kwont_marketdata.load import demo_start_ms
 
         start_ms = demo_start_ms()
         end_ms = start_ms + 365 * 86_400_000
-        fresh_runs, cached_runs = asyncio.run(
-            _measure(f"http://{HOST}:{api_port}", start_ms, end_ms)
-        )
+        fresh_runs, cached_runs = asyncio.run(_measure(base, start_ms, end_ms))
         overhead = _container_overhead(os.environ.get("KWONT_SANDBOX_IMAGE", IMAGE))
         fresh, cached = [t for t, _ in fresh_runs], [t for t, _ in cached_runs]
         p50, p99 = _pct(fresh, 0.5), _pct(fresh, 0.99)
@@ -245,11 +181,3 @@ def main() -> None:
         z6, z1 = _pack_levels()
         print(f"  packing a year's curves: zlib level 6 {z6 * 1000:.0f} ms vs level 1 "
               f"{z1 * 1000:.0f} ms (3 interleaved)")  # fmt: skip
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(30)
-        for engine in reversed(engines):
-            engine.stop()
-        stop_own_dockerd(work)
-        shutil.rmtree(work, ignore_errors=True)

@@ -23,29 +23,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from kwont_devstack.dockerd import start_dockerd, stop_own_dockerd
-from kwont_devstack.mongo_users import MongoCredentials
-from kwont_devstack.process import free_port
-from kwont_devstack.redis_server import start_redis
-from kwont_devstack.secantusdb import start_secantus
-from kwont_devstack.tansu import start_tansu
+from bench.sandbox_stack import PASSWORD, sandbox_stack
 
-HOST = "127.0.0.1"
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-PASSWORD = "bench-admin-password"
 LIGHT_USERS = int(os.environ.get("BENCH_FAIR_LIGHT_USERS", "20"))
 LIGHT_JOBS = int(os.environ.get("BENCH_FAIR_LIGHT_JOBS", "5"))
 HEAVY_JOBS = int(os.environ.get("BENCH_FAIR_HEAVY_JOBS", "200"))
@@ -167,73 +153,21 @@ def _report(heavy: dict[str, dict[str, Any]], heavy_429: int,
 
 def main() -> None:
     """Start the engines, a Docker engine and the services, run the load and print it."""
-    work = Path(tempfile.mkdtemp(prefix="kwont-bench-fair-"))
-    engines, procs = [], []
-    try:
-        start_dockerd(work)
-        # its own tag: another checkout rebuilding kwont/sandbox:latest on the same engine
-        # mid-run must not swap the image under this runner
-        image = {**os.environ, "KWONT_SANDBOX_IMAGE": "kwont/sandbox:bench-fairness"}
-        build = subprocess.run([str(ROOT / "scripts/build-sandbox-image.sh")], cwd=ROOT, env=image,
-                               capture_output=True, text=True, check=False)  # fmt: skip
-        if build.returncode != 0:
-            print(f"bench.fairness: sandbox image build failed; skipped\n{build.stderr[-2000:]}")
+    # its own image tag: another checkout rebuilding kwont/sandbox:latest on the same engine
+    # mid-run must not swap the image under this runner
+    image = {"KWONT_SANDBOX_IMAGE": "kwont/sandbox:bench-fairness"}
+    settings = {
+        "KWONT_JOB_SLOTS": str(SLOTS),
+        # one client IP for everyone: the rate limits must not be what refuses
+        "KWONT_RATE_SUBMIT_PER_USER": "1000000", "KWONT_RATE_SUBMIT_PER_IP": "1000000",
+        "KWONT_RATE_READ_PER_USER": "1000000", "KWONT_RATE_READ_PER_IP": "1000000",
+    }  # fmt: skip
+    with sandbox_stack("fairness", "kwfr", settings, image) as base:
+        if base is None:
             return
-        kafka_port, redis_port, api_port = free_port(HOST), free_port(HOST), free_port(HOST)
-        engines.append(start_tansu(HOST, kafka_port, work / "tansu.log"))
-        mongo, endpoint = start_secantus(HOST, free_port(HOST), work / "mongo", work / "mongo.log",
-                                         MongoCredentials.generate())  # fmt: skip
-        engines.append(mongo)
-        engines.append(start_redis(HOST, redis_port, work / "redis", work / "redis.log"))
-        tag = uuid.uuid4().hex[:6]
-        env = {
-            **image, "KWONT_KAFKA_BOOTSTRAP_SERVERS": f"{HOST}:{kafka_port}",
-            "KWONT_KAFKA_IDEMPOTENCE": "false", "KWONT_MONGO_URI": endpoint.app_uri,
-            "KWONT_MONGO_READONLY_URI": endpoint.readonly_uri,
-            "KWONT_REDIS_URL": f"redis://{HOST}:{redis_port}/0", "KWONT_HTTP_PORT": str(api_port),
-            "KWONT_RUN_DIR": str(work / "run"), "KWONT_LOG_LEVEL": "WARNING",
-            "KWONT_ADMIN_PASSWORD": PASSWORD, "KWONT_SANDBOX_NETWORK": f"kwont-fair-{tag}",
-            "KWONT_SANDBOX_BRIDGE": f"kwfr{tag}", "KWONT_SANDBOX_RELAY_PORT": str(free_port(HOST)),
-            "KWONT_SANDBOX_NETWORK_CLEANUP": "true", "KWONT_JOB_SLOTS": str(SLOTS),
-            # one client IP for everyone: the rate limits must not be what refuses
-            "KWONT_RATE_SUBMIT_PER_USER": "1000000", "KWONT_RATE_SUBMIT_PER_IP": "1000000",
-            "KWONT_RATE_READ_PER_USER": "1000000", "KWONT_RATE_READ_PER_IP": "1000000",
-        }  # fmt: skip
-        for command in (["kwont-topics", "create"], ["kwont-marketdata", "seed-demo"],
-                        ["kwont-gateway", "create-admin"]):  # fmt: skip
-            subprocess.run([BIN / command[0], *command[1:]], env=env, check=True,
-                           capture_output=True)  # fmt: skip
-        for name in ("gateway", "backtest-runner"):
-            log = (work / f"{name}.log").open("wb")
-            port_env = {**env, "KWONT_METRICS_PORT": str(free_port(HOST))}
-            procs.append(subprocess.Popen([BIN / f"kwont-{name}"], env=port_env, stdout=log,
-                                          stderr=log))  # fmt: skip
-            _wait_ready(f"http://{HOST}:{port_env['KWONT_METRICS_PORT']}/readyz", procs[-1])
         from kwont_marketdata.load import demo_start_ms
 
-        asyncio.run(_load(f"http://{HOST}:{api_port}", demo_start_ms()))
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(30)
-        for engine in reversed(engines):
-            engine.stop()
-        stop_own_dockerd(work)
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready")
+        asyncio.run(_load(base, demo_start_ms()))
 
 
 if __name__ == "__main__":
