@@ -16,8 +16,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from kwont_backtest_runner.sandbox import JOB_LABEL
-from kwont_backtest_runner.sandbox_pool import name_prefix
+from kwont_backtest_runner.sandbox_pool import containers_of
 from kwont_devstack.mongo_users import MongoEndpoint
 from tests.drills import backtests as bt
 from tests.drills.harness import DrillRecord, record, until
@@ -26,14 +25,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.drill]
 
 
 def kill_container_of(client: docker.DockerClient, job_id: str) -> int | None:
-    """SIGKILL the init process of ``job_id``'s running container; its pid, or None.
-
-    A container made for the job carries its label; a spare taken by the job only its name.
-    """
-    labelled = client.containers.list(filters={"label": f"{JOB_LABEL}={job_id}"})
-    named = [c for c in client.containers.list(filters={"name": name_prefix(job_id)})
-             if c.name.startswith(name_prefix(job_id))]  # fmt: skip
-    for c in labelled + named:
+    """SIGKILL the init process of ``job_id``'s running container; its pid, or None."""
+    for c in containers_of(client, job_id):
         pid = int(c.attrs["State"].get("Pid") or 0)
         if pid > 0:
             os.kill(pid, signal.SIGKILL)

@@ -35,7 +35,13 @@ from kwont_backtest_runner.outcomes import (
 from kwont_backtest_runner.redact import Redactor
 from kwont_backtest_runner.sandbox_io import ProtocolError, StreamReader
 from kwont_backtest_runner.sandbox_net import SandboxNetwork
-from kwont_backtest_runner.sandbox_pool import JOB_LABEL, LABEL, SparePool, create, name_prefix
+from kwont_backtest_runner.sandbox_pool import (
+    JOB_LABEL,
+    LABEL,
+    SparePool,
+    containers_of,
+    create,
+)
 from kwont_backtest_runner.sandbox_verdict import decide
 
 DEFAULT_IMAGE = "kwont/sandbox:latest"
@@ -157,13 +163,8 @@ class Sandbox:
         Its :meth:`run` then returns ``Failed(cause="cancelled")``. True if one was found.
         """
         self._cancelled.add(job_id)
-        found = {c.id: c for c in self.client.containers.list(
-            filters={"label": f"{JOB_LABEL}={job_id}"})}  # fmt: skip
-        # a spare taken by the job carries the spare's label but the job's name
-        for c in self.client.containers.list(filters={"name": name_prefix(job_id)}):
-            if c.name.startswith(name_prefix(job_id)):
-                found[c.id] = c
-        for c in found.values():
+        found = containers_of(self.client, job_id)
+        for c in found:
             with contextlib.suppress(NotFound, APIError):
                 c.kill()
         return bool(found)

@@ -38,6 +38,16 @@ def name_prefix(job_id: str) -> str:
     return f"kwont-sbx-{job_id[:40]}-"
 
 
+def containers_of(client: docker.DockerClient, job_id: str) -> list[Any]:
+    """Every container of ``job_id`` on the engine: made for it (its label) or a spare it
+    took (its name only: a spare is labelled before any job is known)."""
+    found = {c.id: c for c in client.containers.list(filters={"label": f"{JOB_LABEL}={job_id}"})}
+    for c in client.containers.list(filters={"name": name_prefix(job_id)}):
+        if c.name.startswith(name_prefix(job_id)):
+            found[c.id] = c
+    return list(found.values())
+
+
 def create(
     client: docker.DockerClient,
     image: str,
