@@ -47,6 +47,7 @@ class Accounts:
         self._owners: dict[str, tuple[float, str]] = {}
 
     async def config(self, account: str) -> AccountConfig:
+        """The account's settings (defaults when it has none), from the cache while fresh."""
         hit = self._configs.get(account)
         if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
             return hit[1]
@@ -55,6 +56,7 @@ class Accounts:
         return config
 
     async def owner(self, account: str) -> str | None:
+        """The user the account belongs to, or None (a None is not cached)."""
         hit = self._owners.get(account)
         if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
             return hit[1]
@@ -85,6 +87,7 @@ class Portfolios:
         """The latest mark of every symbol seen here (all replicas read all market data)."""
 
     async def ensure_indexes(self) -> None:
+        """Create the ``symbols`` index of the ``portfolios`` documents."""
         await self.collection.create_index("symbols", name="symbols")
 
     def _apply(self, plan: Plan) -> list[PortfolioSnapshot]:
@@ -152,10 +155,12 @@ class Portfolios:
             await self.store.revoke(partitions)
 
     async def start(self) -> None:
+        """Start the background writes of the state snapshots and the documents."""
         await self.store.start()
         await self.writer.start()
 
     async def stop(self) -> None:
+        """Stop the background writes, each writing what is left one last time."""
         try:
             await self.writer.stop()
         finally:

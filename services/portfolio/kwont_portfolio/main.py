@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def marks_handlers(portfolios: Portfolios, ticks: bool) -> dict[str, Handler]:
+    """The marks consumer's handlers: ``candles``, and ``ticks`` too when ``ticks``."""
+
     async def on_candle(candle: Candle) -> list[PortfolioSnapshot]:
         return portfolios.on_mark(candle.symbol, mark_of_candle(candle))
 

@@ -54,4 +54,5 @@ class PortfolioSettings(Settings):
 
     @property
     def marks_group_id(self) -> str:
+        """Base of the marks consumer's groups: ``marks_consumer_group`` or ``<group>-marks``."""
         return self.marks_consumer_group or f"{self.group_id}-marks"

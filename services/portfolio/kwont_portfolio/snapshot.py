@@ -34,37 +34,46 @@ class Mark:
     seq: int = 0
 
     def key(self) -> tuple[int, int, int, Decimal]:
+        """The sort key of the newest-wins order: ``(time, rank, seq, price)``."""
         return (self.time, self.rank, self.seq, self.price)
 
     def newer_than(self, other: Mark | None) -> bool:
+        """Whether this mark beats ``other`` (any mark beats None)."""
         return other is None or self.key() > other.key()
 
     def to_doc(self) -> dict[str, Any]:
+        """The mark as a document (the price as a string)."""
         return {"price": str(self.price), "time": self.time, "rank": self.rank, "seq": self.seq}
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Mark:
+        """The mark :meth:`to_doc` wrote."""
         return cls(Decimal(doc["price"]), int(doc["time"]), int(doc["rank"]), int(doc["seq"]))
 
 
 def mark_of_candle(candle: Candle) -> Mark:
+    """The candle's close at its close time (the highest rank)."""
     # str() of a float is its shortest round-trip form: 101.5 -> Decimal("101.5"), no noise.
     return Mark(to_decimal(candle.close), candle.close_time, RANK_CANDLE)
 
 
 def mark_of_tick(tick: Tick) -> Mark:
+    """The tick's price at its event time, ordered by trade id."""
     return Mark(to_decimal(tick.price), tick.event_time, RANK_TICK, tick.trade_id)
 
 
 def mark_of_fill(fill: Fill) -> Mark:
+    """The fill's price at its event time (the lowest rank)."""
     return Mark(fill.price, fill.event_time, RANK_FILL)
 
 
 def marks_from_doc(doc: dict[str, Any]) -> dict[str, Mark]:
+    """The marks by symbol in a document's ``marks`` field (none when it is missing)."""
     return {s: Mark.from_doc(m) for s, m in (doc.get("marks") or {}).items()}
 
 
 def marks_to_doc(marks: dict[str, Mark]) -> dict[str, Any]:
+    """The marks as a document's ``marks`` field, by symbol in order."""
     return {s: m.to_doc() for s, m in sorted(marks.items())}
 
 

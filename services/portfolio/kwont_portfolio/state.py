@@ -38,13 +38,16 @@ class AccountState:
     owner: str | None = None
 
     def booked(self, key: str) -> bool:
+        """Whether the fill ``key`` is among the remembered booked ones."""
         return key in self.seen
 
     def remember(self, key: str) -> None:
+        """Record the fill ``key`` as booked, keeping the newest ``SEEN_KEEP``."""
         self.seen.append(key)
         del self.seen[:-SEEN_KEEP]
 
     def to_doc(self) -> dict[str, Any]:
+        """The account's state as a snapshot document."""
         return {
             "ledger": self.ledger.to_doc(),
             "asset": self.asset,
@@ -58,6 +61,7 @@ class AccountState:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> AccountState:
+        """The state :meth:`to_doc` wrote (defaults for missing fields)."""
         return cls(
             ledger=Ledger.from_doc(doc["ledger"]),
             asset=str(doc.get("asset") or "USDT"),
@@ -97,10 +101,12 @@ class Book:
 
 
 def dump(book: Book) -> dict[str, Any]:
+    """The partition's snapshot document: every account's state."""
     return {"accounts": {a: s.to_doc() for a, s in sorted(book.accounts.items())}}
 
 
 def load(doc: dict[str, Any]) -> Book:
+    """The book :func:`dump` wrote, with ``holders`` rebuilt from the positions."""
     book = Book({a: AccountState.from_doc(d) for a, d in (doc.get("accounts") or {}).items()})
     for account in book.accounts:
         book.reindex(account)

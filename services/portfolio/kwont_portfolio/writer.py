@@ -38,11 +38,14 @@ class Writer:
     def queue(
         self, account: str, fields: dict[str, Any], points: list[tuple[int, Decimal]]
     ) -> None:
+        """Queue the account's latest ``fields`` (replacing any queued) and its new
+        equity-curve ``points`` (added to any queued)."""
         self._fields[account] = fields
         self._points.setdefault(account, []).extend(points)
 
     @property
     def pending(self) -> int:
+        """How many accounts have a write queued."""
         return len(self._fields)
 
     async def flush(self, only: set[str] | None = None) -> int:

@@ -61,6 +61,8 @@ class Query:
 
     @strawberry.field(description="One version of your strategy, with its source.")  # type: ignore[untyped-decorator]
     async def strategy_version(self, info: Ctx, id: strawberry.ID, version: int) -> StrategyVersion:
+        """Version ``version`` of one of the caller's strategies, its code included; a not_found
+        error when it is not theirs, is a built-in or has no such version."""
         ctx = info.context
         return StrategyVersion.of(
             await strategies.version_source(ctx.gw, ctx.principal, str(id), version)
@@ -134,6 +136,8 @@ class Query:
         limit: int = 20,
         offset: int = 0,
     ) -> list[Trail]:
+        """The trails of the caller's latest signals (of one account or deployment), newest
+        first, limit at most 100."""
         ctx = info.context
         found = await trails.latest(
             ctx.gw, ctx.principal, account, deployment, _limit(limit, 100), max(0, offset)
@@ -142,5 +146,7 @@ class Query:
 
     @strawberry.field(description="The chain of one correlation id (a signal's id).")  # type: ignore[untyped-decorator]
     async def trail(self, info: Ctx, correlation_id: str) -> Trail:
+        """The chain of one correlation id; a not_found error when none of the caller's records
+        carries it."""
         ctx = info.context
         return Trail.of(await trails.trail(ctx.gw, ctx.principal, correlation_id))

@@ -266,6 +266,7 @@ class Trail:
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> Trail:
+        """From the dict trails.trail or trails.latest returns."""
         return cls(**d)
 
 
@@ -284,6 +285,7 @@ class StrategyVersion:
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> StrategyVersion:
+        """From the dict strategies.version_source returns; its check split into status, error."""
         check = d.get("check") or {}
         return cls(
             strategy_id=strawberry.ID(d["strategy_id"]), name=d["name"], version=d["version"],
