@@ -47,6 +47,7 @@ class Bars:
         """Reads of stored candles so far (the in-memory ones did not cover a range)."""
 
     def see(self, symbol: str, interval: str, bar: Bar) -> None:
+        """Remember ``bar`` (over one with its open time); past ``keep``, drop the earliest kept."""
         ring = self._bars.setdefault((symbol, interval), OrderedDict())
         ring[bar.open_time] = bar
         if len(ring) > self.keep:

@@ -24,6 +24,7 @@ DONE = {"FILLED", "CANCELED", "REJECTED", "EXPIRED", "FINISHED"}
 def new_claim(order: Order, coid: str, leg: str, kind: Kind, side: str, quantity: Decimal,
               reduce_only: bool, parent: str | None = None,
               order_type: str = "MARKET") -> dict[str, Any]:  # fmt: skip
+    """The ``CLAIMED`` document for leg ``leg`` of ``order`` under client order id ``coid``."""
     return {
         "_id": coid, "leg": leg, "kind": kind, "order_type": order_type,
         "account": order.account, "symbol": order.symbol,
@@ -45,10 +46,12 @@ async def claim(db: Any, doc: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
 
 
 async def update(db: Any, coid: str, **fields: Any) -> None:
+    """Set ``fields`` on the claim ``coid`` (no-op if there is none)."""
     await db[CLAIMS].update_one({"_id": coid}, {"$set": fields})
 
 
 async def find(db: Any, coid: str) -> dict[str, Any] | None:
+    """The claim with client order id ``coid``, or None."""
     doc: dict[str, Any] | None = await db[CLAIMS].find_one({"_id": coid})
     return doc
 

@@ -147,6 +147,7 @@ class BinanceMarket:
         return found
 
     async def call(self, method: Callable[..., Awaitable[Any]], **params: Any) -> Any:
+        """Await ``method(**params)``; a Binance API or network error raises ``TransientError``."""
         try:
             return await method(**params)
         except (BinanceAPIException, *NETWORK_ERRORS) as exc:
@@ -177,4 +178,5 @@ class BinanceMarket:
                 await self.publish(out)
 
     async def close(self) -> None:
+        """Close the client's connection to Binance."""
         await self.client.close_connection()

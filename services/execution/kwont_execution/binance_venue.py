@@ -181,6 +181,7 @@ class BinanceVenue(BinanceMarket):
             await self.cancel_sibling(claim)
 
     async def cancel_sibling(self, claim: dict[str, Any]) -> None:
+        """Cancel the other protective leg of ``claim``'s signal if it is not known to be done."""
         coid = claims.sibling_of(claim)
         sibling = await claims.find(self.db, coid) if coid else None
         if sibling is not None and sibling["status"] not in claims.DONE:
@@ -193,6 +194,12 @@ class BinanceVenue(BinanceMarket):
                 await self.cancel(doc)
 
     async def cancel(self, claim: dict[str, Any]) -> None:
+        """Cancel ``claim``'s conditional order and publish it CANCELED.
+
+        If Binance has no such order but knows how it ended, the claim follows the exchange
+        instead. A refusal is only logged; any other API or network error raises
+        ``TransientError``.
+        """
         with audit_context(claim["account"], claim["_id"], claim["correlation_id"]):
             try:
                 await self.client.futures_cancel_order(symbol=claim["symbol"],

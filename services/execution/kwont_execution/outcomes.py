@@ -67,6 +67,7 @@ async def store(
 
 
 def fill_op(fill: Fill, owner: str | None, stored_at: int) -> UpdateOne:
+    """Insert of ``fill`` keyed ``venue:trade_id``; a copy of a stored fill changes nothing."""
     doc = {**fill.model_dump(mode="json"), "owner": owner, "stored_at": stored_at}
     return UpdateOne({"_id": f"{fill.venue}:{fill.trade_id}"}, {"$setOnInsert": doc}, upsert=True)
 
@@ -74,6 +75,7 @@ def fill_op(fill: Fill, owner: str | None, stored_at: int) -> UpdateOne:
 def update_op(
     update: OrderUpdate, owner: str | None, extra: dict[str, Any], stored_at: int
 ) -> UpdateOne:
+    """Upsert of ``update`` that replaces a stored status only of equal or lower rank."""
     rank = _RANK.get(update.status, 2)
     doc = {**extra, **update.model_dump(mode="json"), "owner": owner, "rank": rank}
     doc["stored_at"] = stored_at
@@ -85,6 +87,7 @@ def update_op(
 
 
 async def write(collection: Any, ops: list[UpdateOne]) -> None:
+    """Run ``ops`` unordered; duplicate keys (stale copies) pass, other errors raise."""
     try:
         await collection.bulk_write(ops, ordered=False)
     except BulkWriteError as exc:

@@ -39,6 +39,7 @@ class Outcome:
 
 
 def side_of(order_side: str) -> int:
+    """1 for a ``BUY`` order, -1 for a ``SELL``."""
     return 1 if order_side == "BUY" else -1
 
 

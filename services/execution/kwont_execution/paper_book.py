@@ -51,6 +51,7 @@ class Book:
             self.answered.popitem(last=False)
 
     def get(self, key: str) -> Record | None:
+        """The record of ``key``'s open position, or None."""
         return self.slots.get(key)
 
     def put(self, key: str, record: Record | None) -> None:
@@ -80,6 +81,7 @@ class Book:
 
 
 def slot_key(account: str, symbol: str) -> str:
+    """The book key of ``account``'s position in ``symbol``."""
     return f"{account}:{symbol}"
 
 
@@ -106,6 +108,7 @@ def load(doc: dict[str, Any]) -> Book:
 
 
 def position_doc(position: Position) -> dict[str, Any]:
+    """The snapshot fields of ``position`` (decimals and the correlation id as strings)."""
     return {
         "account": position.account,
         "symbol": position.symbol,
@@ -126,6 +129,7 @@ def position_doc(position: Position) -> dict[str, Any]:
 
 
 def position_of(doc: dict[str, Any]) -> Position:
+    """The position of a :func:`position_doc` document (leverage 1 if absent)."""
     return Position(
         account=doc["account"],
         symbol=doc["symbol"],

@@ -47,9 +47,11 @@ class LastTicks:
         self.running = False
 
     def get(self, symbol: str) -> tuple[int, float] | None:
+        """The latest ``(event_time, price)`` of ``symbol``, or None."""
         return self._last.get(symbol)
 
     def see(self, symbol: str, at: int, price: float) -> None:
+        """Keep the tick unless the one held for ``symbol`` is newer."""
         old = self._last.get(symbol)
         if old is None or at >= old[0]:
             self._last[symbol] = (at, price)

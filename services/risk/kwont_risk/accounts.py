@@ -42,6 +42,7 @@ class Directory:
         return config
 
     async def owner(self, account: str) -> str | None:
+        """The user ``account`` belongs to (by the deployment naming it), or None."""
         owner: str | None = await self._cached("owner", account, lambda: owner_of(self.db, account))
         return owner
 

@@ -122,6 +122,7 @@ class Book:
         return books.setdefault(account, {"_id": account})
 
     async def load(self, account: str) -> BookState:
+        """The account's parsed book (a new ledger gets its cash); raises as :meth:`doc`."""
         cash = (await self.directory.account(account)).cash
         return BookState.from_doc(self.doc(account), cash)
 

@@ -15,6 +15,7 @@ from kwont_risk.settings import RiskSettings
 
 
 def parser() -> argparse.ArgumentParser:
+    """The ``kwont-risk`` parser: ``serve``, ``reset-kill-switch`` and ``show``."""
     p = argparse.ArgumentParser(prog="kwont-risk", description="Kwont risk service.")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the service (the default)")
@@ -40,6 +41,7 @@ outcome_text = {
 
 
 async def command(args: argparse.Namespace, settings: RiskSettings) -> int:
+    """Run ``reset-kill-switch`` or ``show``; the exit code (1: no book to show)."""
     mongo = Mongo.connect(settings)
     try:
         await mongo.wait_ready()
@@ -59,6 +61,7 @@ async def command(args: argparse.Namespace, settings: RiskSettings) -> int:
 
 
 def main(argv: list[str]) -> int:
+    """Parse ``argv`` and run its admin command; the exit code."""
     args = parser().parse_args(argv)
     settings = RiskSettings(service_name="risk", log_json=False)
     return asyncio.run(command(args, settings))

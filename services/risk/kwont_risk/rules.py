@@ -33,6 +33,8 @@ TRIPS = ("max_daily_loss", "max_drawdown")
 
 @dataclass(frozen=True)
 class Refusal:
+    """A refused entry: the ``risk-rejections`` ``code`` and a human ``reason``."""
+
     code: str
     reason: str
 

@@ -46,13 +46,16 @@ class KillSwitch:
     day: int | None = None
 
     def active(self, now_ms: int) -> bool:
+        """Whether entries are blocked at ``now_ms``: tripped and not past UTC day ``day``."""
         return self.tripped and (self.day is None or utc_day(now_ms) <= self.day)
 
     def to_doc(self) -> dict[str, Any]:
+        """The ``kill_switch`` document of this switch."""
         return {k: getattr(self, k) for k in ("tripped", "code", "reason", "since", "day")}
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any] | None) -> KillSwitch:
+        """The switch of a ``kill_switch`` document (not tripped for None)."""
         doc = doc or {}
         return cls(**{k: doc.get(k) for k in ("code", "reason", "since", "day")},
                    tripped=bool(doc.get("tripped")))  # fmt: skip
@@ -75,6 +78,7 @@ class BookState:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any] | None, cash: Decimal) -> BookState:
+        """Parse a book document; one without a ``ledger`` starts with ``cash``."""
         doc = doc or {}
         ledger = Ledger.from_doc(doc["ledger"]) if "ledger" in doc else Ledger(cash=cash)
         return cls(
@@ -91,6 +95,7 @@ class BookState:
         )
 
     def current_equity(self) -> Decimal:
+        """Cash plus the open PnL of every position at the latest marks."""
         return self.ledger.equity(self.marks)
 
     def equity_without(self, symbol: str) -> Decimal:

@@ -58,6 +58,8 @@ class Levels:
 
 @dataclass(frozen=True)
 class Bar:
+    """One stored candle's open time and the prices an exit check needs."""
+
     open_time: int
     open: float
     high: float
