@@ -26,7 +26,7 @@ class InputOffsets:
         """Marked, but some offset before it is not."""
 
     def applied(self, offset: int) -> None:
-        """An input changed the state: pending until marked (ignored below ``next``)."""
+        """The input at ``offset`` was applied: pending until marked (ignored below ``next``)."""
         if offset >= self.next:
             self.pending.add(offset)
 
