@@ -51,15 +51,18 @@ class Trade:
 
     @property
     def direction(self) -> int:
+        """+1 for a long, -1 for a short."""
         return 1 if self.side == "long" else -1
 
     @property
     def gross(self) -> Decimal:
+        """PnL from the prices alone, before fees and funding."""
         with localcontext(EXACT):
             return self.direction * (self.exit_price - self.entry_price) * self.qty
 
     @property
     def pnl(self) -> Decimal:
+        """Net PnL: ``gross`` minus fees and funding."""
         with localcontext(EXACT):
             return self.gross - self.fees - self.funding
 
@@ -79,6 +82,8 @@ class Event:
 
 @dataclass(frozen=True)
 class MatchedTrade:
+    """A live trade paired with its backtest trade, and how they differ (see :func:`compare`)."""
+
     live: Trade
     backtest: Trade
     entry_delay_ms: int
@@ -94,6 +99,8 @@ class MatchedTrade:
 
 @dataclass(frozen=True)
 class OneSided:
+    """A trade on one side only, with the stored event that may explain it."""
+
     trade: Trade
     side: str  # "backtest_only" (missed live) | "live_only" (extra live)
     reason: str  # the explaining event, or "unknown"
@@ -103,6 +110,10 @@ class OneSided:
 
 @dataclass(frozen=True)
 class Report:
+    """The result of :func:`divergence`: matched pairs, one-sided trades, each side's PnL
+    and the gap split into :data:`COMPONENTS`.
+    """
+
     matched: list[MatchedTrade]
     missed: list[OneSided]
     extra: list[OneSided]
@@ -118,6 +129,7 @@ class Report:
 
     @property
     def total_gap(self) -> Decimal:
+        """Live PnL minus backtest PnL; the components add up to it exactly."""
         with localcontext(EXACT):
             return self.live_pnl - self.backtest_pnl
 

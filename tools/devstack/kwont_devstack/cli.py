@@ -79,6 +79,7 @@ def _logs(config: StackConfig, name: str | None, lines: int, follow: bool) -> in
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``kwont-stack`` argument parser: up, down, docker-up, status, env and logs."""
     parser = argparse.ArgumentParser(
         prog="kwont-stack", description="Run Kwont on the embedded real engines."
     )

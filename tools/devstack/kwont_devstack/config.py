@@ -31,10 +31,12 @@ class ServiceSpec:
 
     @property
     def script(self) -> str:
+        """The service's console script, ``kwont-<name>``."""
         return f"kwont-{self.name}"
 
     @property
     def env_stem(self) -> str:
+        """The name as used in settings: upper-cased, dashes as underscores."""
         return self.name.upper().replace("-", "_")
 
 
@@ -187,22 +189,27 @@ class StackConfig:
 
     @property
     def logs_dir(self) -> Path:
+        """Where every program's log goes: ``<run>/logs``."""
         return self.run_dir / "logs"
 
     @property
     def mongo_data_dir(self) -> Path:
+        """SecantusDB's data directory: ``<run>/data/mongo``."""
         return self.run_dir / "data" / "mongo"
 
     @property
     def redis_data_dir(self) -> Path:
+        """Redis's data directory: ``<run>/data/redis``."""
         return self.run_dir / "data" / "redis"
 
     @property
     def kafka_bootstrap(self) -> str:
+        """Kafka bootstrap address of tansu, ``host:port``."""
         return f"{self.host}:{self.kafka_port}"
 
     @property
     def redis_url(self) -> str:
+        """URL of Redis, database 0."""
         return f"redis://{self.host}:{self.redis_port}/0"
 
     def log_path(self, program: str) -> Path:

@@ -40,14 +40,17 @@ def http_ok(url: str, timeout: float = 1.0) -> bool:
 
 
 def healthz_url(config: StackConfig, spec: ServiceSpec) -> str:
+    """The service's /healthz URL, on its metrics port."""
     return f"http://{config.host}:{spec.metrics_port}/healthz"
 
 
 def metrics_url(config: StackConfig, spec: ServiceSpec) -> str:
+    """The service's /metrics URL."""
     return f"http://{config.host}:{spec.metrics_port}/metrics"
 
 
 def api_url(config: StackConfig, spec: ServiceSpec) -> str | None:
+    """Base URL of the service's API, or None if it serves none."""
     return None if spec.http_port is None else f"http://{config.host}:{spec.http_port}"
 
 

@@ -72,14 +72,17 @@ class MongoEndpoint:
 
     @property
     def admin_uri(self) -> str:
+        """URI of the admin user (root, for provisioning)."""
         return mongo_uri(self.host, self.port, ADMIN_USER, self.credentials.admin_password)
 
     @property
     def app_uri(self) -> str:
+        """URI of the app user (readWrite on ``kwont`` and ``ohlcv``)."""
         return mongo_uri(self.host, self.port, APP_USER, self.credentials.app_password)
 
     @property
     def readonly_uri(self) -> str:
+        """URI of the read-only user (read on ``ohlcv``, for backtest sandboxes)."""
         return mongo_uri(self.host, self.port, READONLY_USER, self.credentials.readonly_password)
 
 

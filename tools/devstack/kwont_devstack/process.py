@@ -105,6 +105,7 @@ class EngineProcess:
 
     @property
     def pid(self) -> int:
+        """The engine's process id."""
         return self.popen.pid
 
     def stop(self, timeout: float = 15.0) -> None:

@@ -21,12 +21,18 @@ TRADING = ("marketdata", "strategy", "risk", "execution", "portfolio")
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 free right now (the OS picks it)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 def http_get(url: str, timeout: float = 2.0) -> tuple[int, str]:
+    """GET ``url``: its status and body, an HTTP error's too.
+
+    Raises:
+        OSError: no answer (connection refused, timeout).
+    """
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
             return r.status, r.read().decode()
@@ -36,6 +42,8 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, str]:
 
 @dataclass
 class Proc:
+    """One started service process: its metrics port, the process and its log."""
+
     name: str
     port: int
     popen: subprocess.Popen[bytes]
@@ -60,6 +68,7 @@ class Pipeline:
     starts: dict[str, int] = field(default_factory=dict)
 
     def environment(self, name: str, port: int) -> dict[str, str]:
+        """Service ``name``'s environment: this process's, the pipeline's settings, then ``env``."""
         return {
             **os.environ,
             "KWONT_KAFKA_BOOTSTRAP_SERVERS": self.kafka,
@@ -95,6 +104,11 @@ class Pipeline:
         return proc
 
     def wait_ready(self, name: str, timeout: float = 60.0) -> None:
+        """Wait until ``name``'s /readyz answers 200.
+
+        Raises:
+            AssertionError: it exited, or was not ready in ``timeout`` s (with its log's tail).
+        """
         proc = self.procs[name]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -109,11 +123,13 @@ class Pipeline:
         raise AssertionError(f"{name} not ready in {timeout}s:\n{self.tail(name)}")
 
     def kill9(self, name: str) -> None:
+        """SIGKILL ``name`` and wait for it to die."""
         proc = self.procs[name]
         proc.popen.send_signal(signal.SIGKILL)
         proc.popen.wait(10)
 
     def tail(self, name: str, chars: int = 3000) -> str:
+        """The last ``chars`` characters of ``name``'s current log."""
         return self.procs[name].log.read_text(errors="replace")[-chars:]
 
     def metric(self, name: str, metric: str, labels: str = "") -> float:
@@ -132,12 +148,16 @@ class Pipeline:
         return total
 
     def lag(self) -> float:
+        """Total consumer lag of the services still running (NaN if one's /metrics fails)."""
         return sum(self.metric(n, "kwont_consumer_lag") for n in self.procs if self.alive(n))
 
     def alive(self, name: str) -> bool:
+        """Whether ``name``'s process is still running."""
         return self.procs[name].popen.poll() is None
 
     def stop_all(self) -> dict[str, int]:
+        """SIGTERM every running service, wait up to 30 s each, SIGKILL the rest; each one's exit
+        code (-9 when killed here)."""
         for proc in self.procs.values():
             if proc.popen.poll() is None:
                 proc.popen.send_signal(signal.SIGTERM)

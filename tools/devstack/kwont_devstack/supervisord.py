@@ -24,14 +24,17 @@ from kwont_devstack.programs import Program
 
 
 def conf_path(config: StackConfig) -> Path:
+    """The generated supervisord config: ``<run>/supervisord.conf``."""
     return config.run_dir / "supervisord.conf"
 
 
 def socket_path(config: StackConfig) -> Path:
+    """supervisord's unix socket (XML-RPC): ``<run>/supervisor.sock``."""
     return config.run_dir / "supervisor.sock"
 
 
 def pid_path(config: StackConfig) -> Path:
+    """supervisord's pid file: ``<run>/supervisord.pid``."""
     return config.run_dir / "supervisord.pid"
 
 

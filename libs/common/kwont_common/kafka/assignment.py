@@ -72,15 +72,20 @@ class CopartitionedAssignor(AbstractPartitionAssignor):  # type: ignore[misc]
         self.numbers: list[int] = []
 
     def metadata(self, topics: Iterable[str]) -> ConsumerProtocolMemberMetadata:
+        """This member's subscription, with the partition numbers it owns now as user data."""
         owned = json.dumps({"numbers": self.numbers}).encode()
         return ConsumerProtocolMemberMetadata(self.version, sorted(topics), owned)
 
     def on_assignment(self, assignment: ConsumerProtocolMemberAssignment) -> None:
+        """Remember the partition numbers this member was given, across all its topics."""
         self.numbers = sorted({p for _, ps in assignment.assignment for p in ps})
 
     def assign(
         self, cluster: ClusterMetadata, members: Mapping[str, ConsumerProtocolMemberMetadata]
     ) -> dict[str, ConsumerProtocolMemberAssignment]:
+        """Give each member the same partition numbers of every topic it reads (see
+        :func:`split_numbers`); a topic only some members read goes to its readers, round
+        robin where the number's owner does not read it."""
         counts: dict[str, int] = {}
         for meta in members.values():
             for name in meta.subscription:

@@ -30,9 +30,12 @@ class Offsets:
         self.revoked = False
 
     def add(self, offset: int) -> None:
+        """A fetched message's offset is in hand, not finished."""
         self.pending[offset] = False
 
     def finish(self, offset: int) -> None:
+        """Mark ``offset`` handled and move the commit point past every finished offset at the
+        front; an offset not in hand is ignored."""
         if offset not in self.pending:
             return
         self.pending[offset] = True
@@ -88,6 +91,7 @@ class Commits:
             self.positions.pop(tp, None)
 
     def update_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """Set the lag gauge of each assigned partition (see :func:`record_lag`)."""
         record_lag(consumer, self.positions, self.service)
 
 

@@ -137,6 +137,8 @@ class Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
+        """Call the owner's ``revoked``; a hook's error (already logged, loop stopped) is
+        swallowed, any other is raised."""
         try:
             await self.owner.revoked(set(revoked))
         except Exception as exc:
@@ -144,6 +146,8 @@ class Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
                 raise  # aiokafka logs it
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
+        """Call the owner's ``assigned``; a hook's error (already logged, loop stopped) is
+        swallowed, any other is raised."""
         try:
             await self.owner.assigned(set(assigned))
         except Exception as exc:

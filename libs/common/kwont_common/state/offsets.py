@@ -26,6 +26,7 @@ class InputOffsets:
         """Marked, but some offset before it is not."""
 
     def applied(self, offset: int) -> None:
+        """The input at ``offset`` was applied: pending until marked (ignored below ``next``)."""
         if offset >= self.next:
             self.pending.add(offset)
 
@@ -41,4 +42,5 @@ class InputOffsets:
 
     @property
     def settled(self) -> bool:
+        """Whether a snapshot now is consistent: all applied inputs marked, no gap below a mark."""
         return not self.pending and not self.above

@@ -109,6 +109,7 @@ class PartitionStore(Generic[S]):
 
     @property
     def owned(self) -> set[int]:
+        """The partition numbers held here now (a copy)."""
         return set(self._owned)
 
     def state(self, partition: int) -> S:
