@@ -16,6 +16,7 @@ import numpy as np
 from kwont_common import backtest_trades
 from kwont_common.backtest_cache import ResultCache, alias_document, content_hash, still_stored
 from kwont_common.events import BacktestJob, BacktestResult, now_ms
+from kwont_common.storepub import store_then_publish
 from kwont_gateway import jobspec, quotas
 from kwont_gateway.errors import ApiError, owned
 from kwont_gateway.models.backtests import BacktestCreate
@@ -69,15 +70,13 @@ async def submit(gw: Gateway, principal: Principal, body: BacktestCreate) -> dic
     alias = await _cached_result(gw, job)
     if alias is None:
         await quotas.admit(gw, principal)  # a cache hit needs no runner: never refused
-        await gw.write.backtests.insert_one(doc)
-        await gw.producer.publish(job)
+        await store_then_publish(gw.write.backtests, doc, gw.producer, job)
     else:  # an identical job ran before: answered now, no job for the runners
         doc.update(status="succeeded", from_cache=True, finished_at=now(),
                    progress={"stage": "done", "fraction": 1.0},
                    content_hash=alias["content_hash"])  # fmt: skip
         await gw.write.backtest_results.insert_one(alias)
-        await gw.write.backtests.insert_one(doc)
-        await gw.producer.publish(_result_event(job, alias))
+        await store_then_publish(gw.write.backtests, doc, gw.producer, _result_event(job, alias))
     return {
         "job_id": job_id,
         "status": doc["status"],

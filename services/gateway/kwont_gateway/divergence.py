@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kwont_common.events import BacktestJob, Sizing, StrategyRef, now_ms
+from kwont_common.storepub import store_then_publish
 from kwont_common.trading.accounts import load_account
 from kwont_gateway import deployments
 from kwont_gateway.backtests import new_doc
@@ -99,8 +100,7 @@ async def submit(
     account = await load_account(gw.read, dep["account"])
     job = build_job(dep, account, body, principal.user_id)
     doc = new_doc(job.job_id, principal.user_id, job.model_dump(mode="json"), kind="divergence")
-    await gw.write.backtests.insert_one(doc)
-    await gw.producer.publish(job)
+    await store_then_publish(gw.write.backtests, doc, gw.producer, job)
     return {"job_id": job.job_id, "status": "queued", "links": links(dep_id, job.job_id)}
 
 
