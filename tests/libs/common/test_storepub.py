@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from kwont_devstack.pytest_plugin import MongoEndpoint
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
@@ -17,6 +16,7 @@ from kwont_common.kafka.codec import encode
 from kwont_common.settings import Settings
 from kwont_common.storepub import store_then_publish
 from kwont_common.testing import candle
+from kwont_devstack.pytest_plugin import MongoEndpoint
 from tests.libs.common.kafka_helpers import create, read_all, settings_for
 
 pytestmark = pytest.mark.integration
