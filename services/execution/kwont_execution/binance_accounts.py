@@ -41,10 +41,10 @@ ATTACH = "attach a key pair with PUT /api/v1/accounts/{account}/credentials"
 def rejected(order: Order, reason: str) -> OrderUpdate:
     """The REJECTED update of an order no key pair may carry."""
     return OrderUpdate(
+        **order.lineage(),
         event_id=ids.event_id("binance", "order-update", order.client_order_id, "REJECTED"),
-        event_time=order.event_time, source="execution", account=order.account,
-        symbol=order.symbol, correlation_id=order.correlation_id,
-        client_order_id=order.client_order_id, venue="binance", status="REJECTED",
+        source="execution", client_order_id=order.client_order_id, venue="binance",
+        status="REJECTED",
         filled_quantity=Decimal(0), reason=reason,
     )  # fmt: skip
 

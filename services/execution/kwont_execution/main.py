@@ -37,12 +37,9 @@ log = logging.getLogger(__name__)
 def disabled_venue(order: Order) -> OrderUpdate:
     """The answer to an order for a venue this service does not route to."""
     return OrderUpdate(
+        **order.lineage(),
         event_id=ids.event_id(order.venue, "order-update", order.client_order_id, "REJECTED"),
-        event_time=order.event_time,
         source="execution",
-        account=order.account,
-        symbol=order.symbol,
-        correlation_id=order.correlation_id,
         client_order_id=order.client_order_id,
         venue=order.venue,
         status="REJECTED",

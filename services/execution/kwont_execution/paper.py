@@ -182,12 +182,9 @@ def _reduce(
 
 def _reject(order: Order, position: Position | None, reason: str) -> Outcome:
     update = OrderUpdate(
+        **order.lineage(),
         event_id=ids.event_id(VENUE, "order-update", order.client_order_id, "REJECTED"),
-        event_time=order.event_time,
         source=SOURCE,
-        account=order.account,
-        symbol=order.symbol,
-        correlation_id=order.correlation_id,
         client_order_id=order.client_order_id,
         venue=VENUE,
         status="REJECTED",
@@ -233,12 +230,9 @@ def _fill(
 
 def _update(fill: Fill, status: OrderStatus) -> OrderUpdate:
     return OrderUpdate(
+        **fill.lineage(),
         event_id=ids.event_id(VENUE, "order-update", fill.client_order_id, status),
-        event_time=fill.event_time,
         source=SOURCE,
-        account=fill.account,
-        symbol=fill.symbol,
-        correlation_id=fill.correlation_id,
         client_order_id=fill.client_order_id,
         venue=VENUE,
         status=status,

@@ -27,12 +27,9 @@ def _order(
 ) -> Order:
     coid = ids.client_order_id(signal.event_id, leg)
     return Order(
+        **signal.lineage(),
         event_id=ids.event_id(coid),
-        event_time=signal.event_time,
         source=SOURCE,
-        account=signal.account,
-        symbol=signal.symbol,
-        correlation_id=signal.correlation_id,
         client_order_id=coid,
         signal_id=signal.event_id,
         venue=signal.venue,
@@ -84,8 +81,7 @@ def paper_fill(
         side, order.reference_price, order.quantity, sizing.rates(account), filters.tick_size
     )
     return Fill(
-        event_time=order.event_time, source=SOURCE, account=order.account,
-        symbol=order.symbol, correlation_id=order.correlation_id,
+        **order.lineage(), source=SOURCE,
         client_order_id=order.client_order_id, venue=order.venue,
         trade_id=f"expected-{order.client_order_id}", side=order.side,
         quantity=order.quantity, price=made.price, fee=made.fee,
@@ -101,12 +97,9 @@ def rejection_id(signal: Signal) -> uuid.UUID:
 def rejection(signal: Signal, code: str, reason: str) -> RiskRejection:
     """The refusal of ``signal`` (one per signal: its id is derived from the signal's)."""
     return RiskRejection(
+        **signal.lineage(),
         event_id=rejection_id(signal),
-        event_time=signal.event_time,
         source=SOURCE,
-        account=signal.account,
-        symbol=signal.symbol,
-        correlation_id=signal.correlation_id,
         signal_id=signal.event_id,
         code=code,
         reason=reason,

@@ -5,7 +5,7 @@ from kwont_common.events.backtest_progress import BacktestProgress
 from kwont_common.events.backtest_results import BacktestResult
 from kwont_common.events.candles import Candle
 from kwont_common.events.dead_letters import DeadLetter
-from kwont_common.events.envelope import AccountEvent, Event, now_ms
+from kwont_common.events.envelope import AccountEvent, Event, Lineage, now_ms
 from kwont_common.events.fills import Fill
 from kwont_common.events.order_updates import OrderUpdate
 from kwont_common.events.orders import Order
@@ -24,6 +24,7 @@ __all__ = [
     "DeadLetter",
     "Event",
     "Fill",
+    "Lineage",
     "Order",
     "OrderUpdate",
     "PortfolioSnapshot",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +39,16 @@ class Event(BaseModel):
         raise NotImplementedError(f"{type(self).__name__} does not define its key")
 
 
+class Lineage(TypedDict):
+    """The trading fields a child event carries unchanged from its parent (see
+    :meth:`AccountEvent.lineage`)."""
+
+    event_time: int
+    account: str
+    symbol: str
+    correlation_id: uuid.UUID
+
+
 class AccountEvent(Event):
     """Trading-flow events, keyed ``account:SYMBOL`` and tied to the signal that caused them."""
 
@@ -48,3 +59,14 @@ class AccountEvent(Event):
     def key(self) -> str:
         """ "account:symbol": one account's events of a symbol stay in order."""
         return f"{self.account}:{self.symbol}"
+
+    def lineage(self) -> Lineage:
+        """This event's time, account, symbol and correlation id, for a child event that
+        carries them unchanged: ``Order(**signal.lineage(), event_id=..., ...)``. A child
+        whose time (or any of these) differs spells its fields out instead."""
+        return Lineage(
+            event_time=self.event_time,
+            account=self.account,
+            symbol=self.symbol,
+            correlation_id=self.correlation_id,
+        )
