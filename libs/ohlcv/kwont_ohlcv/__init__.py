@@ -12,7 +12,13 @@ Document shape (collection ``candles`` of database ``ohlcv``)::
      volume, quote_volume, trades: <bytes>}}
 
 with a unique index on (symbol, interval, period_start).
+
+Funding-rate history lives beside the candles in collection ``funding``, one document per
+(symbol, UTC year), packed the same way (``kwont_ohlcv.funding``; the shared column packing
+is ``kwont_ohlcv.packing``).
 """
+
+from kwont_ohlcv import funding, packing
 
 from kwont_ohlcv.buckets import (
     COLUMNS,
@@ -36,8 +42,10 @@ __all__ = [
     "INTERVAL_MS",
     "Columns",
     "concat",
+    "funding",
     "merge",
     "pack",
+    "packing",
     "period_bounds",
     "range_filter",
     "split_by_period",

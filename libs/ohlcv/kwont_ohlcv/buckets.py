@@ -1,4 +1,4 @@
-"""Packing candles into period buckets and back."""
+"""Packing candles into period buckets and back (the column packing is packing.py's)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 
-Array = npt.NDArray[np.float64]
-Columns = dict[str, Array]
-"""Column name -> float64 array, all the same length, sorted by ``open_time``."""
+from kwont_ohlcv import packing
+from kwont_ohlcv.packing import Columns
 
 COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "quote_volume", "trades")
 INDEX_KEYS = [("symbol", 1), ("interval", 1), ("period_start", 1)]
@@ -25,7 +22,6 @@ INTERVAL_MS: dict[str, int] = {
     "1M": 30 * 1440 * _MIN,
 }  # fmt: skip
 _DAY_MS = 86_400_000
-_LE = np.dtype("<f8")
 
 
 def period_bounds(interval: str, open_time_ms: int) -> tuple[int, int]:
@@ -45,28 +41,17 @@ def period_bounds(interval: str, open_time_ms: int) -> tuple[int, int]:
     return int(start_dt.timestamp() * 1000), int(end_dt.timestamp() * 1000)
 
 
-def _check(columns: Columns) -> int:
-    missing = [c for c in COLUMNS if c not in columns]
-    if missing:
-        raise ValueError(f"missing columns: {missing}")
-    n = len(columns["open_time"])
-    if any(len(columns[c]) != n for c in COLUMNS):
-        raise ValueError("columns differ in length")
-    return n
-
-
 def pack(symbol: str, interval: str, columns: Columns, feed: str = "binance") -> dict[str, Any]:
     """The bucket document for candles that all fall in one period.
 
     Raises:
         ValueError: columns missing or of unequal length, empty, unsorted, or spanning periods.
     """
-    n = _check(columns)
+    n = packing.check(columns, COLUMNS)
     if n == 0:
         raise ValueError("no candles to pack")
-    times = np.asarray(columns["open_time"], dtype=np.float64)
-    if n > 1 and not bool(np.all(np.diff(times) > 0)):
-        raise ValueError("open_time must be strictly increasing")
+    packing.check_increasing(columns, "open_time")
+    times = columns["open_time"]
     start, end = period_bounds(interval, int(times[0]))
     if times[-1] >= end:
         raise ValueError("candles span more than one period; use split_by_period")
@@ -80,36 +65,26 @@ def pack(symbol: str, interval: str, columns: Columns, feed: str = "binance") ->
         "first_open_time": int(times[0]),
         "last_open_time": int(times[-1]),
         "feed": feed,
-        "columns": {c: np.ascontiguousarray(columns[c], dtype=_LE).tobytes() for c in COLUMNS},
+        "columns": packing.pack_columns(columns, COLUMNS),
     }
 
 
 def unpack(doc: dict[str, Any]) -> Columns:
     """Columns of a bucket document (copies, writable)."""
-    return {c: np.frombuffer(doc["columns"][c], dtype=_LE).astype(np.float64) for c in COLUMNS}
+    return packing.unpack_columns(doc["columns"], COLUMNS)
 
 
 def merge(old: Columns, new: Columns) -> Columns:
     """Union of two column sets by ``open_time``; a candle in ``new`` replaces the same one in
     ``old``. Idempotent: merging the same candles again changes nothing."""
-    _check(old)
-    _check(new)
-    times = np.concatenate([new["open_time"], old["open_time"]])
-    _, first = np.unique(times, return_index=True)  # first occurrence: ``new`` wins
-    order = first[np.argsort(times[first], kind="stable")]
-    return {c: np.concatenate([new[c], old[c]])[order] for c in COLUMNS}
+    return packing.merge_columns(old, new, "open_time", COLUMNS)
 
 
 def split_by_period(interval: str, columns: Columns) -> Iterator[tuple[int, Columns]]:
     """``(period_start, columns)`` for each period the (sorted) candles touch."""
-    n = _check(columns)
-    i = 0
-    times = columns["open_time"]
-    while i < n:
-        start, end = period_bounds(interval, int(times[i]))
-        j = int(np.searchsorted(times, end, side="left"))
-        yield start, {c: columns[c][i:j] for c in COLUMNS}
-        i = j
+    return packing.split_columns(
+        columns, "open_time", COLUMNS, lambda t: period_bounds(interval, t)
+    )
 
 
 def range_filter(symbol: str, interval: str, start_ms: int, end_ms: int) -> dict[str, Any]:
@@ -125,8 +100,4 @@ def range_filter(symbol: str, interval: str, start_ms: int, end_ms: int) -> dict
 def concat(docs: Sequence[dict[str, Any]], start_ms: int, end_ms: int) -> Columns:
     """Columns of ``docs`` (any order) clipped to open times in ``[start_ms, end_ms)``."""
     parts = [unpack(d) for d in sorted(docs, key=lambda d: int(d["period_start"]))]
-    if not parts:
-        return {c: np.empty(0, dtype=np.float64) for c in COLUMNS}
-    joined = {c: np.concatenate([p[c] for p in parts]) for c in COLUMNS}
-    keep = (joined["open_time"] >= start_ms) & (joined["open_time"] < end_ms)
-    return {c: joined[c][keep] for c in COLUMNS}
+    return packing.concat_columns(parts, "open_time", COLUMNS, start_ms, end_ms)

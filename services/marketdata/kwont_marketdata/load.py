@@ -6,12 +6,13 @@
         --end 2024-02-01 [--market spot|futures] [--allow-gaps]   # Binance REST history
     kwont-marketdata refresh-symbols  # symbol metadata from Binance (+ CoinMarketCap), once
     kwont-marketdata seed-demo        # synthetic BTCUSDT + ETHUSDT, 1 year of 1m, if empty
-    kwont-marketdata summary          # what the store holds
+    kwont-marketdata summary          # what the store holds (candles, then funding)
+    kwont-marketdata funding load|import ...  # funding-rate history (funding.py)
     kwont-marketdata replay --symbol BTCUSDT --interval 1m --start 2024-01-01 --end
         2024-01-02 [--speed 0] [--csv PATH]   # publish candles to Kafka, then exit (replay.py)
 
 Synthetic candles are seeded geometric Brownian motion, stored with ``feed: synthetic`` so
-they are never mistaken for exchange data.
+they are never mistaken for exchange data; synthetic funding (every 8 hours) comes with them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ import numpy as np
 
 import kwont_ohlcv as ohlcv
 from kwont_common.mongo import Database, Mongo
-from kwont_marketdata import binance_csv, binance_history, binance_rest, replay, store, symbols
+from kwont_marketdata import (
+    binance_csv, binance_funding, binance_history, binance_rest, funding, funding_store, replay,
+    store, symbols,
+)  # fmt: skip
 from kwont_marketdata.settings import MarketdataSettings
 from kwont_quant import Candles
 from kwont_quant.synthetic import gbm_ohlcv
@@ -80,13 +84,16 @@ async def load_csv(db: Database, target: Path, symbol: str | None, interval: str
 async def load_synthetic(
     db: Database, symbols: dict[str, float], start_ms: int, days: int, interval: str, seed: int
 ) -> int:
-    """Generate and store synthetic candles; returns candles loaded."""
+    """Generate and store synthetic candles and their 8-hourly synthetic funding; returns
+    candles loaded."""
     total = 0
     for symbol, price in symbols.items():
         cols = synthetic_columns(symbol, start_ms, days, interval, price, seed)
         await store.upsert(db, symbol, interval, cols, feed="synthetic")
+        rows = await funding.write_synthetic(db, symbol, cols, ohlcv.INTERVAL_MS[interval], seed)
         total += len(cols["open_time"])
-        print(f"{symbol}: {len(cols['open_time'])} synthetic {interval} candles", file=sys.stderr)
+        print(f"{symbol}: {len(cols['open_time'])} synthetic {interval} candles, {rows} funding "
+              "rows", file=sys.stderr)  # fmt: skip
     return total
 
 
@@ -97,8 +104,15 @@ def demo_start_ms(days: int = 365) -> int:
 
 
 async def seed_demo(db: Database) -> int:
-    """Synthetic BTCUSDT and ETHUSDT, one year of 1-minute candles, if the store is empty."""
+    """Synthetic BTCUSDT and ETHUSDT, one year of 1-minute candles and their funding, if the
+    store is empty. A store seeded before funding existed gets the funding of its stored
+    synthetic demo candles."""
     if await db[store.COLLECTION].estimated_document_count() > 0:
+        if await db[funding_store.COLLECTION].estimated_document_count() == 0:
+            for symbol in DEMO_SYMBOLS:
+                cols = await store.read_range(db, symbol, "1m", 0, 2**62)
+                if len(cols["open_time"]):
+                    await funding.write_synthetic(db, symbol, cols, ohlcv.INTERVAL_MS["1m"], 7)
         print("market data present; demo seed skipped", file=sys.stderr)
         return 0
     return await load_synthetic(db, DEMO_SYMBOLS, demo_start_ms(), 365, "1m", seed=7)
@@ -159,7 +173,8 @@ def parser() -> argparse.ArgumentParser:
     bn.add_argument("--allow-gaps", action="store_true", help="store what Binance has")
     sub.add_parser("refresh-symbols", help="symbol metadata from Binance/CoinMarketCap, once")
     sub.add_parser("seed-demo", help="synthetic BTCUSDT/ETHUSDT year of 1m candles if empty")
-    sub.add_parser("summary", help="what the candle store holds")
+    sub.add_parser("summary", help="what the store holds: candles, then funding coverage")
+    funding.add_parser(sub)
     replay.add_parser(sub)
     return p
 
@@ -171,6 +186,7 @@ async def command(args: argparse.Namespace, settings: MarketdataSettings) -> int
         await mongo.wait_ready()
         db = mongo.market_write
         await store.ensure_indexes(db)
+        await funding_store.ensure_indexes(db)
         started = time.perf_counter()
         if args.command == "refresh-symbols":
             await symbols.ensure_indexes(mongo.write)
@@ -179,6 +195,13 @@ async def command(args: argparse.Namespace, settings: MarketdataSettings) -> int
         if args.command == "summary":
             for row in await store.summary(db):
                 print(row)
+            for row in await funding_store.coverage(db):
+                print({"funding": row.pop("symbol"), **row})
+            return 0
+        if args.command == "funding":
+            n = await funding.command(args, settings, db)
+            print(f"{n} funding rows stored in {time.perf_counter() - started:.1f}s",
+                  file=sys.stderr)  # fmt: skip
             return 0
         if args.command == "seed-demo":
             n = await seed_demo(db)
@@ -194,7 +217,7 @@ async def command(args: argparse.Namespace, settings: MarketdataSettings) -> int
             n = await load_synthetic(db, prices, start, args.days, args.interval, args.seed)
         print(f"{n} candles stored in {time.perf_counter() - started:.1f}s", file=sys.stderr)
         return 0
-    except (binance_csv.CsvError, ValueError) as exc:
+    except (binance_csv.CsvError, binance_funding.FundingCsvError, ValueError) as exc:
         print(f"kwont-marketdata: {exc}", file=sys.stderr)
         return 2
     except binance_rest.VENDOR_ERRORS as exc:

@@ -12,6 +12,7 @@ from kwont_common.mongo import Database
 from kwont_common.service import Runtime, Task, Wiring, run_service
 from kwont_marketdata import (
     binance_stream,
+    funding_store,
     load,
     replay,
     schedule,
@@ -85,6 +86,7 @@ async def setup(runtime: Runtime) -> Wiring:
     market: Database | None = mongo.market_write if mongo is not None else None
     if market is not None:
         await store.ensure_indexes(market)
+        await funding_store.ensure_indexes(market)
         outlet = Outlet(runtime.producer, market)
         feed = feed_task(settings, outlet)
         if feed is not None:

@@ -6,6 +6,10 @@ aligned to the interval), so the market runs ahead of the wall clock by the pace
 Each bar opens at the previous close and is drawn by ``kwont_quant.synthetic.gbm_ohlcv``
 from a seed mixing ``feed_seed``, the symbol and the bar's open time: the same seed gives
 the same path, also across restarts. Candles carry ``feed: synthetic``.
+
+A bar opening on a funding time (every 8 hours, 00:00, 08:00 and 16:00 UTC) also stores
+that symbol's synthetic funding row (``funding.synthetic_rate``, mark price the bar's open)
+in ``ohlcv.funding``, so funding keeps pace with the accelerated clock.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import time
 import kwont_ohlcv as ohlcv
 from kwont_common.events.envelope import now_ms
 from kwont_common.mongo import Database
-from kwont_marketdata import store
+from kwont_marketdata import funding, funding_store, store
 from kwont_marketdata.aggregate import Bar, next_open, window_open
 from kwont_marketdata.load import DEMO_SYMBOLS
 from kwont_marketdata.outlet import Outlet, candle
@@ -60,6 +64,13 @@ async def starting_points(
     return points
 
 
+async def store_funding(db: Database, symbol: str, time_ms: int, mark: float, seed: int) -> None:
+    """Store the synthetic funding row of ``symbol`` at ``time_ms`` (idempotent)."""
+    rate = funding.synthetic_rate(symbol, time_ms, seed)
+    cols = ohlcv.funding.columns([time_ms], [rate], [mark])
+    await funding_store.write_funding(db, symbol, cols, funding.SYNTHETIC)
+
+
 async def run(settings: MarketdataSettings, outlet: Outlet, stop: asyncio.Event) -> None:
     """Publish the next bar of every symbol each ``feed_pace_s`` seconds until ``stop``."""
     interval, seed = settings.feed_interval, settings.feed_seed
@@ -69,6 +80,8 @@ async def run(settings: MarketdataSettings, outlet: Outlet, stop: asyncio.Event)
     while not stop.is_set():
         for symbol, (open_time, price) in points.items():
             bar = next_bar(symbol, interval, open_time, price, seed)
+            if open_time % funding.INTERVAL_MS == 0:
+                await store_funding(outlet.db, symbol, open_time, bar.open, seed)
             await outlet.candle(candle(bar, FEED, settings.service_name))
             points[symbol] = (next_open(interval, open_time), bar.close)
         step += 1

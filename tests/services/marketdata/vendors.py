@@ -2,8 +2,10 @@
 answering in the vendors' JSON formats, for the real python-binance and httpx clients.
 
 Binance: spot ``/api/v3/{ping,time,exchangeInfo,ticker/24hr,klines}`` and USD-M futures
-``/fapi/v1/{ping,time,klines}``; klines page by ``startTime``/``endTime``/``limit`` (default
-500, at most 1000) like the exchange, errors as ``{"code": -1121, "msg": ...}``.
+``/fapi/v1/{ping,time,klines,fundingRate}``; klines page by ``startTime``/``endTime``/
+``limit`` (default 500, at most 1000) like the exchange, fundingRate likewise (default 100,
+at most 1000; without ``startTime`` the newest rows), errors as
+``{"code": -1121, "msg": ...}``.
 CoinMarketCap: ``/v1/cryptocurrency/listings/latest`` with the ``X-CMC_PRO_API_KEY`` header.
 """
 
@@ -37,6 +39,23 @@ def klines(n: int, start: int = T0, step: int = MINUTE, seed: int = 1) -> list[l
             t + step - 1, f"{vol * close[i]:.8f}", int(rng.integers(10, 900)),
             f"{vol / 2:.8f}", f"{vol * close[i] / 2:.8f}", "0",
         ])  # fmt: skip
+    return rows
+
+
+def funding_rows(
+    n: int, symbol: str = "BTCUSDT", start: int = T0, seed: int = 1, no_mark: int = 0
+) -> list[dict[str, Any]]:
+    """``n`` 8-hourly ``/fapi/v1/fundingRate`` rows as Binance sends them: ``fundingTime``
+    a few ms late (as the exchange's are), rate and mark price as decimal strings, the first
+    ``no_mark`` rows with ``markPrice: ""`` (as Binance's oldest rows)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        mark = "" if i < no_mark else f"{42_000 * (1 + 0.01 * rng.normal()):.8f}"
+        rows.append({
+            "symbol": symbol, "fundingTime": start + i * 8 * 60 * MINUTE + int(rng.integers(0, 9)),
+            "fundingRate": f"{0.0001 + 0.0002 * rng.normal():.8f}", "markPrice": mark,
+        })  # fmt: skip
     return rows
 
 
@@ -84,6 +103,7 @@ class Binance:
     futures: dict[tuple[str, str], list[list[Any]]] = field(default_factory=dict)
     symbols: list[dict[str, Any]] = field(default_factory=list)
     tickers: list[dict[str, Any]] = field(default_factory=list)
+    funding: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by symbol
     requests: list[str] = field(default_factory=list)
 
     def app(self) -> web.Application:
@@ -94,6 +114,7 @@ class Binance:
             app.router.add_get(f"{prefix}/klines", self._klines_of(market))
         app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
         app.router.add_get("/api/v3/ticker/24hr", self._tickers)
+        app.router.add_get("/fapi/v1/fundingRate", self._funding)
         return app
 
     @web.middleware
@@ -120,6 +141,18 @@ class Binance:
             found = [t for t in self.tickers if t["symbol"] == request.query["symbol"]]
             return web.json_response(found[0]) if found else _error(400, -1121, "Invalid symbol.")
         return web.json_response(self.tickers)
+
+    async def _funding(self, request: web.Request) -> web.Response:
+        q = request.query
+        limit = int(q.get("limit", 100))
+        if not 1 <= limit <= 1000:
+            return _error(400, -1130, "Invalid data sent for a parameter.")
+        rows = self.funding.get(q.get("symbol", ""))
+        if rows is None:
+            return _error(400, -1121, "Invalid symbol.")
+        lo, hi = int(q.get("startTime", 0)), int(q.get("endTime", 2**62))
+        inside = [r for r in rows if lo <= r["fundingTime"] <= hi]
+        return web.json_response(inside[:limit] if "startTime" in q else inside[-limit:])
 
     def _klines_of(self, market: dict[tuple[str, str], list[list[Any]]]) -> Any:
         async def handler(request: web.Request) -> web.Response:

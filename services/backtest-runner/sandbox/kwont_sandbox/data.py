@@ -1,4 +1,5 @@
-"""Candles from MongoDB's bucket collection, read with the sandbox's read-only user."""
+"""Candles and funding rates from MongoDB's bucket collections, read with the sandbox's
+read-only user (formats: ``kwont_ohlcv`` and ``kwont_ohlcv.funding``)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from pymongo import MongoClient
 from pymongo.collection import Collection
+from pymongo.database import Database
 
-from kwont_ohlcv import concat, range_filter
+from kwont_ohlcv import concat, funding, range_filter
 from kwont_quant import Candles, DataError
 from kwont_sandbox.job import SandboxJob
 
@@ -61,3 +64,18 @@ def load_candles(
             if on_symbol:
                 on_symbol(k + 1, len(job.symbols))
     return out
+
+
+def read_funding(
+    db: Database[dict[str, Any]], symbol: str, start: int, end: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """``(times, rates)`` of ``symbol``'s funding with times in ``[start, end)`` epoch ms,
+    from collection ``funding`` of ``db`` (the ``ohlcv`` database): int64 epoch ms (whole
+    minutes) and float64 rates per funding interval, sorted by time; empty arrays when none
+    is stored.
+
+    Raises:
+        pymongo.errors.PyMongoError: MongoDB unreachable or the credentials refused.
+    """
+    docs = list(db[funding.COLLECTION].find(funding.range_filter(symbol, start, end)))
+    return funding.times_and_rates(funding.concat(docs, start, end))
