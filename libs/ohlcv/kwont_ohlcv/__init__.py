@@ -19,13 +19,11 @@ is ``kwont_ohlcv.packing``).
 """
 
 from kwont_ohlcv import funding, packing
-
 from kwont_ohlcv.buckets import (
     COLUMNS,
     INDEX_KEYS,
     INDEX_NAME,
     INTERVAL_MS,
-    Columns,
     concat,
     merge,
     pack,
@@ -34,6 +32,7 @@ from kwont_ohlcv.buckets import (
     split_by_period,
     unpack,
 )
+from kwont_ohlcv.packing import Columns
 
 __all__ = [
     "COLUMNS",

@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-
 from kwont_ohlcv import packing
 from kwont_ohlcv.packing import Columns
 

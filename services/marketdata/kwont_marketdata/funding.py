@@ -69,9 +69,7 @@ async def write_synthetic(
     return len(cols[funding.KEY])
 
 
-async def load_binance(
-    db: Database, client: Any, symbol: str, start_ms: int, end_ms: int
-) -> int:
+async def load_binance(db: Database, client: Any, symbol: str, start_ms: int, end_ms: int) -> int:
     """Fetch every funding row of ``[start_ms, end_ms)`` from Binance, then store them;
     returns the rows stored. Nothing is written unless every page arrived.
 

@@ -30,8 +30,15 @@ import numpy as np
 import kwont_ohlcv as ohlcv
 from kwont_common.mongo import Database, Mongo
 from kwont_marketdata import (
-    binance_csv, binance_funding, binance_history, binance_rest, funding, funding_store, replay,
-    store, symbols,
+    binance_csv,
+    binance_funding,
+    binance_history,
+    binance_rest,
+    funding,
+    funding_store,
+    replay,
+    store,
+    symbols,
 )  # fmt: skip
 from kwont_marketdata.settings import MarketdataSettings
 from kwont_quant import Candles

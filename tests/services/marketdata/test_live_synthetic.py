@@ -10,7 +10,7 @@ import pytest
 from kwont_common.events.envelope import now_ms
 from kwont_common.service import serve
 from kwont_devstack.pytest_plugin import MongoEndpoint
-from kwont_marketdata import main, store
+from kwont_marketdata import funding, funding_store, main, store
 from kwont_marketdata.aggregate import window_open
 from kwont_marketdata.load import synthetic_columns
 from kwont_marketdata.synthetic_feed import next_bar
@@ -58,6 +58,15 @@ async def test_synthetic_feed_continues_stored_candles_stores_then_publishes(
             )
             stored = await store.read_range(db, c.symbol, "1m", c.open_time, c.open_time + 1)
             assert stored["close"].tolist() == [c.close]
+    # BTCUSDT's first bar opens at midnight, a funding time: its synthetic funding is stored,
+    # the bar's open as mark price (SOLUSDT starts at the wall clock, so whether its five
+    # bars cross a funding time depends on the hour; it is not checked).
+    cols = await funding_store.read_columns(db, "BTCUSDT", 0, 2**62)
+    assert cols["funding_time"].tolist() == [last_open + MINUTE]
+    assert cols["rate"].tolist() == [
+        funding.synthetic_rate("BTCUSDT", last_open + MINUTE, settings.feed_seed)
+    ]
+    assert cols["mark_price"].tolist() == [last_close]
     # The pace: ten candles (five steps) took about half a second, not an instant.
     assert (published[-1].produced_at - published[0].produced_at) >= 350
     await conn.close()
