@@ -115,22 +115,36 @@ def add_parser(sub: Any) -> None:
     """The ``funding`` subcommand with ``load`` and ``import``."""
     fund = sub.add_parser(
         "funding", help="load funding-rate history of USD-M perpetuals (ohlcv.funding)",
-        description="Funding-rate history, stored per symbol and UTC year; re-loading the "
-        "same rows changes nothing.",
+        description="Funding-rate history of USD-M perpetuals, stored in ohlcv.funding per "
+        "symbol and UTC year, keyed by funding time rounded to the minute: loading the same "
+        "rows again changes nothing, and a later load replaces a row at the same time. "
+        "`kwont-marketdata summary` shows what is stored.",
     )  # fmt: skip
     what = fund.add_subparsers(dest="source", required=True)
     bn = what.add_parser(
-        "load", help="from Binance GET /fapi/v1/fundingRate (KWONT_BINANCE_FUTURES_URL)"
-    )
+        "load", help="from Binance GET /fapi/v1/fundingRate (KWONT_BINANCE_FUTURES_URL)",
+        description="Fetch every funding row of [--start, --end) from Binance USD-M futures "
+        "(1000 rows a request, paged by startTime), then store them all; nothing is stored "
+        "if a request fails. Exit 3 when Binance refuses (e.g. an unknown symbol).",
+    )  # fmt: skip
     bn.add_argument("--symbol", required=True, help="USD-M perpetual, e.g. BTCUSDT")
-    bn.add_argument("--start", type=parse_time, required=True,
-                    help="YYYY-MM-DD, ISO time (UTC) or epoch ms")  # fmt: skip
+    bn.add_argument(
+        "--start", type=parse_time, required=True,
+        help="YYYY-MM-DD, ISO time (UTC unless it says otherwise) or epoch ms",
+    )  # fmt: skip
     bn.add_argument("--end", type=parse_time, required=True, help="as --start, exclusive")
     imp = what.add_parser(
-        "import", help=f"Binance public funding CSV files ({binance_funding.CSV_HEADER})"
-    )
-    imp.add_argument("files", type=Path, nargs="+", metavar="FILE")
-    imp.add_argument("--symbol", help="default: from a name like BTCUSDT-fundingRate-2024-01.csv")
+        "import", help=f"Binance public funding CSV files ({binance_funding.CSV_HEADER})",
+        description="Import data.binance.vision funding files (futures/um/monthly/fundingRate"
+        f"/SYMBOL/SYMBOL-fundingRate-YYYY-MM.zip, unzipped): {binance_funding.CSV_HEADER}, "
+        "header optional. Every file is checked first; a bad line is named with its number "
+        "and content, nothing is stored and the exit status is 2.",
+    )  # fmt: skip
+    imp.add_argument("files", type=Path, nargs="+", metavar="FILE", help="unzipped CSV file")
+    imp.add_argument(
+        "--symbol", help="symbol of every FILE (default: from a name like "
+        "BTCUSDT-fundingRate-2024-01.csv)"
+    )  # fmt: skip
 
 
 async def command(args: argparse.Namespace, settings: MarketdataSettings, db: Database) -> int:

@@ -164,7 +164,7 @@ def parser() -> argparse.ArgumentParser:
     csv.add_argument("path", type=Path)
     csv.add_argument("--symbol")
     csv.add_argument("--interval", choices=list(ohlcv.INTERVAL_MS))
-    syn = load.add_parser("synthetic", help="seeded GBM candles, labelled synthetic")
+    syn = load.add_parser("synthetic", help="seeded GBM candles (+ 8-hourly funding), synthetic")
     syn.add_argument("--symbol", action="append", required=True, dest="symbols")
     syn.add_argument("--days", type=int, default=365)
     syn.add_argument("--interval", default="1m", choices=list(ohlcv.INTERVAL_MS))
@@ -179,7 +179,9 @@ def parser() -> argparse.ArgumentParser:
     bn.add_argument("--market", choices=["spot", "futures"], default="spot")
     bn.add_argument("--allow-gaps", action="store_true", help="store what Binance has")
     sub.add_parser("refresh-symbols", help="symbol metadata from Binance/CoinMarketCap, once")
-    sub.add_parser("seed-demo", help="synthetic BTCUSDT/ETHUSDT year of 1m candles if empty")
+    sub.add_parser(
+        "seed-demo", help="synthetic BTCUSDT/ETHUSDT year of 1m candles and funding if empty"
+    )
     sub.add_parser("summary", help="what the store holds: candles, then funding coverage")
     funding.add_parser(sub)
     replay.add_parser(sub)
