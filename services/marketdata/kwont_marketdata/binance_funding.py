@@ -81,9 +81,10 @@ async def pages(
         page = [r for r in rows if start_ms <= r.fundingTime < end_ms]
         if page:
             yield page
-        if len(rows) < PAGE:
+        after = max(r.fundingTime for r in rows) + 1 if rows else cursor
+        if len(rows) < PAGE or after <= cursor:  # a short page, or one that does not advance
             return
-        cursor = max(r.fundingTime for r in rows) + 1
+        cursor = after
 
 
 async def fetch(client: Any, symbol: str, start_ms: int, end_ms: int) -> Columns:

@@ -153,4 +153,8 @@ async def command(args: argparse.Namespace, settings: MarketdataSettings, db: Da
     if args.source == "import":
         return await import_csv(db, args.files, args.symbol)
     async with binance_rest.connect(settings) as client:
-        return await load_binance(db, client, args.symbol, args.start, args.end)
+        n = await load_binance(db, client, args.symbol, args.start, args.end)
+    if n == 0:
+        print(f"Binance has no funding rows of {args.symbol.upper()} in the range (a USD-M "
+              "perpetual? listed before --end?)", file=sys.stderr)  # fmt: skip
+    return n

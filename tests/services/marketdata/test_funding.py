@@ -104,13 +104,16 @@ async def test_load_pages_2200_rows_rounds_times_and_reloads_idempotently(
         assert len(none_t) == len(none_r) == 0
 
 
-async def test_load_of_an_unknown_symbol_exits_3_and_stores_nothing(
+async def test_an_unknown_symbol_exits_3_and_an_empty_range_says_so(
     binance: Binance, settings: MarketdataSettings, db: Database,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    argv = ["funding", "load", "--symbol", "NOPE", "--start", "2024-01-01", "--end", "2024-02-01"]
-    assert await run(settings, *argv) == 3
+    binance.funding["BTCUSDT"] = funding_rows(10)
+    argv = ["funding", "load", "--start", "2023-01-01", "--end", "2023-02-01", "--symbol"]
+    assert await run(settings, *argv, "NOPE") == 3
     assert "Invalid symbol" in capsys.readouterr().err
+    assert await run(settings, *argv, "BTCUSDT") == 0  # before the listing: nothing there
+    assert "Binance has no funding rows of BTCUSDT in the range" in capsys.readouterr().err
     assert await db.funding.count_documents({}) == 0
 
 
