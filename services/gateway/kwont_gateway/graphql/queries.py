@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from kwont_gateway import backtests, deployments, portfolio, strategies, symbols, trails
+from kwont_gateway import backtests, deployments, paging, portfolio, strategies, symbols, trails
 from kwont_gateway.graphql.context import Context
 from kwont_gateway.graphql.types import (
     Backtest,
@@ -32,10 +32,6 @@ class SymbolFilterInput:
     search: str | None = None
 
 
-def _limit(value: int, high: int) -> int:
-    return max(1, min(value, high))
-
-
 @strawberry.type
 class Query:
     """GraphQL queries; each reads what the REST route of the same name reads, scoped to the
@@ -48,7 +44,8 @@ class Query:
         """Symbols matching the filter, limit at most 500."""
         f = filter or SymbolFilterInput()
         q = symbols.query(f.quote_asset, f.status, f.min_volume_24h, f.min_market_cap, f.search)
-        found = await symbols.find(info.context.gw.read, q, _limit(limit, 500), max(0, offset))
+        page = paging.SYMBOLS.clamp(limit, offset)
+        found = await symbols.find(info.context.gw.read, q, page.limit, page.offset)
         return [Symbol.of(s) for s in found]
 
     @strawberry.field
@@ -80,7 +77,8 @@ class Query:
     ) -> list[Backtest]:
         """The caller's backtests, newest first, filtered by status, strategy and symbol."""
         q = backtests.list_query(info.context.principal, status, strategy, symbol)
-        docs = await backtests.find(info.context.gw, q, _limit(limit, 200), max(0, offset))
+        page = paging.BACKTESTS.clamp(limit, offset)
+        docs = await backtests.find(info.context.gw, q, page.limit, page.offset)
         return [Backtest.of(backtests.public(d)) for d in docs]
 
     @strawberry.field
@@ -111,9 +109,10 @@ class Query:
     ) -> list[Event]:
         """The caller's latest orders, by account and symbol, limit at most 1000."""
         q = portfolio.ledger_query(info.context.principal, account, symbol, None)
+        page = paging.LEDGER.clamp(limit)
         return [
             Event.of(d)
-            for d in await portfolio.ledger(info.context.gw, "orders", q, _limit(limit, 1000), 0)
+            for d in await portfolio.ledger(info.context.gw, "orders", q, page.limit, page.offset)
         ]
 
     @strawberry.field
@@ -122,9 +121,10 @@ class Query:
     ) -> list[Event]:
         """The caller's latest fills, by account and symbol, limit at most 1000."""
         q = portfolio.ledger_query(info.context.principal, account, symbol, None)
+        page = paging.LEDGER.clamp(limit)
         return [
             Event.of(d)
-            for d in await portfolio.ledger(info.context.gw, "fills", q, _limit(limit, 1000), 0)
+            for d in await portfolio.ledger(info.context.gw, "fills", q, page.limit, page.offset)
         ]
 
     @strawberry.field(description="Your latest signals, each with its refusals, orders, fills.")  # type: ignore[untyped-decorator]
@@ -139,8 +139,9 @@ class Query:
         """The trails of the caller's latest signals (of one account or deployment), newest
         first, limit at most 100."""
         ctx = info.context
+        page = paging.TRAILS.clamp(limit, offset)
         found = await trails.latest(
-            ctx.gw, ctx.principal, account, deployment, _limit(limit, 100), max(0, offset)
+            ctx.gw, ctx.principal, account, deployment, page.limit, page.offset
         )
         return [Trail.of(t) for t in found]
 
