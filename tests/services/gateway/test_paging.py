@@ -73,14 +73,14 @@ def test_a_cursor_leads_back_to_its_offset_in_its_own_listing_only() -> None:
 LISTINGS: list[tuple[str, Paging]] = [
     ("/symbols", paging.SYMBOLS),
     ("/backtests", paging.BACKTESTS),
-    ("/backtests/bt_missing/trades", paging.TRADES),
+    ("/backtests/{job_id}/trades", paging.TRADES),
     ("/orders", paging.LEDGER),
     ("/fills", paging.LEDGER),
     ("/signals", paging.LEDGER),
     ("/risk-rejections", paging.LEDGER),
     ("/trails", paging.TRAILS),
     ("/optimizations", paging.OPTIMIZATIONS),
-    ("/notifications/subscriptions/missing/deliveries", paging.DELIVERIES),
+    ("/notifications/subscriptions/{subscription_id}/deliveries", paging.DELIVERIES),
     ("/audit", paging.AUDIT),
 ]
 
@@ -90,9 +90,11 @@ async def test_every_rest_listing_pages_by_its_bounds(gateway: Server) -> None:
     _, trader = await new_user(gateway)
     async with gateway.client() as c:
         schema: dict[str, Any] = (await c.get("/openapi.json")).json()
-    for path, bounds in LISTINGS:
-        headers = gateway.admin_headers if path == "/audit" else trader
-        params = {p["name"]: p["schema"] for p in schema["paths"][API + path]["get"]["parameters"]}
+    for template, bounds in LISTINGS:
+        headers = gateway.admin_headers if template == "/audit" else trader
+        operation = schema["paths"][API + template]["get"]
+        params = {p["name"]: p["schema"] for p in operation["parameters"]}
+        path = template.format(job_id="bt_missing", subscription_id="missing")
         assert params["limit"] == {
             "type": "integer", "minimum": 1, "maximum": bounds.most,
             "default": bounds.default, "title": "Limit",
