@@ -21,6 +21,16 @@ from kwont_gateway.graphql.types import (
 Ctx = Info[Context, None]
 
 
+async def _ledger(
+    info: Ctx, collection: str, account: str | None, symbol: str | None, limit: int
+) -> list[Event]:
+    """The caller's newest orders or fills (``collection``), as GraphQL events."""
+    q = portfolio.ledger_query(info.context.principal, account, symbol, None)
+    page = paging.LEDGER.clamp(limit)
+    found = await portfolio.ledger(info.context.gw, collection, q, page.limit, page.offset)
+    return [Event.of(d) for d in found]
+
+
 @strawberry.input
 class SymbolFilterInput:
     """Filters of the symbols query, the same as GET /api/v1/symbols takes."""
@@ -108,24 +118,14 @@ class Query:
         self, info: Ctx, account: str | None = None, symbol: str | None = None, limit: int = 100
     ) -> list[Event]:
         """The caller's latest orders, by account and symbol, limit at most 1000."""
-        q = portfolio.ledger_query(info.context.principal, account, symbol, None)
-        page = paging.LEDGER.clamp(limit)
-        return [
-            Event.of(d)
-            for d in await portfolio.ledger(info.context.gw, "orders", q, page.limit, page.offset)
-        ]
+        return await _ledger(info, "orders", account, symbol, limit)
 
     @strawberry.field
     async def fills(
         self, info: Ctx, account: str | None = None, symbol: str | None = None, limit: int = 100
     ) -> list[Event]:
         """The caller's latest fills, by account and symbol, limit at most 1000."""
-        q = portfolio.ledger_query(info.context.principal, account, symbol, None)
-        page = paging.LEDGER.clamp(limit)
-        return [
-            Event.of(d)
-            for d in await portfolio.ledger(info.context.gw, "fills", q, page.limit, page.offset)
-        ]
+        return await _ledger(info, "fills", account, symbol, limit)
 
     @strawberry.field(description="Your latest signals, each with its refusals, orders, fills.")  # type: ignore[untyped-decorator]
     async def trails(
