@@ -4,29 +4,18 @@ are read again only once the TTL has passed; 0 reads every time."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from kwont_common.trading.accounts import AccountConfig, save_account
-from kwont_devstack.mongo_users import MongoEndpoint
 from kwont_execution.account_cache import AccountCache
+from tests.services.execution.test_execution_paper import db  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def db(mongo: MongoEndpoint, mongo_db: str) -> AsyncIterator[Any]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.app_uri)
-    try:
-        yield client[mongo_db]
-    finally:
-        await client.close()
-
-
-async def test_a_fee_change_shows_once_the_ttl_has_passed(db: Any) -> None:
+async def test_a_fee_change_shows_once_the_ttl_has_passed(db: Any) -> None:  # noqa: F811
     await save_account(db, AccountConfig(account="ttl-a", fee_bps=4))
     await db.symbols.replace_one({"_id": "TTLUSDT"}, {"filters": {"step_size": "0.1"}}, upsert=True)
     cached, uncached = AccountCache(db, 0.5), AccountCache(db, 0)
