@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,21 @@ from kwont_devstack.secantusdb import start_secantus
 from kwont_devstack.tansu import start_tansu
 
 HOST = "127.0.0.1"
+
+
+@contextmanager
+def throwaway_mongo(prefix: str) -> Iterator[MongoEndpoint]:
+    """SecantusDB alone on a free port, data and log in a temporary directory named by
+    ``prefix``: yields its endpoint; stops it and removes the directory on the way out."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        work = Path(tmp)
+        engine, endpoint = start_secantus(
+            HOST, free_port(HOST), work / "mongo", work / "mongo.log", MongoCredentials.generate()
+        )
+        try:
+            yield endpoint
+        finally:
+            engine.stop()
 
 
 @contextmanager

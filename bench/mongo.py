@@ -13,20 +13,15 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import AsyncMongoClient
 
-from kwont_devstack.mongo_users import MongoCredentials
-from kwont_devstack.process import free_port
-from kwont_devstack.secantusdb import start_secantus
+from bench.engines import throwaway_mongo
 
-HOST = "127.0.0.1"
 ROUNDS = int(os.environ.get("BENCH_MONGO_ROUNDS", "2000"))
 RUNS = 3
 CONCURRENCY = 8
@@ -70,15 +65,8 @@ async def _measure(uri: str) -> dict[tuple[str, str], list[float]]:
 
 def main() -> None:
     """Print the per-round-trip time of each driver and the ratio."""
-    with tempfile.TemporaryDirectory(prefix="kwont-bench-mongo-") as tmp:
-        work = Path(tmp)
-        engine, endpoint = start_secantus(
-            HOST, free_port(HOST), work / "mongo", work / "mongo.log", MongoCredentials.generate()
-        )
-        try:
-            figures = asyncio.run(_measure(endpoint.app_uri))
-        finally:
-            engine.stop()
+    with throwaway_mongo("kwont-bench-mongo-") as mongo:
+        figures = asyncio.run(_measure(mongo.app_uri))
     print(f"find_one by _id on SecantusDB, {ROUNDS} round trips x {RUNS} runs, interleaved")
     print(f"{'driver':<18} {'shape':<12} {'median us':>10} {'min':>8} {'max':>8}")
     for (name, shape), runs in figures.items():

@@ -17,20 +17,15 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from aiokafka import TopicPartition
 from pymongo import AsyncMongoClient
 
+from bench.engines import throwaway_mongo
 from kwont_common.state import PartitionStore
-from kwont_devstack.mongo_users import MongoCredentials
-from kwont_devstack.process import free_port
-from kwont_devstack.secantusdb import start_secantus
 
-HOST = "127.0.0.1"
 ROUNDS = int(os.environ.get("BENCH_STATE_ROUNDS", "2000"))
 RUNS = 3
 PARTITIONS = 8
@@ -91,15 +86,8 @@ async def _measure(uri: str) -> dict[str, list[float]]:
 
 def main() -> None:
     """Print microseconds per input for the store and for a write per input."""
-    with tempfile.TemporaryDirectory(prefix="kwont-bench-state-") as tmp:
-        work = Path(tmp)
-        engine, endpoint = start_secantus(
-            HOST, free_port(HOST), work / "mongo", work / "mongo.log", MongoCredentials.generate()
-        )
-        try:
-            figures = asyncio.run(_measure(endpoint.app_uri))
-        finally:
-            engine.stop()
+    with throwaway_mongo("kwont-bench-state-") as mongo:
+        figures = asyncio.run(_measure(mongo.app_uri))
     print(f"{ROUNDS} inputs over {len(ACCOUNTS)} accounts x {RUNS} runs, interleaved")
     print(f"{'way':<36} {'median':>10} {'min':>10} {'max':>10}")
     for name, runs in figures.items():

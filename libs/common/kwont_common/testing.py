@@ -1,5 +1,5 @@
 """Test data factories for events (one valid instance per topic, built from a seed), and
-the way a test runs one service in its own event loop.
+the way a test runs one service in its own event loop and reads what it published.
 
 Used by the contract tests, the services' tests and the benchmarks, so every test speaks of
 the same well-formed messages.
@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer
 
 from kwont_common import events as ev
 from kwont_common.service import Setup, serve
@@ -188,3 +190,28 @@ async def serving(settings: Settings, setup: Setup) -> AsyncIterator[None]:
         code = await asyncio.wait_for(task, 30)
         if code != 0:
             raise AssertionError(f"{settings.service_name} exited with {code}")
+
+
+async def read_topic(bootstrap: str, topic: str, count: int, settle: float = 0.5) -> list[bytes]:
+    """Every value of ``topic`` (from its start) once at least ``count`` arrived and nothing
+    more came for ``settle`` seconds, so a test also sees a message too many; at most 30 s.
+
+    Raises:
+        TimeoutError: fewer than ``count`` values within 30 s.
+    """
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        async with asyncio.timeout(30):
+            quiet = 0.0
+            while len(values) < count or quiet < settle:
+                batch = await consumer.getmany(timeout_ms=100)
+                got = [r.value for rs in batch.values() for r in rs if r.value is not None]
+                values += got
+                quiet = 0.0 if got else quiet + 0.1
+    finally:
+        await consumer.stop()
+    return values

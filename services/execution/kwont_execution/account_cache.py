@@ -1,5 +1,7 @@
-"""Accounts' settings and owners, and symbols' exchange filters, cached for a short time:
-the order and candle paths must not pay a Mongo round trip for them on every message."""
+"""Accounts' settings and owners, and symbols' exchange filters, cached for a short time
+(``account_cache_ttl_s``, one cache per process shared by the order routing, the paper
+venue and its stop checks): the order and candle paths must not pay a Mongo round trip
+for them on every message."""
 
 from __future__ import annotations
 

@@ -80,7 +80,7 @@ def update_op(
     doc = {**extra, **update.model_dump(mode="json"), "owner": owner, "rank": rank}
     doc["stored_at"] = stored_at
     # Upsert only over a lower or equal status: a stale copy finds no match, its insert
-    # hits the existing _id and is dropped (see _write).
+    # hits the existing _id and is dropped (see :func:`write`).
     return UpdateOne(
         {"_id": update.client_order_id, "rank": {"$lte": rank}}, {"$set": doc}, upsert=True
     )

@@ -25,8 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from kwont_common.events import Event
-from kwont_common.kafka.raw_consumer import open_consumer
-from kwont_common.metrics import MESSAGES_CONSUMED, MESSAGES_FAILED
+from kwont_common.kafka.raw_consumer import follow
 from kwont_common.mongo import Database
 from kwont_common.settings import Settings
 from kwont_common.state import NotOwned, PartitionStore
@@ -138,26 +137,16 @@ class PaperChecks:
     async def follow_candles(self, settings: Settings, stop: asyncio.Event) -> None:
         """Service task: read ``candles`` from the start (no group) and check the stops."""
         name = topic("candles").full_name(settings.topic_prefix)
-        consumer = await open_consumer(
-            settings, "kafka candles reader", name, group_id=None, enable_auto_commit=False,
-            auto_offset_reset="earliest",
+
+        async def check_due(candle: tuple[str, str, Bar]) -> None:
+            for p, key in self.on_bar(*candle):
+                await self._check_or_hold(p, key, candle[2].open_time)
+
+        await follow(
+            settings, "kafka candles reader", name, read_candle, check_due, stop,
+            max_records=1000, auto_offset_reset="earliest",
             fetch_max_wait_ms=settings.kafka_background_fetch_max_wait_ms,
         )  # fmt: skip
-        service = settings.service_name
-        try:
-            while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=200, max_records=1000)
-                for records in batch.values():
-                    for record in records:
-                        candle = read_candle(record.value)
-                        if candle is None:
-                            MESSAGES_FAILED.labels(service, name, "validation").inc()
-                            continue
-                        for p, key in self.on_bar(*candle):
-                            await self._check_or_hold(p, key, candle[2].open_time)
-                    MESSAGES_CONSUMED.labels(service, name).inc(len(records))
-        finally:
-            await consumer.stop()
 
     async def _check_or_hold(self, partition: int, key: str, through: int) -> None:
         """:meth:`check`; a failure (the database away) holds the position for the retry

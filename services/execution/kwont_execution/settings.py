@@ -14,8 +14,10 @@ class ExecutionSettings(Settings):
     account_cache_ttl_s: float = Field(
         5.0,
         ge=0,
-        description="Seconds an account's settings and owner are cached (a change to fees "
-        "or slippage takes effect within this time).",
+        description="Seconds an account's settings and owner, and a symbol's exchange "
+        "filters, are cached for the paper venue, its stop checks and the order routing (a "
+        "change to fees, slippage, leverage or margin, to a symbol's filters, or to the "
+        "account's owner takes effect within this time; 0: read every time).",
     )
     stop_gate_wait_s: float = Field(
         30.0,

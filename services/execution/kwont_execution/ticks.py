@@ -14,8 +14,7 @@ import asyncio
 import json
 import logging
 
-from kwont_common.kafka.raw_consumer import open_consumer
-from kwont_common.metrics import MESSAGES_CONSUMED, MESSAGES_FAILED
+from kwont_common.kafka.raw_consumer import follow
 from kwont_common.settings import Settings
 from kwont_common.topics import topic
 
@@ -59,29 +58,12 @@ class LastTicks:
     async def run(self, stop: asyncio.Event) -> None:
         """Follow ``ticks`` from its end until ``stop`` is set."""
         name = topic("ticks").full_name(self.settings.topic_prefix)
-
-        consumer = await open_consumer(
-            self.settings,
-            "kafka ticks reader",
-            name,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="latest",
-            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
-        )
-        service = self.settings.service_name
         self.running = True
         try:
-            while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=200, max_records=5000)
-                for records in batch.values():
-                    for record in records:
-                        tick = read_tick(record.value)
-                        if tick is None:
-                            MESSAGES_FAILED.labels(service, name, "validation").inc()
-                            continue
-                        self.see(*tick)
-                    MESSAGES_CONSUMED.labels(service, name).inc(len(records))
+            await follow(
+                self.settings, "kafka ticks reader", name, read_tick, lambda t: self.see(*t), stop,
+                max_records=5000, auto_offset_reset="latest",
+                fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+            )  # fmt: skip
         finally:
             self.running = False
-            await consumer.stop()

@@ -4,9 +4,6 @@ another user's job is "not found"."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -17,7 +14,7 @@ from kwont_common import backtest_trades
 from kwont_common.backtest_cache import ResultCache, alias_document, content_hash, still_stored
 from kwont_common.events import BacktestJob, BacktestResult, now_ms
 from kwont_common.storepub import store_then_publish
-from kwont_gateway import jobspec, quotas
+from kwont_gateway import jobspec, paging, quotas
 from kwont_gateway.errors import ApiError, owned
 from kwont_gateway.models.backtests import BacktestCreate
 from kwont_gateway.principal import Principal
@@ -28,7 +25,6 @@ from kwont_quant import ENGINE_VERSION
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 API = "/api/v1"
-MAX_TRADES_PAGE = 1000
 
 
 def links(job_id: str) -> dict[str, str]:
@@ -233,30 +229,6 @@ async def _result_doc(gw: Gateway, principal: Principal, job_id: str) -> dict[st
     return dict(doc)
 
 
-def _cursor(job_id: str, offset: int) -> str:
-    raw = json.dumps({"job": job_id, "at": offset}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _offset(job_id: str, cursor: str | None) -> int:
-    """Where a cursor from :func:`trades` continues. Raises ApiError 400 if it is not one."""
-    if cursor is None:
-        return 0
-    bad = ApiError(400, "bad_cursor", f"cursor {cursor[:40]!r} is not a cursor of this "
-                   "backtest's trades: pass the next_cursor of the previous page, or no cursor "
-                   "for the first page")  # fmt: skip
-    try:
-        doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError):
-        raise bad from None
-    if not isinstance(doc, dict) or doc.get("job") != job_id:
-        raise bad
-    at = doc.get("at")
-    if not isinstance(at, int) or isinstance(at, bool) or at < 0:
-        raise bad
-    return at
-
-
 async def trades(
     gw: Gateway, principal: Principal, job_id: str, limit: int, cursor: str | None
 ) -> dict[str, Any]:
@@ -267,9 +239,10 @@ async def trades(
         ApiError: 400 a cursor that is not from this backtest's pages, or a limit outside
             1..1000; 404 not theirs; 409 not finished successfully yet.
     """
-    if not 1 <= limit <= MAX_TRADES_PAGE:
-        raise ApiError(400, "bad_limit", f"limit must be 1..{MAX_TRADES_PAGE}, got {limit}")
-    offset = _offset(job_id, cursor)
+    refused = paging.TRADES.problem(limit)
+    if refused is not None:
+        raise ApiError(400, "bad_limit", refused[1])
+    offset = paging.offset_of(job_id, cursor, "backtest's trades")
     doc = await _result_doc(gw, principal, job_id)
     source = doc.get("alias_of") or job_id
     if "trades" not in doc and source != job_id:  # answered from the cache
@@ -280,7 +253,7 @@ async def trades(
     else:
         items = await backtest_trades.page(gw.read, source, offset, limit)
     end = offset + len(items)
-    return {"items": items, "next_cursor": _cursor(job_id, end) if end < total else None,
+    return {"items": items, "next_cursor": paging.cursor_at(job_id, end) if end < total else None,
             "total": total}  # fmt: skip
 
 

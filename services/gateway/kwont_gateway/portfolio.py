@@ -11,6 +11,7 @@ import numpy as np
 
 from kwont_gateway.backtests import decode_equity
 from kwont_gateway.errors import not_found
+from kwont_gateway.jobspec import parse_time
 from kwont_gateway.principal import Principal
 from kwont_gateway.state import Gateway
 
@@ -177,11 +178,18 @@ async def ledger(
 
 
 async def equity_between(
-    gw: Gateway, principal: Principal, account: str, start: int | None, end: int | None
+    gw: Gateway,
+    principal: Principal,
+    account: str,
+    start: int | str | None,
+    end: int | str | None,
 ) -> tuple[Array, Array]:
-    """The account's equity curve with open times in ``[start, end)`` (either bound optional).
+    """The account's equity curve with open times in ``[start, end)`` (either bound optional;
+    epoch ms or ISO-8601, as :func:`~kwont_gateway.jobspec.parse_time` reads them).
 
     Raises:
-        ApiError: 404 when the account is not the caller's.
+        ApiError: 422 a bound that is not a time; 404 when the account is not the caller's.
     """
-    return clip(*curve_of(await get(gw, principal, account, curve=True)), start, end)
+    low = None if start is None else parse_time(start, "start")
+    high = None if end is None else parse_time(end, "end")
+    return clip(*curve_of(await get(gw, principal, account, curve=True)), low, high)

@@ -1,12 +1,8 @@
 """The risk books in memory, per owned partition (:class:`kwont_common.state.PartitionStore`).
 
-The state of partition ``p`` is ``{account: book document}`` for the accounts whose inputs
-are on ``p`` (fields in :mod:`kwont_risk.state`, plus ``seen``: booked fill ids, and
-``decided``: a signal's orders and rejection, for a re-delivery). Every change is applied
-through ``store.apply`` under the input being handled (no I/O) and snapshotted behind the
-hot path (collection ``risk_state``, one document per partition with its input offsets).
-What the API reads, ``risk_books`` (one document per account: kill switch, ledger, marks,
-equity levels, in-flight orders), is written behind by :class:`WriteBehind`.
+Every change is applied through ``store.apply`` under the input being handled (no I/O);
+the documents, their snapshot and the API's ``risk_books`` view are in
+:mod:`kwont_risk.documents`, the view written behind by :class:`WriteBehind`.
 
 A fill or update of one of our orders (``kx-``/``ke-``) whose signal this state has not
 decided yet waits for it: that only happens while a new owner replays (its inputs are read
@@ -17,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import logging
 import time
 from collections.abc import Callable
@@ -33,6 +28,7 @@ from kwont_common.trading import ids
 from kwont_common.trading.books import fill_key
 from kwont_common.trading.ledger import Ledger
 from kwont_risk.accounts import Directory
+from kwont_risk.documents import COLLECTION, KEEP, Books, decided_field, setter, view
 from kwont_risk.rules import Refusal
 from kwont_risk.state import (
     BookState,
@@ -48,37 +44,8 @@ from kwont_risk.state import (
 
 log = logging.getLogger(__name__)
 
-COLLECTION = "risk_books"
-STATE = "risk_state"
-KEEP = 1000
-"""Booked fill ids and decided signals a book remembers (redeliveries come within seconds)."""
-PRIVATE = ("_id", "seen", "decided", "done")
-"""Fields of the in-memory book that the API's ``risk_books`` view leaves out."""
-
-Books = dict[str, dict[str, Any]]
 Change = Callable[[BookState, dict[str, Any]], dict[str, Any]]
 """Given the parsed and the raw document, the fields to set (empty: no change)."""
-
-
-def set_fields(doc: dict[str, Any], fields: dict[str, Any]) -> None:
-    """Set ``fields`` (dotted paths into sub-documents) on ``doc`` in place, as copies."""
-    for path, value in fields.items():
-        *parents, last = path.split(".")
-        node = doc
-        for part in parents:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = node[part] = {}
-            node = child
-        node[last] = copy.deepcopy(value)
-
-
-def new_store(collection: Any, group: str, flush_every_s: float) -> PartitionStore[Books]:
-    """The partition store of risk's books (snapshots in ``risk_state``)."""
-    return PartitionStore(
-        collection, group, new=dict, dump=lambda books: {"books": copy.deepcopy(books)},
-        load=lambda doc: dict(doc.get("books") or {}), flush_every_s=flush_every_s,
-    )  # fmt: skip
 
 
 class Book:
@@ -102,8 +69,7 @@ class Book:
 
     def changed(self, account: str, doc: dict[str, Any]) -> None:
         """Queue the account's API view and wake what waits on its book."""
-        view = {k: v for k, v in doc.items() if k not in PRIVATE}
-        self.views.put(COLLECTION, account, copy.deepcopy(view))
+        self.views.put(COLLECTION, account, view(doc))
         pulse = self._pulses.pop(account, None)
         if pulse is not None:
             pulse.set()
@@ -133,7 +99,7 @@ class Book:
         state = BookState.from_doc(doc, cash)
         fields = change(state, doc)
         if fields:
-            self.store.apply(*where, lambda _books: set_fields(doc, fields))
+            self.store.apply(*where, setter(doc, fields))
             self.changed(account, doc)
         return state
 
@@ -207,14 +173,14 @@ class Book:
                 if not order.reduce_only:
                     fields[f"last_entry.{order.symbol}"] = order.event_time
             legs = {o.client_order_id.split("-")[0][1:]: o.model_dump(mode="json") for o in batch}
-            return fields | _decided(doc, batch[0].signal_id.hex, {"orders": legs})
+            return fields | decided_field(doc, batch[0].signal_id.hex, {"orders": legs})
 
         await self._change(batch[0].account, change)
 
     async def rejected(self, account: str, signal_hex: str, code: str, reason: str) -> None:
         """Record a signal's rejection (a re-delivery publishes it again)."""
         rejection = {"rejection": {"code": code, "reason": reason}}
-        await self._change(account, lambda _s, doc: _decided(doc, signal_hex, rejection))
+        await self._change(account, lambda _s, doc: decided_field(doc, signal_hex, rejection))
 
     async def trip(self, account: str, refusal: Refusal, time_ms: int) -> None:
         """Trip the kill switch (by the signal's event time)."""
@@ -290,10 +256,3 @@ class Book:
                 f"{account}:{symbol}: orders {pending} still in flight after {timeout_s}s"
             )
         return state
-
-
-def _decided(doc: dict[str, Any], signal_hex: str, what: dict[str, Any]) -> dict[str, Any]:
-    """The ``decided`` field with ``what`` merged into the signal's entry (oldest dropped)."""
-    decided = dict(doc.get("decided") or {})
-    decided[signal_hex] = {**(decided.pop(signal_hex, None) or {}), **what}
-    return {"decided": dict(list(decided.items())[-KEEP:])}

@@ -9,7 +9,7 @@ import asyncio
 import json
 
 from kwont_common.mongo import Mongo
-from kwont_risk.book import COLLECTION
+from kwont_risk.documents import COLLECTION
 from kwont_risk.resets import request_reset
 from kwont_risk.settings import RiskSettings
 

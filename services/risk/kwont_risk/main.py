@@ -3,7 +3,7 @@
 assigned by partition number, so one replica owns all of an account's inputs; ``orders`` and
 ``risk-rejections`` out. The books of the owned partitions live in memory
 (:mod:`kwont_risk.book`), snapshotted to ``risk_state``; the API's documents are written
-behind."""
+behind (:mod:`kwont_risk.documents`)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from kwont_common.service import Runtime, Wiring, run_service
 from kwont_common.state.writebehind import WriteBehind
 from kwont_risk import cli, resets
 from kwont_risk.accounts import Directory
-from kwont_risk.book import STATE, Book, new_store
+from kwont_risk.book import Book
 from kwont_risk.decisions import ORDERS, REJECTIONS
+from kwont_risk.documents import STATE, new_store
 from kwont_risk.gate import Gate
 from kwont_risk.settings import RiskSettings
 from kwont_risk.stops import StopWatch

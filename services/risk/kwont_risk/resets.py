@@ -15,13 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from kwont_common.events import now_ms
 from kwont_common.mongo import Database
 from kwont_common.state import PartitionStore
-from kwont_risk.book import COLLECTION, Book, Books, set_fields
+from kwont_risk.book import Book
+from kwont_risk.documents import COLLECTION, Books, setter
 from kwont_risk.state import BookState, KillSwitch
 
 log = logging.getLogger(__name__)
@@ -43,10 +43,6 @@ def reset_fields(
             "day_start_equity": equity, "peak_equity": equity}  # fmt: skip
 
 
-def _setter(doc: dict[str, Any], fields: dict[str, Any]) -> Callable[[Books], None]:
-    return lambda _books: set_fields(doc, fields)
-
-
 async def apply_requests(db: Database, store: PartitionStore[Books], book: Book) -> int:
     """Apply the stored requests of the accounts this replica owns; return how many."""
     requests = await db[RESETS].find({}).to_list(None)
@@ -60,7 +56,7 @@ async def apply_requests(db: Database, store: PartitionStore[Books], book: Book)
             cash = (await book.directory.account(account)).cash
             fields = reset_fields(BookState.from_doc(doc, cash), doc, reset_at, request.get("by"))
             if fields:
-                store.touch(p, _setter(doc, fields))
+                store.touch(p, setter(doc, fields))
                 book.changed(account, doc)
                 applied += 1
                 log.info("kill switch of %s reset by %s", account, request.get("by"))

@@ -16,14 +16,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
 from kwont_common.events import Candle, DeadLetter, Event, Fill, Order, OrderUpdate, Tick
 from kwont_common.kafka import EventProducer
 from kwont_common.kafka.admin import ensure_topics
 from kwont_common.metrics import MESSAGES_CONSUMED, MESSAGES_FAILED
-from kwont_common.testing import candle, service_settings, serving
+from kwont_common.testing import candle, read_topic, service_settings, serving
 from kwont_common.trading import exchange, ids
 from kwont_common.trading.accounts import AccountConfig, save_account
 from kwont_devstack.mongo_users import MongoEndpoint
@@ -152,27 +151,6 @@ async def until(condition: Callable[[], Any], timeout: float = 20) -> Any:
             if result:
                 return result
             await asyncio.sleep(0.02)
-
-
-async def read_topic(bootstrap: str, topic: str, count: int, settle: float = 0.5) -> list[bytes]:
-    """Every value of ``topic`` once ``count`` arrived and nothing more came for ``settle``
-    seconds (so a test also sees a message too many)."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
-    )
-    await consumer.start()
-    values: list[bytes] = []
-    try:
-        async with asyncio.timeout(30):
-            quiet = 0.0
-            while len(values) < count or quiet < settle:
-                batch = await consumer.getmany(timeout_ms=100)
-                got = [r.value for rs in batch.values() for r in rs if r.value is not None]
-                values += got
-                quiet = 0.0 if got else quiet + 0.1
-    finally:
-        await consumer.stop()
-    return values
 
 
 async def fills_on_topic(settings: ExecutionSettings, count: int) -> list[Fill]:

@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient
 from kwont_common.state.writebehind import WriteBehind
 from kwont_common.trading.ledger import Ledger
 from kwont_devstack.mongo_users import MongoEndpoint
-from kwont_risk.book import set_fields
+from kwont_risk.documents import set_fields
 from kwont_risk.resets import request_reset, reset_fields
 from kwont_risk.state import BookState, KillSwitch
 

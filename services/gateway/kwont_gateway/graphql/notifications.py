@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from kwont_gateway import notifications
+from kwont_gateway import notifications, paging
 from kwont_gateway.graphql.mutations import Ctx, _model, _trader
 from kwont_gateway.models.notifications import SubscriptionCreate
 
@@ -92,7 +92,7 @@ class NotificationQuery:
         """The newest ``limit`` (1-500) deliveries of one of the caller's subscriptions."""
         ctx = info.context
         docs = await notifications.deliveries(
-            ctx.gw, ctx.principal, str(subscription_id), max(1, min(limit, 500))
+            ctx.gw, ctx.principal, str(subscription_id), paging.DELIVERIES.clamp(limit).limit
         )
         return [NotificationDelivery.of(d) for d in docs]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from kwont_gateway import backtests, deployments, portfolio, strategies, symbols, trails
+from kwont_gateway import backtests, deployments, paging, portfolio, strategies, symbols, trails
 from kwont_gateway.graphql.context import Context
 from kwont_gateway.graphql.types import (
     Backtest,
@@ -21,6 +21,16 @@ from kwont_gateway.graphql.types import (
 Ctx = Info[Context, None]
 
 
+async def _ledger(
+    info: Ctx, collection: str, account: str | None, symbol: str | None, limit: int
+) -> list[Event]:
+    """The caller's newest orders or fills (``collection``), as GraphQL events."""
+    q = portfolio.ledger_query(info.context.principal, account, symbol, None)
+    page = paging.LEDGER.clamp(limit)
+    found = await portfolio.ledger(info.context.gw, collection, q, page.limit, page.offset)
+    return [Event.of(d) for d in found]
+
+
 @strawberry.input
 class SymbolFilterInput:
     """Filters of the symbols query, the same as GET /api/v1/symbols takes."""
@@ -30,10 +40,6 @@ class SymbolFilterInput:
     min_volume_24h: float | None = None
     min_market_cap: float | None = None
     search: str | None = None
-
-
-def _limit(value: int, high: int) -> int:
-    return max(1, min(value, high))
 
 
 @strawberry.type
@@ -48,7 +54,8 @@ class Query:
         """Symbols matching the filter, limit at most 500."""
         f = filter or SymbolFilterInput()
         q = symbols.query(f.quote_asset, f.status, f.min_volume_24h, f.min_market_cap, f.search)
-        found = await symbols.find(info.context.gw.read, q, _limit(limit, 500), max(0, offset))
+        page = paging.SYMBOLS.clamp(limit, offset)
+        found = await symbols.find(info.context.gw.read, q, page.limit, page.offset)
         return [Symbol.of(s) for s in found]
 
     @strawberry.field
@@ -80,7 +87,8 @@ class Query:
     ) -> list[Backtest]:
         """The caller's backtests, newest first, filtered by status, strategy and symbol."""
         q = backtests.list_query(info.context.principal, status, strategy, symbol)
-        docs = await backtests.find(info.context.gw, q, _limit(limit, 200), max(0, offset))
+        page = paging.BACKTESTS.clamp(limit, offset)
+        docs = await backtests.find(info.context.gw, q, page.limit, page.offset)
         return [Backtest.of(backtests.public(d)) for d in docs]
 
     @strawberry.field
@@ -110,22 +118,14 @@ class Query:
         self, info: Ctx, account: str | None = None, symbol: str | None = None, limit: int = 100
     ) -> list[Event]:
         """The caller's latest orders, by account and symbol, limit at most 1000."""
-        q = portfolio.ledger_query(info.context.principal, account, symbol, None)
-        return [
-            Event.of(d)
-            for d in await portfolio.ledger(info.context.gw, "orders", q, _limit(limit, 1000), 0)
-        ]
+        return await _ledger(info, "orders", account, symbol, limit)
 
     @strawberry.field
     async def fills(
         self, info: Ctx, account: str | None = None, symbol: str | None = None, limit: int = 100
     ) -> list[Event]:
         """The caller's latest fills, by account and symbol, limit at most 1000."""
-        q = portfolio.ledger_query(info.context.principal, account, symbol, None)
-        return [
-            Event.of(d)
-            for d in await portfolio.ledger(info.context.gw, "fills", q, _limit(limit, 1000), 0)
-        ]
+        return await _ledger(info, "fills", account, symbol, limit)
 
     @strawberry.field(description="Your latest signals, each with its refusals, orders, fills.")  # type: ignore[untyped-decorator]
     async def trails(
@@ -139,8 +139,9 @@ class Query:
         """The trails of the caller's latest signals (of one account or deployment), newest
         first, limit at most 100."""
         ctx = info.context
+        page = paging.TRAILS.clamp(limit, offset)
         found = await trails.latest(
-            ctx.gw, ctx.principal, account, deployment, _limit(limit, 100), max(0, offset)
+            ctx.gw, ctx.principal, account, deployment, page.limit, page.offset
         )
         return [Trail.of(t) for t in found]
 

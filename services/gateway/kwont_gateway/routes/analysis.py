@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 
 from kwont_gateway import portfolio
 from kwont_gateway.deps import GatewayDep, Reader
-from kwont_gateway.jobspec import parse_time
 from kwont_gateway.models.common import TimeSpec
 from kwont_gateway.models.trading import Performance
 
@@ -25,11 +24,5 @@ async def performance(
 ) -> dict[str, Any]:
     """Return, CAGR, volatility, Sharpe, Sortino and max drawdown of the account's equity
     curve over ``[start, end)`` (risk-free rate 0, crypto's 365.25-day year)."""
-    times, values = await portfolio.equity_between(
-        gw,
-        principal,
-        account,
-        parse_time(start, "start") if start is not None else None,
-        parse_time(end, "end") if end is not None else None,
-    )
+    times, values = await portfolio.equity_between(gw, principal, account, start, end)
     return portfolio.performance(account, times, values)

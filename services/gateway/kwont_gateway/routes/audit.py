@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
-from kwont_gateway import audit
+from kwont_gateway import audit, paging
 from kwont_gateway.deps import Admin, GatewayDep
 from kwont_gateway.models.audit import AuditPage
+from kwont_gateway.paging import Page
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -17,8 +18,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 async def list_audit(
     gw: GatewayDep,
     principal: Admin,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    page: Annotated[Page, paging.query(paging.AUDIT)],
 ) -> dict[str, Any]:
     """Admin actions (who, what, target, when, from which IP), newest first (admin only)."""
-    return await audit.page(gw, limit, offset)
+    return await audit.page(gw, page.limit, page.offset)

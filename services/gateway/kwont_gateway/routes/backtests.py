@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from kwont_gateway import backtests
+from kwont_gateway import backtests, paging
 from kwont_gateway.deps import GatewayDep, Reader, Submitter, Trader
 from kwont_gateway.errors import ErrorBody
 from kwont_gateway.models.backtests import (
@@ -18,6 +18,7 @@ from kwont_gateway.models.backtests import (
     Status,
     TradePage,
 )
+from kwont_gateway.paging import Page
 
 BAD_REQUEST: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "A cursor that is not from this backtest's pages"}
@@ -41,21 +42,20 @@ async def submit_backtest(
 async def list_backtests(
     gw: GatewayDep,
     principal: Reader,
+    page: Annotated[Page, paging.query(paging.BACKTESTS)],
     status: Status | None = None,
     strategy: Annotated[str | None, Query(max_length=80)] = None,
     symbol: Annotated[str | None, Query(max_length=30)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
     """Your backtests, newest first."""
     q = backtests.list_query(principal, status, strategy, symbol)
-    items = await backtests.find(gw, q, limit, offset)
+    items = await backtests.find(gw, q, page.limit, page.offset)
     total = await gw.read.backtests.count_documents(q)
     return {
         "items": [backtests.public(d) for d in items],
         "total": total,
-        "limit": limit,
-        "offset": offset,
+        "limit": page.limit,
+        "offset": page.offset,
     }
 
 
@@ -83,15 +83,15 @@ async def get_result(
 async def get_trades(
     gw: GatewayDep,
     principal: Reader,
+    page: Annotated[Page, paging.query(paging.TRADES)],
     job_id: str,
-    limit: Annotated[int, Query(ge=1, le=backtests.MAX_TRADES_PAGE)] = 100,
     cursor: Annotated[
         str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
     ] = None,
 ) -> dict[str, Any]:
     """The result's trades in entry order, `limit` at a time; follow `next_cursor` until it
     is null."""
-    return await backtests.trades(gw, principal, job_id, limit, cursor)
+    return await backtests.trades(gw, principal, job_id, page.limit, cursor)
 
 
 @router.delete(

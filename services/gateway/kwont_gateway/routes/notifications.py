@@ -3,11 +3,11 @@ delivery history (docs/notifications.md)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 
-from kwont_gateway import notifications
+from kwont_gateway import notifications, paging
 from kwont_gateway.deps import GatewayDep, Reader, Trader
 from kwont_gateway.models.notifications import (
     DeliveryPublic,
@@ -15,6 +15,7 @@ from kwont_gateway.models.notifications import (
     SubscriptionCreated,
     SubscriptionPublic,
 )
+from kwont_gateway.paging import Page
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
@@ -64,9 +65,9 @@ async def test_subscription(
 async def list_deliveries(
     gw: GatewayDep,
     principal: Reader,
+    page: Annotated[Page, paging.query(paging.DELIVERIES)],
     subscription_id: str,
-    limit: int = Query(50, ge=1, le=500),
 ) -> list[dict[str, Any]]:
     """Newest first: each delivery, digest and test send with its attempts."""
-    docs = await notifications.deliveries(gw, principal, subscription_id, limit)
+    docs = await notifications.deliveries(gw, principal, subscription_id, page.limit)
     return [notifications.delivery_public(d) for d in docs]

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from kwont_gateway import optimizations
+from kwont_gateway import optimizations, paging
 from kwont_gateway.deps import GatewayDep, Reader, Submitter, Trader
 from kwont_gateway.models.optimizations import (
     OptimizationAccepted,
     OptimizationCreate,
     OptimizationPublic,
 )
+from kwont_gateway.paging import Page
 from kwont_gateway.routes.backtests import CONFLICT
 
 router = APIRouter(prefix="/optimizations", tags=["optimizations"])
@@ -30,13 +31,13 @@ async def submit_optimization(
 async def list_optimizations(
     gw: GatewayDep,
     principal: Reader,
-    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+    page: Annotated[Page, paging.query(paging.OPTIMIZATIONS)],
 ) -> list[dict[str, Any]]:
     """Your grid searches, newest first, with their top rows."""
     cursor = (
         gw.read.optimizations.find({"owner": principal.user_id}, {"_id": 1})
         .sort("submitted_at", -1)
-        .limit(limit)
+        .limit(page.limit)
     )
     return [await optimizations.show(gw, principal, d["_id"], top=5) async for d in cursor]
 

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query
 
 from kwont_gateway import portfolio
 from kwont_gateway.deps import GatewayDep, Reader
-from kwont_gateway.jobspec import parse_time
 from kwont_gateway.models.common import TimeSpec
 from kwont_gateway.models.trading import EquityCurve, PortfolioDetail, PortfolioPublic
 
@@ -40,13 +39,7 @@ async def get_equity(
     points: Annotated[int, Query(ge=2, le=100_000)] = 1000,
 ) -> dict[str, Any]:
     """The account's equity curve, optionally clipped and downsampled."""
-    times, values = await portfolio.equity_between(
-        gw,
-        principal,
-        account,
-        parse_time(start, "start") if start is not None else None,
-        parse_time(end, "end") if end is not None else None,
-    )
+    times, values = await portfolio.equity_between(gw, principal, account, start, end)
     if len(times) > points:
         idx = np.unique(np.linspace(0, len(times) - 1, points).round().astype(np.int64))
         times, values = times[idx], values[idx]

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from kwont_gateway import audit, symbols
+from kwont_gateway import audit, paging, symbols
 from kwont_gateway.deps import Admin, GatewayDep, Reader, client_ip
 from kwont_gateway.models.symbols import SymbolPublic, SymbolUpdate
+from kwont_gateway.paging import Page
 
 router = APIRouter(prefix="/symbols", tags=["symbols"])
 
@@ -17,17 +18,16 @@ router = APIRouter(prefix="/symbols", tags=["symbols"])
 async def list_symbols(
     gw: GatewayDep,
     principal: Reader,
+    page: Annotated[Page, paging.query(paging.SYMBOLS)],
     quote_asset: Annotated[str | None, Query(max_length=12, examples=["USDT"])] = None,
     status: Annotated[str | None, Query(max_length=20, examples=["TRADING"])] = None,
     min_volume_24h: Annotated[float | None, Query(ge=0)] = None,
     min_market_cap: Annotated[float | None, Query(ge=0)] = None,
     search: Annotated[str | None, Query(max_length=30, description="Symbol prefix.")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> list[dict[str, Any]]:
     """Symbols by 24h volume, filtered."""
     q = symbols.query(quote_asset, status, min_volume_24h, min_market_cap, search)
-    return await symbols.find(gw.read, q, limit, offset)
+    return await symbols.find(gw.read, q, page.limit, page.offset)
 
 
 @router.get("/{symbol}", response_model=SymbolPublic)
