@@ -2,46 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import numpy as np
 import pytest
 
-from kwont_common.mongo import Database, Mongo
-from kwont_devstack.pytest_plugin import MongoEndpoint
+from kwont_common.mongo import Database
 from kwont_marketdata import binance_history, binance_rest, load, store
 from kwont_marketdata.settings import MarketdataSettings
-from tests.services.marketdata.vendors import MINUTE, T0, Binance, klines, serve
+from tests.services.marketdata.vendors import MINUTE, T0, Binance, klines
 
 pytestmark = pytest.mark.integration
 DAY = 86_400_000
-
-
-@pytest.fixture
-async def binance() -> AsyncIterator[tuple[Binance, str]]:
-    vendor = Binance()
-    async with serve(vendor.app()) as url:
-        yield vendor, url
-
-
-@pytest.fixture
-def settings(
-    mongo: MongoEndpoint, mongo_db: str, binance: tuple[Binance, str]
-) -> MarketdataSettings:
-    url = binance[1]
-    return MarketdataSettings(
-        service_name="test", mongo_uri=mongo.app_uri, mongo_database=mongo_db,
-        mongo_market_database=mongo_db, binance_api_url=f"{url}/api",
-        binance_futures_url=f"{url}/fapi", log_json=False,
-    )  # fmt: skip
-
-
-@pytest.fixture
-async def db(settings: MarketdataSettings) -> AsyncIterator[Database]:
-    m = Mongo.connect(settings)
-    await store.ensure_indexes(m.market_write)
-    yield m.market_write
-    await m.close()
 
 
 def served_columns(rows: list[list[object]]) -> dict[str, np.ndarray]:
@@ -52,9 +22,9 @@ def served_columns(rows: list[list[object]]) -> dict[str, np.ndarray]:
 
 
 async def test_cli_pages_over_1000_klines_and_stores_exactly_them_idempotently(
-    binance: tuple[Binance, str], settings: MarketdataSettings, db: Database
+    binance: Binance, settings: MarketdataSettings, db: Database
 ) -> None:
-    vendor, _ = binance
+    vendor = binance
     rows = klines(2 * 1440 + 30)  # two days in range, and half an hour after it
     vendor.spot[("BTCUSDT", "1m")] = rows
     args = load.parser().parse_args(
@@ -78,9 +48,9 @@ async def test_cli_pages_over_1000_klines_and_stores_exactly_them_idempotently(
 
 
 async def test_a_gap_is_refused_with_its_position_and_nothing_is_written(
-    binance: tuple[Binance, str], settings: MarketdataSettings, db: Database
+    binance: Binance, settings: MarketdataSettings, db: Database
 ) -> None:
-    vendor, _ = binance
+    vendor = binance
     rows = klines(1500)
     del rows[600:603]  # 10:00, 10:01, 10:02 missing, as in Binance's own outages
     vendor.spot[("ETHUSDT", "1m")] = rows
@@ -100,10 +70,10 @@ async def test_a_gap_is_refused_with_its_position_and_nothing_is_written(
 
 
 async def test_missing_tail_and_unknown_symbol_are_refused_by_the_cli(
-    binance: tuple[Binance, str], settings: MarketdataSettings, db: Database,
+    binance: Binance, settings: MarketdataSettings, db: Database,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    vendor, _ = binance
+    vendor = binance
     vendor.spot[("SOLUSDT", "1h")] = klines(30, step=60 * MINUTE)  # a day and 6 hours
     base = ["load", "binance", "--interval", "1h", "--start", "2024-01-01", "--end", "2024-01-03"]
 
@@ -118,9 +88,9 @@ async def test_missing_tail_and_unknown_symbol_are_refused_by_the_cli(
 
 
 async def test_futures_history_is_kept_apart_from_spot(
-    binance: tuple[Binance, str], settings: MarketdataSettings, db: Database
+    binance: Binance, settings: MarketdataSettings, db: Database
 ) -> None:
-    vendor, _ = binance
+    vendor = binance
     vendor.futures[("BTCUSDT", "1h")] = klines(48, step=60 * MINUTE, seed=2)
     vendor.spot[("BTCUSDT", "1h")] = klines(48, step=60 * MINUTE, seed=3)
     async with binance_rest.connect(settings) as client:

@@ -4,7 +4,6 @@ with marketdata's store and with the sandbox's read-only reader."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,45 +12,17 @@ import numpy as np
 import pytest
 from pymongo import MongoClient
 
-from kwont_common.mongo import Database, Mongo
+from kwont_common.mongo import Database
 from kwont_devstack.pytest_plugin import MongoEndpoint
 from kwont_marketdata import funding, funding_store, load
 from kwont_marketdata.settings import MarketdataSettings
 from kwont_sandbox.data import read_funding as sandbox_read_funding
-from tests.services.marketdata.vendors import T0, Binance, funding_rows, serve
+from tests.services.marketdata.vendors import T0, Binance, funding_rows
 
 pytestmark = pytest.mark.integration
 DAY = 86_400_000
 EIGHT_H = 8 * 3_600_000
 MINUTE = 60_000
-
-
-@pytest.fixture
-def binance() -> Binance:
-    return Binance()
-
-
-@pytest.fixture
-async def binance_url(binance: Binance) -> AsyncIterator[str]:
-    async with serve(binance.app()) as url:
-        yield url
-
-
-@pytest.fixture
-def settings(mongo: MongoEndpoint, mongo_db: str, binance_url: str) -> MarketdataSettings:
-    url = binance_url
-    return MarketdataSettings(
-        service_name="test", mongo_uri=mongo.app_uri, mongo_database=mongo_db,
-        mongo_market_database=mongo_db, binance_api_url=f"{url}/api",
-        binance_futures_url=f"{url}/fapi", log_json=False,
-    )  # fmt: skip
-
-
-@pytest.fixture
-async def db(settings: MarketdataSettings) -> AsyncIterator[Database]:
-    m = Mongo.connect(settings)
-    yield m.market_write
-    await m.close()
 
 
 def expected(rows: list[dict[str, Any]]) -> tuple[list[int], list[float], list[float]]:

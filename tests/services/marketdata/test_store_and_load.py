@@ -8,9 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kwont_common.mongo import Mongo
-from kwont_common.settings import Settings
-from kwont_devstack.pytest_plugin import MongoEndpoint
 from kwont_marketdata import binance_csv, load, store
 
 pytestmark = pytest.mark.integration
@@ -29,16 +26,6 @@ def write_binance_csv(path: Path, n: int, start: int = T0, *, micros: bool = Fal
             hi, lo = max(o, close[i]) * 1.001, min(o, close[i]) * 0.999
             ts = t * 1000 if micros else t
             w.writerow([ts, o, hi, lo, close[i], 5.0, ts + 59_999, 500.0, 17, 2.0, 200.0, 0])
-
-
-@pytest.fixture
-async def db(mongo: MongoEndpoint, mongo_db: str):  # type: ignore[no-untyped-def]
-    m = Mongo.connect(
-        Settings(service_name="test", mongo_uri=mongo.app_uri, mongo_market_database=mongo_db)
-    )
-    await store.ensure_indexes(m.market_write)
-    yield m.market_write
-    await m.close()
 
 
 async def test_binance_csv_folder_loads_idempotently_into_day_buckets(db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
