@@ -4,7 +4,8 @@
 A REST route reads its ``limit`` (and ``offset``) through :func:`query`, which refuses a
 value out of range with a 422 ``invalid_request`` that says what to send instead; the
 OpenAPI schema still shows the bounds, so a client can see them. A GraphQL resolver calls
-:meth:`Paging.clamp`: out-of-range values are brought into range there, as they always were.
+:meth:`Paging.clamp`: an out-of-range ``limit`` is brought into range there, as it
+always was; an ``offset`` past the deepest is refused with the same message as REST's.
 """
 
 from __future__ import annotations
@@ -80,9 +81,19 @@ class Paging:
         return Page(limit, offset)
 
     def clamp(self, limit: int, offset: int = 0) -> Page:
-        """The page brought into range (a GraphQL argument): ``limit`` into 1..most, a
-        negative ``offset`` to 0 (a deep one is kept: GraphQL never refused it)."""
-        return Page(max(1, min(limit, self.most)), max(0, offset))
+        """The page of a GraphQL argument: ``limit`` brought into 1..most and a negative
+        ``offset`` to 0, as GraphQL always did; an ``offset`` deeper than ``deepest`` is
+        refused as REST refuses it (a deep skip costs the database a scan of every item
+        it skips, and quietly moving it would answer another page than the one asked for).
+
+        Raises:
+            ApiError: 422 ``invalid_request`` naming ``offset`` and what to send instead.
+        """
+        page = Page(max(1, min(limit, self.most)), max(0, offset))
+        found = self.problem(page.limit, page.offset)
+        if found is not None:
+            raise invalid(found[1], found[0])
+        return page
 
 
 SYMBOLS = Paging(default=100, most=500)

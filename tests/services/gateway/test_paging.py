@@ -54,10 +54,14 @@ def test_a_cursor_listing_says_to_follow_the_cursor_and_takes_no_offset() -> Non
     assert refusal(paging.OPTIMIZATIONS, 51).message.endswith("ask for at most 50")
 
 
-def test_graphql_clamps_into_range_and_keeps_a_deep_offset() -> None:
+def test_graphql_clamps_a_limit_and_refuses_an_offset_past_the_deepest() -> None:
     assert SMALL.clamp(0, -5) == Page(1, 0)
     assert SMALL.clamp(5000, 7) == Page(50, 7)
-    assert SMALL.clamp(20, 5000) == Page(20, 5000)
+    assert SMALL.clamp(20, 1000) == Page(20, 1000)
+    with pytest.raises(ApiError) as caught:
+        SMALL.clamp(20, 1001)
+    assert caught.value.status == 422 and caught.value.details == [{"field": "offset"}]
+    assert "offset must be 0 to 1000, got 1001: narrow the listing" in caught.value.message
 
 
 def test_a_cursor_leads_back_to_its_offset_in_its_own_listing_only() -> None:
@@ -114,3 +118,18 @@ async def test_every_rest_listing_pages_by_its_bounds(gateway: Server) -> None:
                 assert f"offset must be 0 to {bounds.deepest}" in deep.json()["error"]["message"]
                 edge = await c.get(API + path, params={"offset": bounds.deepest})
                 assert edge.status_code == 200, (path, edge.text)
+
+
+@pytest.mark.integration
+async def test_graphql_refuses_an_offset_past_the_deepest_with_rests_message(
+    gateway: Server,
+) -> None:
+    _, trader = await new_user(gateway)
+    query = "query($o: Int!) { symbols(offset: $o) { symbol } }"
+    async with gateway.client(trader) as c:
+        edge = await c.post("/graphql", json={"query": query, "variables": {"o": 100_000}})
+        deep = await c.post("/graphql", json={"query": query, "variables": {"o": 100_001}})
+    assert "errors" not in edge.json(), edge.text
+    (error,) = deep.json()["errors"]
+    assert error["extensions"] == {"code": "invalid_request", "status": 422}
+    assert "offset must be 0 to 100000, got 100001" in error["message"]
