@@ -5,7 +5,7 @@
 
 import { ApiError, request, socketUrl } from "./api";
 import { liveEquityChart } from "./charts";
-import { fmtTime, h } from "./dom";
+import { fmtDecimal, fmtTime, h } from "./dom";
 import { loadTrails, trailTable } from "./trail";
 
 interface Portfolio {
@@ -26,12 +26,25 @@ interface Rejection {
   event_time: number;
 }
 
+/** Money in these columns shows to the cent, prices and quantities to 8 places; the exact
+ * booked value stays in each cell's title. */
+const MONEY = new Set(["total", "locked", "free", "unrealized_pnl", "realized_pnl", "funding", "fees_paid"]);
+const PRECISE = new Set(["quantity", "average_entry", "mark_price", "liquidation_price"]);
+
+function cell(key: string, value: unknown): HTMLElement {
+  if (value === null || value === undefined) return h("td", {}, "\u2013");
+  const exact = String(value);
+  if (MONEY.has(key)) return h("td", { class: "num", title: exact }, fmtDecimal(exact, 2));
+  if (PRECISE.has(key)) return h("td", { class: "num", title: exact }, fmtDecimal(exact, 8, true));
+  return h("td", {}, exact);
+}
+
 /** Rows of objects as a table, the columns from the first row (money stays a string). */
 function rowsTable(id: string, rows: Record<string, unknown>[]): HTMLElement {
   if (!rows.length) return h("p", { class: "muted", id }, "None.");
   const keys = Object.keys(rows[0]);
   return h("table", { id }, h("thead", {}, h("tr", {}, keys.map((k) => h("th", {}, k)))),
-    h("tbody", {}, rows.map((r) => h("tr", {}, keys.map((k) => h("td", {}, String(r[k] ?? "–")))))));
+    h("tbody", {}, rows.map((r) => h("tr", {}, keys.map((k) => cell(k, r[k]))))));
 }
 
 function killSwitch(p: Portfolio): HTMLElement {
@@ -51,9 +64,12 @@ export function closeAccount(): void {
 }
 
 function pnlTable(p: Portfolio): HTMLElement {
+  const money = (label: string, v: string | null) =>
+    h("tr", {}, h("th", {}, label), h("td", { title: v ?? "" }, fmtDecimal(v, 2)));
   return h("table", { class: "metrics", id: "pnl" }, h("tbody", {},
-    [["Equity", p.equity], ["Realized PnL", p.realized_pnl], ["Unrealized PnL", p.unrealized_pnl], ["Fees paid", p.fees_paid], ["Updated", p.updated_at ? fmtTime(p.updated_at) : null]]
-      .map(([k, v]) => h("tr", {}, h("th", {}, k ?? ""), h("td", {}, v ?? "–")))));
+    money("Equity", p.equity), money("Realized PnL", p.realized_pnl), money("Unrealized PnL", p.unrealized_pnl),
+    money("Fees paid", p.fees_paid),
+    h("tr", {}, h("th", {}, "Updated"), h("td", {}, p.updated_at ? fmtTime(p.updated_at) : "\u2013"))));
 }
 
 /** The snapshot pushed over `/ws` (the PortfolioSnapshot event) as the REST shape. */

@@ -37,6 +37,23 @@ export function fmtNum(value: unknown, digits = 2): string {
   return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "–";
 }
 
+/** A decimal string (booked money, a price, a quantity) rounded half away from zero to
+ * `digits` places for display, exactly (string and BigInt arithmetic, never a float);
+ * `trim` drops trailing zeros (prices, quantities). Anything not a plain decimal is shown as
+ * given; the exact value belongs in the element's title. */
+export function fmtDecimal(value: unknown, digits: number, trim = false): string {
+  if (value === null || value === undefined || value === "") return "\u2013";
+  const text = String(value);
+  const m = /^(-?)(\d+)(?:\.(\d*))?$/.exec(text);
+  if (!m) return text;
+  const [, sign, whole, frac = ""] = m;
+  const up = frac.length > digits && frac[digits] >= "5" ? 1n : 0n;
+  const scaled = (BigInt(whole + frac.slice(0, digits).padEnd(digits, "0")) + up).toString().padStart(digits + 1, "0");
+  let out = digits ? `${scaled.slice(0, -digits)}.${scaled.slice(-digits)}` : scaled;
+  if (trim && digits) out = out.replace(/\.?0+$/, "");
+  return sign && /[1-9]/.test(out) ? `-${out}` : out;
+}
+
 export function fmtPct(value: unknown): string {
   return typeof value === "number" && Number.isFinite(value) ? `${(value * 100).toFixed(2)}%` : "–";
 }
