@@ -92,6 +92,7 @@ def simulate(  # noqa: C901 - the one compiled pass over the bars, a branch per 
     tfund = np.zeros(cap)  # per trade: the funding it paid (engine.py's funding rule)
     fund = 0.0  # funding paid by the open position so far
     fp = 0  # next funding row (rows are sorted by bar: walked once, a few per day)
+    next_f = f_bar[0] if nf > 0 else n  # the bar of that row (n: none left)
     k = 0
     side = 0
     qty = 0.0
@@ -230,12 +231,14 @@ def simulate(  # noqa: C901 - the one compiled pass over the bars, a branch per 
                 side = 0
         # 3b. Funding of the rows in this bar, paid by a position still open after the
         # bar's exits (held at the funding time: entered at or before it, not yet exited).
-        while fp < nf and f_bar[fp] <= i:
-            if side != 0 and f_bar[fp] == i and i > start:
-                paid = side * qty * f_mark[fp] * f_rate[fp]
-                bal -= paid
-                fund += paid
-            fp += 1
+        if i >= next_f:  # one integer compare a bar; the rows' own loop a few times a day
+            while fp < nf and f_bar[fp] <= i:
+                if side != 0 and f_bar[fp] == i:
+                    paid = side * qty * f_mark[fp] * f_rate[fp]
+                    bal -= paid
+                    fund += paid
+                fp += 1
+            next_f = f_bar[fp] if fp < nf else n
         # 4. Mark to market at the close.
         eq = bal
         if side != 0:

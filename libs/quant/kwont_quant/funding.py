@@ -60,7 +60,9 @@ class FundingRates:
         of the candle holding the funding time, ``mark`` filled in where missing or 0."""
         opens = candles.open_time_ms
         n = opens.shape[0]
-        step = interval_ms or (int(np.median(np.diff(opens))) if n > 1 else MINUTE_MS)
+        # the bar length: the smallest step of the first bars (a diff of a year of minutes
+        # would cost more than the whole funding walk)
+        step = interval_ms or (int(np.diff(opens[:1025]).min()) if n > 1 else MINUTE_MS)
         bar = np.searchsorted(opens, self.times, side="right") - 1
         keep = (bar >= 0) & (self.times < int(opens[-1]) + step)
         bar, times = bar[keep].astype(np.int64), self.times[keep]
@@ -134,7 +136,7 @@ def synthetic_funding(candles: Candles, symbol: str = "", seed: int = 0) -> Fund
     """8-hourly synthetic funding (00:00, 08:00, 16:00 UTC) over ``candles``' span, the
     mark price the open of the candle holding each time."""
     opens = candles.open_time_ms
-    step = int(np.median(np.diff(opens))) if opens.shape[0] > 1 else MINUTE_MS
+    step = int(np.diff(opens[:1025]).min()) if opens.shape[0] > 1 else MINUTE_MS
     first = -(-int(opens[0]) // INTERVAL_MS) * INTERVAL_MS
     times = np.arange(first, int(opens[-1]) + step, INTERVAL_MS, dtype=np.int64)
     at = np.searchsorted(opens, times, side="right") - 1
