@@ -17,6 +17,7 @@ from kwont_ohlcv import funding as store
 from kwont_quant import BacktestConfig, FundingRates, run_backtest
 from kwont_quant.optimize import evaluate
 from kwont_quant.synthetic import gbm_ohlcv
+from kwont_quant.walkforward import walk_forward
 from tests.services.backtest_runner.conftest import (
     DAY_MS,
     N_CANDLES,
@@ -76,6 +77,14 @@ def test_funding_on_pays_the_stored_rows(sandbox: Sandbox, mongo: MongoEndpoint)
         tuple(sorted(r["params"].items())): r["metrics"]["funding_paid"]
         for r in shard.result["rankings"]
     } == paid
+
+    grid = {"fast": [5, 10], "slow": [30, 40]}
+    walk = {"grid": grid, "windows": 2, "in_sample": 0.75}
+    wf = sandbox.run(job_for([symbol], walk_forward=walk, funding=True))
+    assert isinstance(wf, Succeeded), wf
+    want_wf = walk_forward("sma_cross", grid, candles, cfg, 2, 0.75, funding=rows)
+    assert wf.result["walk_forward"] == want_wf.to_dict()
+    assert want_wf.windows[0].out_of_sample.metrics.funding_paid != 0.0
 
     missing = sandbox.run(job_for([bare], funding=True))
     assert isinstance(missing, Failed), missing
