@@ -43,6 +43,8 @@ def content_hash(job: BacktestJob, engine_version: str, code_sha256: str | None 
     doc["engine_version"] = engine_version
     if job.margin_tiers:  # only when on: the keys of earlier results stay valid
         doc["margin_tiers"] = True
+    if job.funding:  # the same: a switch that is off leaves the key as it was
+        doc["funding"] = True
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()
 

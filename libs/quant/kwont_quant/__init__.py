@@ -18,6 +18,7 @@ from kwont_quant.errors import (
     StrategyError,
     StrategyLoadError,
 )
+from kwont_quant.funding import FundingRates, read_funding_csv
 from kwont_quant.loader import describe_strategy, load_strategy
 from kwont_quant.metrics import Metrics
 from kwont_quant.params import BoolParameter, FloatParameter, IntParameter, Parameter
@@ -31,7 +32,8 @@ __version__ = "0.1.0"
 # "2": results carry Monte Carlo bands and grid rows the moments of the overfitting guards.
 # "3": the third and fourth power sums of those moments are products (r2 * r, r2 * r2),
 # not numpy pow: the same to ~1e-12 relative, not to the bit (metrics are unchanged).
-ENGINE_VERSION = "3"
+# "4": perpetual funding (results carry metric funding_paid; jobs may opt in to funding).
+ENGINE_VERSION = "4"
 
 __all__ = [
     "BUILTINS",
@@ -44,6 +46,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "FloatParameter",
+    "FundingRates",
     "IntParameter",
     "Metrics",
     "Parameter",
@@ -62,6 +65,7 @@ __all__ = [
     "__version__",
     "describe_strategy",
     "load_strategy",
+    "read_funding_csv",
     "resolve_strategy",
     "run_backtest",
 ]

@@ -8,7 +8,7 @@ from numpy.typing import NDArray
 
 from kwont_quant._jit import jit
 from kwont_quant.brackets import liquidation_price
-from kwont_quant.candles import F64
+from kwont_quant.candles import F64, I64
 
 Bools = NDArray[np.bool_]
 
@@ -74,8 +74,12 @@ def simulate(  # noqa: C901 - the one compiled pass over the bars, a branch per 
     allow_short: bool,
     start: int,
     close_at_end: bool,
-) -> tuple[F64, F64, int]:
+    f_bar: I64,
+    f_mark: F64,
+    f_rate: F64,
+) -> tuple[F64, F64, int, F64]:
     n = c.shape[0]
+    nf = f_bar.shape[0]
     equity = np.empty(n)
     # Every trade needs an entry signal on a distinct bar: that bounds the count, so
     # the record array is allocated once (growing it inside the loop costs the
@@ -85,6 +89,10 @@ def simulate(  # noqa: C901 - the one compiled pass over the bars, a branch per 
         if enter_long[i] or (allow_short and enter_short[i]):
             cap += 1
     trades = np.empty((cap, N_COLS))
+    tfund = np.zeros(cap)  # per trade: the funding it paid (engine.py's funding rule)
+    fund = 0.0  # funding paid by the open position so far
+    fp = 0  # next funding row (rows are sorted by bar: walked once, a few per day)
+    next_f = f_bar[0] if nf > 0 else n  # the bar of that row (n: none left)
     k = 0
     side = 0
     qty = 0.0
@@ -120,9 +128,10 @@ def simulate(  # noqa: C901 - the one compiled pass over the bars, a branch per 
                     exit_px,
                     qty,
                     entry_fee + xfee,
-                    gross - entry_fee - xfee,
+                    gross - entry_fee - xfee - fund,
                     SIGNAL,
                 )
+                tfund[k] = fund
                 k += 1
                 side = 0
             # 2. Entries when flat; opposite entries on one bar cancel out.
@@ -147,6 +156,7 @@ def simulate(  # noqa: C901 - the one compiled pass over the bars, a branch per 
                         entry_px = fill
                         entry_i = i
                         entry_fee = q * fill * fee
+                        fund = 0.0
                         bal -= entry_fee
                         sl = np.nan
                         tp = np.nan
@@ -213,11 +223,22 @@ def simulate(  # noqa: C901 - the one compiled pass over the bars, a branch per 
                     px,
                     qty,
                     entry_fee + xfee,
-                    gross - entry_fee - xfee,
+                    gross - entry_fee - xfee - fund,
                     why,
                 )
+                tfund[k] = fund
                 k += 1
                 side = 0
+        # 3b. Funding of the rows in this bar, paid by a position still open after the
+        # bar's exits (held at the funding time: entered at or before it, not yet exited).
+        if i >= next_f:  # one integer compare a bar; the rows' own loop a few times a day
+            while fp < nf and f_bar[fp] <= i:
+                if side != 0 and f_bar[fp] == i:
+                    paid = side * qty * f_mark[fp] * f_rate[fp]
+                    bal -= paid
+                    fund += paid
+                fp += 1
+            next_f = f_bar[fp] if fp < nf else n
         # 4. Mark to market at the close.
         eq = bal
         if side != 0:
@@ -249,8 +270,9 @@ def simulate(  # noqa: C901 - the one compiled pass over the bars, a branch per 
             px,
             qty,
             entry_fee + xfee,
-            gross - entry_fee - xfee,
+            gross - entry_fee - xfee - fund,
             why,
         )
+        tfund[k] = fund
         k += 1
-    return equity, trades[:k].copy(), exposed
+    return equity, trades[:k].copy(), exposed, tfund[:k].copy()

@@ -14,6 +14,7 @@ from kwont_quant.candles import Candles
 from kwont_quant.config import BacktestConfig
 from kwont_quant.engine import run_engine
 from kwont_quant.errors import ConfigError
+from kwont_quant.funding import FundingRates
 from kwont_quant.loader import load_strategy
 from kwont_quant.metrics import compute_metrics
 from kwont_quant.results import BacktestResult, PortfolioResult
@@ -38,6 +39,8 @@ class Progress:
 
 ProgressCallback = Callable[[Progress], None]
 StrategySpec = str | Path | type[Strategy] | Strategy
+FundingSpec = FundingRates | Mapping[str, FundingRates] | None
+NO_ROWS = FundingRates.of([], [])
 
 
 def resolve_strategy(spec: StrategySpec, params: Mapping[str, object] | None) -> Strategy:
@@ -66,6 +69,7 @@ def run_backtest(
     *,
     symbol: str = ...,
     start: int = ...,
+    funding: FundingSpec = ...,
 ) -> BacktestResult: ...
 @overload
 def run_backtest(
@@ -77,6 +81,7 @@ def run_backtest(
     *,
     symbol: str = ...,
     start: int = ...,
+    funding: FundingSpec = ...,
 ) -> PortfolioResult: ...
 @overload
 def run_backtest(
@@ -88,6 +93,7 @@ def run_backtest(
     *,
     symbol: str = ...,
     start: int = ...,
+    funding: FundingSpec = ...,
 ) -> BacktestResult | PortfolioResult: ...
 def run_backtest(
     strategy: StrategySpec,
@@ -98,6 +104,7 @@ def run_backtest(
     *,
     symbol: str = "",
     start: int = 0,
+    funding: FundingSpec = None,
 ) -> BacktestResult | PortfolioResult:
     """Backtest ``strategy`` on one symbol's candles or a ``{symbol: candles}`` mapping.
 
@@ -106,7 +113,9 @@ def run_backtest(
     mapping returns a :class:`PortfolioResult` in which ``config.cash`` is split
     equally, each symbol trades independently, and the combined equity is the sum of
     the symbols' equity (carried forward over times where a symbol has no candle).
-    ``progress`` is called after each symbol (phase ``"backtest"``).
+    ``progress`` is called after each symbol (phase ``"backtest"``). ``funding``: the
+    perpetual funding rows the open positions pay (:class:`FundingRates` for one symbol,
+    ``{symbol: FundingRates}`` for a mapping; a symbol without rows pays none).
 
     Raises:
         StrategyLoadError, ParameterError, StrategyError, ConfigError: see
@@ -118,20 +127,39 @@ def run_backtest(
     name, values = strat.strategy_name(), strat.params
     if isinstance(data, Candles):
         sig = compute_signals(strat, data)
+        if funding is not None and not isinstance(funding, FundingRates):
+            raise ConfigError("one symbol's candles take funding=FundingRates, not a mapping")
         result = run_engine(
-            data, sig, cfg, symbol=symbol, strategy=name, params=values, start=start
+            data,
+            sig,
+            cfg,
+            symbol=symbol,
+            strategy=name,
+            params=values,
+            start=start,
+            funding=funding,
         )
         if progress:
             progress(Progress("backtest", 1, 1, symbol))
         return result
     if not data:
         raise ConfigError("no symbols to backtest")
+    if isinstance(funding, FundingRates):
+        raise ConfigError("a {symbol: candles} mapping takes funding={symbol: FundingRates}")
     share = cfg.cash / len(data)
     results: dict[str, BacktestResult] = {}
     for k, (sym, candles) in enumerate(sorted(data.items())):
         sig = compute_signals(strat, candles)
+        rows = None if funding is None else funding.get(sym, NO_ROWS)
         results[sym] = run_engine(
-            candles, sig, cfg, symbol=sym, strategy=name, params=values, cash=share
+            candles,
+            sig,
+            cfg,
+            symbol=sym,
+            strategy=name,
+            params=values,
+            cash=share,
+            funding=rows,
         )
         if progress:
             progress(Progress("backtest", k + 1, len(data), sym))
@@ -153,6 +181,7 @@ def _combine(
         pos = np.searchsorted(r.open_time_ms, times, side="right") - 1
         total += np.where(pos >= 0, r.equity[np.maximum(pos, 0)], share)
     records = np.concatenate([r.trades.records for r in results.values()])
+    paid = [r.trades.paid for r in results.values() if r.trades.paid is not None]
     exposure = float(np.mean([r.metrics.exposure for r in results.values()]))
     step = cfg.interval_ms or min(
         (
@@ -163,7 +192,13 @@ def _combine(
         default=None,
     )
     m = compute_metrics(
-        total, times, records if records.size else np.empty((0, ke.N_COLS)), 0, 0, step
+        total,
+        times,
+        records if records.size else np.empty((0, ke.N_COLS)),
+        0,
+        0,
+        step,
+        np.concatenate(paid) if paid else None,
     )
     m = type(m)(**{**m.__dict__, "exposure": exposure})
     return PortfolioResult(name, values, results, m, times, total)

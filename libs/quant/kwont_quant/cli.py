@@ -20,6 +20,7 @@ from kwont_quant.candles import Candles
 from kwont_quant.config import BacktestConfig, Sizing
 from kwont_quant.data import read_csv
 from kwont_quant.errors import ParameterError, QuantError, StrategyError
+from kwont_quant.funding import concat_funding, read_funding_csv, synthetic_funding
 from kwont_quant.loader import describe_strategy, load_strategy
 from kwont_quant.montecarlo import PATHS, monte_carlo_of
 from kwont_quant.optimize import OBJECTIVES, grid_search, parse_range
@@ -63,6 +64,14 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--close-at-end", action="store_true")
         p.add_argument("--allow-gaps", action="store_true", help="accept missing candles")
         p.add_argument("--json", action="store_true", help="print one JSON document")
+        p.add_argument(
+            "--funding",
+            action="append",
+            metavar="FILE.csv|synthetic",
+            help="perpetual funding paid by open positions: Binance funding CSV files "
+            "(repeat for months/symbols; named SYMBOL-fundingRate-... with several --data) "
+            "or 'synthetic' (8-hourly demo rates)",
+        )
 
     bt = sub.add_parser("backtest", help="run one backtest")
     common(bt)
@@ -106,6 +115,31 @@ def _load(paths: list[str], allow_gaps: bool) -> Candles | dict[str, Candles]:
     if len(data) != len(paths):
         raise ParameterError("two --data files have the same name")
     return data
+
+
+def _funding(specs: list[str] | None, data: Candles | dict[str, Candles]) -> tuple[Any, str]:
+    """The ``funding=`` of ``--funding`` values and a line saying where it came from."""
+    if not specs:
+        return None, ""
+    if specs == ["synthetic"]:
+        if isinstance(data, dict):
+            return {s: synthetic_funding(c, s) for s, c in data.items()}, "synthetic"
+        return synthetic_funding(data), "synthetic"
+    if "synthetic" in specs:
+        raise ParameterError("--funding synthetic cannot be mixed with funding files")
+    if not isinstance(data, dict):
+        return concat_funding([read_funding_csv(p) for p in specs]), ", ".join(specs)
+    out = {}
+    for sym in data:
+        files = [p for p in specs if Path(p).name.startswith(f"{sym}-")]
+        out[sym] = concat_funding([read_funding_csv(p) for p in files])
+    used = {p for p in specs if any(Path(p).name.startswith(f"{s}-") for s in data)}
+    if used != set(specs):
+        raise ParameterError(
+            f"--funding {sorted(set(specs) - used)[0]} matches no --data symbol: name "
+            f"funding files SYMBOL-fundingRate-... after the data files ({', '.join(data)})"
+        )
+    return out, ", ".join(specs)
 
 
 def _config(args: argparse.Namespace) -> BacktestConfig:
@@ -158,15 +192,16 @@ def _run(args: argparse.Namespace) -> Any:
     params = _pairs(args.param, "--param")
     config = _config(args)
     data = _load(args.data, args.allow_gaps)
+    funding, source = _funding(args.funding, data)
     bar = _Bar(not args.json)
     if args.command == "backtest":
-        result = run_backtest(cls, data, config, params, bar)
+        result = run_backtest(cls, data, config, params, bar, funding=funding)
         mc = monte_carlo_of(result, args.mc_paths, args.mc_seed) if args.mc_paths > 0 else None
         if args.json:
             out = result.to_dict(equity_curve=args.equity_curve)
             out["monte_carlo"] = mc.to_dict() if mc else None
             return out
-        print_backtest(result, args.data, mc)
+        print_backtest(result, args.data, mc, source if funding is not None else None)
         return None
     grid: dict[str, list[object]] = {
         k: list(parse_range(v)) for k, v in _pairs(args.grid, "--grid").items()
@@ -186,12 +221,13 @@ def _run(args: argparse.Namespace) -> Any:
             args.objective,
             bar,
             args.workers,
+            funding=funding,
         )
         if args.json:
             return wf.to_dict()
         print_walk_forward(wf)
         return None
-    opt = grid_search(cls, grid, data, config, args.objective, bar, args.workers)
+    opt = grid_search(cls, grid, data, config, args.objective, bar, args.workers, funding=funding)
     if args.json:
         return opt.to_dict()
     print_optimization(opt, args.top)

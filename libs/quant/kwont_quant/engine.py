@@ -29,6 +29,12 @@ Execution rules (the same in every run, documented in docs/strategies.md):
   an entry is capped to the largest notional the brackets allow at the leverage.
 * A position still open after the last bar is marked to the last close and reported as
   an ``open`` trade (or closed there when ``close_at_end``).
+* Funding (perpetuals, ``funding=``): a funding row at time ``t`` in bar ``b`` is paid
+  by the position still open after bar ``b``'s exits, i.e. entered at or before ``t``
+  and exiting after it by the trade times reported (a position stopped out inside ``b``
+  does not pay it; one closed at the end of the data does). It pays
+  ``signed_qty x mark x rate`` (a short receives a positive rate) from the balance; the
+  trade's ``funding`` is the sum and its ``pnl`` is net of it.
 * All arithmetic is float64, in a fixed order: the same input gives bit-identical
   output.
 """
@@ -44,6 +50,7 @@ from kwont_quant.brackets import DEFAULT_TABLES, default_table
 from kwont_quant.candles import F64, Candles
 from kwont_quant.config import BacktestConfig
 from kwont_quant.errors import ConfigError
+from kwont_quant.funding import NO_FUNDING, FundingRates
 from kwont_quant.metrics import compute_metrics
 from kwont_quant.results import BacktestResult, TradeLog
 from kwont_quant.signals import SignalArrays
@@ -59,12 +66,14 @@ def run_engine(
     params: dict[str, Any] | None = None,
     start: int = 0,
     cash: float | None = None,
+    funding: FundingRates | None = None,
 ) -> BacktestResult:
     """Simulate ``signals`` on ``candles``.
 
     ``start`` is the first bar whose signals may trade (earlier bars only feed the
     indicators); metrics cover ``start`` to the end. ``cash`` overrides
-    ``config.cash`` (a multi-symbol run gives each symbol its share).
+    ``config.cash`` (a multi-symbol run gives each symbol its share). ``funding``: the
+    symbol's funding rows, paid by the open position at each funding time (None: none).
 
     Raises:
         ConfigError: ``start`` outside the data.
@@ -74,7 +83,8 @@ def run_engine(
         raise ConfigError(f"start bar {start} is outside the data (0..{n - 1})")
     sizing_mode = 0 if config.sizing.mode == "fraction" else 1
     tiers = _tiers(config, symbol)
-    equity, records, exposed = ke.simulate(
+    rows = NO_FUNDING if funding is None else funding.on_bars(candles, config.interval_ms)
+    equity, records, exposed, tpaid = ke.simulate(
         candles.open,
         candles.high,
         candles.low,
@@ -99,16 +109,18 @@ def run_engine(
         not config.long_only,
         max(int(start), signals.warmup),
         bool(config.close_at_end),
+        *rows,
     )
+    paid = None if funding is None else tpaid
     metrics = compute_metrics(
-        equity, candles.open_time_ms, records, exposed, start, config.interval_ms
+        equity, candles.open_time_ms, records, exposed, start, config.interval_ms, paid
     )
     return BacktestResult(
         symbol=symbol,
         strategy=strategy,
         params=dict(params or {}),
         metrics=metrics,
-        trades=TradeLog(records, candles.open_time_ms, symbol),
+        trades=TradeLog(records, candles.open_time_ms, symbol, paid),
         open_time_ms=candles.open_time_ms,
         equity=equity,
         start=start,

@@ -85,6 +85,7 @@ class Metrics:
     n_trades: int
     total_fees: float
     final_equity: float
+    funding_paid: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict; NaN and infinities become None."""
@@ -110,10 +111,12 @@ def compute_metrics(
     exposed_bars: int,
     start: int = 0,
     interval_ms: int | None = None,
+    funding: F64 | None = None,
 ) -> Metrics:
     """Metrics of ``equity[start:]`` and the trade records of the engine kernel.
 
-    ``interval_ms`` (bar length) defaults to the smallest step of ``times``.
+    ``interval_ms`` (bar length) defaults to the smallest step of ``times``; ``funding``
+    is the funding each trade paid (``funding_paid`` is its sum; trade pnl is net of it).
     """
     n_bars = equity.shape[0] - start
     step = interval_ms or (int(np.diff(times).min()) if times.shape[0] > 1 else 60_000)
@@ -147,4 +150,5 @@ def compute_metrics(
         n_trades=int(pnl.shape[0]),
         total_fees=float(trades[:, ke.T_FEES].sum()),
         final_equity=final,
+        funding_paid=float(funding.sum()) if funding is not None else 0.0,
     )

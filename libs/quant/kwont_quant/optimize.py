@@ -21,7 +21,13 @@ from typing import Any
 import numpy as np
 
 from kwont_quant._memo import Shared, sharing
-from kwont_quant.backtest import Progress, ProgressCallback, StrategySpec, run_backtest
+from kwont_quant.backtest import (
+    FundingSpec,
+    Progress,
+    ProgressCallback,
+    StrategySpec,
+    run_backtest,
+)
 from kwont_quant.candles import F64, Candles
 from kwont_quant.config import BacktestConfig
 from kwont_quant.errors import ConfigError, ParameterError
@@ -165,12 +171,14 @@ def evaluate(
     workers: int | None = None,
     start: int = 0,
     guards: bool = True,
+    funding: FundingSpec = None,
 ) -> list[Evaluation]:
     """Backtest each of ``param_sets`` (e.g. one shard of a grid), in input order.
 
     Indicators of ``data`` are computed once per distinct window and shared across the
     sets (:mod:`kwont_quant._memo`). ``guards=False`` leaves out the block moments the
-    overfitting guards need (``Evaluation.moments`` is None).
+    overfitting guards need (``Evaluation.moments`` is None). ``funding``: as for
+    :func:`~kwont_quant.backtest.run_backtest`.
 
     Raises:
         ConfigError: unknown objective; ParameterError / StrategyError /
@@ -185,10 +193,10 @@ def evaluate(
     def one(params: Mapping[str, object]) -> Evaluation:
         with sharing(shared):
             if isinstance(data, Candles):
-                r = run_backtest(cls, data, cfg, params, start=start)
+                r = run_backtest(cls, data, cfg, params, start=start, funding=funding)
                 m, equity = r.metrics, r.equity[start:]
             else:
-                p = run_backtest(cls, data, cfg, params)
+                p = run_backtest(cls, data, cfg, params, funding=funding)
                 m, equity = p.metrics, p.equity
         moments = None
         if guards and equity.shape[0] >= 5:
@@ -265,9 +273,11 @@ def grid_search(
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     guards: bool = True,
+    funding: FundingSpec = None,
 ) -> OptimizationResult:
     """Expand ``grid``, evaluate every set on all cores, rank by ``objective``;
-    ``guards=False`` skips the overfitting guards (``guards`` of the result is None).
+    ``guards=False`` skips the overfitting guards (``guards`` of the result is None);
+    ``funding`` as for :func:`~kwont_quant.backtest.run_backtest`.
 
     Raises:
         ConfigError: unknown objective or a grid with no valid combination; and the
@@ -276,6 +286,8 @@ def grid_search(
     sets = expand_grid(strategy, grid)
     if not sets:
         raise ConfigError("the grid has no valid parameter combination")
-    evals = evaluate(strategy, sets, data, config, objective, progress, workers, guards=guards)
+    evals = evaluate(
+        strategy, sets, data, config, objective, progress, workers, guards=guards, funding=funding
+    )
     ranked = sorted(evals, key=_rank, reverse=True)
     return OptimizationResult(objective, ranked, search_guards(ranked))

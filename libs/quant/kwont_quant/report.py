@@ -45,6 +45,11 @@ def metric_lines(m: Metrics) -> list[str]:
     return ["   ".join(cells[i : i + 2]) for i in range(0, len(cells), 2)]
 
 
+def funding_line(m: Metrics, source: str) -> str:
+    """The funding total (positive: paid, negative: received) and where the rows came from."""
+    return f"{'funding paid':<18}{_num(m.funding_paid):>22}   ({source}; pnl is net of it)"
+
+
 def monte_carlo_lines(mc: MonteCarlo) -> list[str]:
     """The 5/50/95 % bands of both resamplings, one line each."""
     out = [
@@ -58,15 +63,21 @@ def monte_carlo_lines(mc: MonteCarlo) -> list[str]:
 
 
 def print_backtest(
-    result: BacktestResult | PortfolioResult, sources: Sequence[str], mc: MonteCarlo | None = None
+    result: BacktestResult | PortfolioResult,
+    sources: Sequence[str],
+    mc: MonteCarlo | None = None,
+    funding: str | None = None,
 ) -> None:
-    """Print a backtest summary, its Monte Carlo bands and the last trades."""
+    """Print a backtest summary (with the funding line when ``funding`` names the rows
+    applied), its Monte Carlo bands and the last trades."""
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
     t = result.open_time_ms
     print(f"\n{result.strategy}({params})  on {', '.join(sources)}")
     print(f"{t.shape[0]:,} bars  {iso_utc(int(t[0]))} -> {iso_utc(int(t[-1]))}\n")
     for line in metric_lines(result.metrics):
         print(line)
+    if funding is not None:
+        print(funding_line(result.metrics, funding))
     if mc is not None:
         print()
         for line in monte_carlo_lines(mc):

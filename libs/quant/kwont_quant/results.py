@@ -36,6 +36,7 @@ class TradeLog:
     records: F64  # engine rows: side, entry bar, exit bar, prices, qty, fees, pnl, reason
     open_time_ms: I64
     symbol: str = ""
+    paid: F64 | None = None  # per trade: funding paid (None: no funding was applied)
 
     def __len__(self) -> int:
         return int(self.records.shape[0])
@@ -77,8 +78,13 @@ class TradeLog:
 
     @property
     def pnl(self) -> F64:
-        """Per trade: the profit or loss after fees, in quote currency."""
+        """Per trade: the profit or loss after fees and funding, in quote currency."""
         return self.records[:, ke.T_PNL]
+
+    @property
+    def funding(self) -> F64:
+        """Per trade: the funding it paid, in quote currency (negative: received)."""
+        return self.paid if self.paid is not None else np.zeros(len(self))
 
     @property
     def exit_reason(self) -> list[str]:
@@ -86,9 +92,11 @@ class TradeLog:
         return [REASONS[int(r)] for r in self.records[:, ke.T_REASON]]
 
     def to_list(self) -> list[dict[str, Any]]:
-        """One dict per trade: side, entry/exit time and price, qty, fees, pnl, reason."""
+        """One dict per trade: side, entry/exit time and price, qty, fees, funding, pnl
+        (net of fees and funding), reason."""
         out = []
-        for row in self.records:
+        paid = self.funding
+        for k, row in enumerate(self.records):
             entry_ms = int(self.open_time_ms[int(row[ke.T_ENTRY_I])])
             exit_ms = int(self.open_time_ms[int(row[ke.T_EXIT_I])])
             item: dict[str, Any] = {
@@ -104,6 +112,8 @@ class TradeLog:
                 "entry_time_ms": entry_ms,
                 "exit_time_ms": exit_ms,
             }
+            if self.paid is not None:
+                item["funding"] = float(paid[k])
             if self.symbol:
                 item["symbol"] = self.symbol
             out.append(item)

@@ -20,6 +20,7 @@ from kwont_quant.backtest import Progress, ProgressCallback, StrategySpec
 from kwont_quant.candles import Candles
 from kwont_quant.config import BacktestConfig
 from kwont_quant.errors import ConfigError
+from kwont_quant.funding import FundingRates
 from kwont_quant.optimize import Evaluation, check_objective, evaluate, expand_grid, grid_search
 from kwont_quant.optimize import _as_class as as_class
 from kwont_quant.results import iso_utc
@@ -100,8 +101,10 @@ def walk_forward(
     objective: str = "sharpe",
     progress: ProgressCallback | None = None,
     workers: int | None = None,
+    funding: FundingRates | None = None,
 ) -> WalkForwardResult:
-    """Rolling walk-forward over ``windows`` windows (see the module docstring).
+    """Rolling walk-forward over ``windows`` windows (see the module docstring);
+    ``funding``: the symbol's funding rows, paid in and out of sample.
 
     Raises:
         ConfigError: fewer than 1 window, ``in_sample`` outside (0, 1), or windows too
@@ -131,7 +134,16 @@ def walk_forward(
         is_start = w * oos_len
         oos_start = is_start + is_len
         oos_end = oos_start + oos_len
-        search = grid_search(cls, grid, data[is_start:oos_start], config, objective, None, workers)
+        search = grid_search(
+            cls,
+            grid,
+            data[is_start:oos_start],
+            config,
+            objective,
+            None,
+            workers,
+            funding=funding,
+        )
         best = search.best
         lookback = call_user("live_window", instantiate(cls, best.params).live_window)
         feed_from = max(0, oos_start - lookback)
@@ -142,6 +154,7 @@ def walk_forward(
             config,
             objective,
             start=oos_start - feed_from,
+            funding=funding,
         )[0]
         results.append(
             WindowResult(

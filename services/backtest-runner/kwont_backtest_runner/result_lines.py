@@ -87,6 +87,7 @@ class Trade(_Strict):
     qty: Money
     fees: Money
     pnl: Money
+    funding: Money | None = None  # funding paid (negative: received); jobs with funding on
     exit_reason: Text
     entry_time_ms: int
     exit_time_ms: int

@@ -133,6 +133,7 @@ def build_job(spec: RunSpec, resolved: Resolved, **fields: Any) -> BacktestJob:
             leverage=spec.leverage,
             long_only=spec.long_only,
             margin_tiers=spec.margin_tiers,
+            funding=spec.funding,
             sizing=spec.sizing,
             **fields,
         )

@@ -28,3 +28,10 @@ def test_margin_tiers_off_keeps_the_old_key_and_on_makes_a_new_one() -> None:
     assert content_hash(job(), "2") == old
     assert content_hash(job(margin_tiers=False), "2") == old
     assert content_hash(job(margin_tiers=True), "2") != old
+
+
+def test_funding_off_keeps_the_old_key_and_on_makes_a_new_one() -> None:
+    old = "0cdc74b046e2b9c999366b752105141493036af7aaaf2af9243c99c8470f44cc"
+    assert content_hash(job(funding=False), "2") == old
+    on = content_hash(job(funding=True), "2")
+    assert on != old and on != content_hash(job(margin_tiers=True), "2")

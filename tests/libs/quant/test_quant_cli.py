@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kwont_quant import BacktestConfig, run_backtest
+from kwont_quant import BacktestConfig, read_funding_csv, run_backtest
 from kwont_quant.cli import main
 from kwont_quant.data import read_csv
 from kwont_quant.synthetic import gbm_ohlcv
@@ -221,3 +221,27 @@ def test_backtest_and_optimize_carry_the_overfitting_figures(
     assert guards["n_trials"] == 6 and set(guards) >= {"psr", "dsr", "pbo"}
     assert main(["optimize", *args, *grid]) == 0
     assert "PSR" in capsys.readouterr().out
+
+
+def test_funding_file_and_synthetic(
+    csv_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = read_csv(csv_path)  # 3000 minutes from 2024-01-01T00:00Z: funding at 00:00 and 08:00
+    rates = tmp_path / "BTCUSDT-fundingRate-2024-01.csv"
+    rates.write_text(
+        "calc_time,funding_interval_hours,last_funding_rate\n"
+        "1704067200000,8,0.00050000\n1704096000008,8,-0.00100000\n"
+    )
+    base = ["backtest", "--strategy", "sma_cross", "--data", str(csv_path), "--mc-paths", "0"]
+    assert main([*base, "--funding", str(rates), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    want = run_backtest("sma_cross", c, BacktestConfig(), funding=read_funding_csv(rates))
+    assert doc["metrics"]["funding_paid"] == want.metrics.funding_paid != 0.0
+    assert sum(t["funding"] for t in doc["trades"]) == pytest.approx(want.metrics.funding_paid)
+    assert main([*base, "--funding", "synthetic"]) == 0
+    out = capsys.readouterr().out
+    assert "funding paid" in out and "(synthetic; pnl is net of it)" in out
+    assert main([*base]) == 0
+    assert "funding paid" not in capsys.readouterr().out
+    assert main([*base, "--funding", str(tmp_path / "nope.csv")]) == 2
+    assert "cannot read" in capsys.readouterr().err

@@ -65,6 +65,16 @@ async def test_margin_tiers_reach_the_published_job(gateway: Server) -> None:
     assert job.margin_tiers is True
 
 
+async def test_funding_is_off_unless_asked_and_reaches_the_published_job(gateway: Server) -> None:
+    _, headers = await new_user(gateway)
+    async with gateway.client(headers) as c:
+        plain = await c.post(f"{API}/backtests", json=backtest_body())
+        on = await c.post(f"{API}/backtests", json=backtest_body() | {"funding": True})
+    assert plain.status_code == on.status_code == 202, (plain.text, on.text)
+    assert (await published_job(gateway, plain.json()["job_id"])).funding is False
+    assert (await published_job(gateway, on.json()["job_id"])).funding is True
+
+
 @pytest.mark.parametrize(
     ("change", "words"),
     [

@@ -82,6 +82,21 @@ async def test_mutations_and_queries_share_the_rest_functions(gateway: Server) -
     assert symbols["data"]["symbols"] == [{"symbol": "ETHBTC"}]
 
 
+async def test_submit_backtest_takes_the_funding_switch(gateway: Server, db: Database) -> None:
+    _, headers = await new_user(gateway)
+    submit = "mutation($input: BacktestInput!) { submitBacktest(input: $input) { jobId } }"
+    body = backtest_body()
+    body["end"] = str(body["end"])
+    ids = [
+        (await gql_post(gateway, headers, submit, input=body | extra))["data"]["submitBacktest"][
+            "jobId"
+        ]
+        for extra in ({}, {"funding": True})
+    ]
+    stored = [await db.backtests.find_one({"_id": i}) for i in ids]
+    assert [d["job"]["funding"] for d in stored if d] == [False, True]
+
+
 async def test_a_list_of_100_backtests_costs_a_bounded_number_of_reads(
     gateway: Server, db: Database
 ) -> None:

@@ -93,6 +93,11 @@ class BacktestJob(Event):
         description="Liquidate by the symbol's notional bracket (kwont_quant.brackets) instead "
         "of the flat maintenance margin.",
     )
+    funding: bool = Field(
+        False,
+        description="Apply the symbols' stored perpetual funding (ohlcv.funding) to open "
+        "positions; the job fails when a symbol has none in the range.",
+    )
     sizing: Sizing = Field(default_factory=Sizing)
     walk_forward: WalkForwardSpec | None = Field(
         None, description="Run a walk-forward of this grid instead of ranking param_sets."

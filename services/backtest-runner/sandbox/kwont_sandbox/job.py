@@ -9,6 +9,8 @@ plus what only the sandbox needs::
      "mongo": {"uri": ..., "db": "ohlcv", "collection": "candles"},
      "workers": 1,                                    # threads for a grid shard
      "equity_curve": true}
+
+``funding: true`` (the job's opt-in switch) makes the run pay the symbols' stored funding.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class SandboxJob:
     workers: int = 1
     equity_curve: bool = True
     walk_forward: dict[str, Any] = field(default_factory=dict)
+    funding: bool = False
 
 
 def _strategy_of(raw: dict[str, Any]) -> str:
@@ -150,4 +153,5 @@ def parse_job(raw: object) -> SandboxJob:
         workers=max(1, int(raw.get("workers") or 1)),
         equity_curve=bool(raw.get("equity_curve", True)),
         walk_forward=dict(walk),
+        funding=bool(raw.get("funding", False)),
     )

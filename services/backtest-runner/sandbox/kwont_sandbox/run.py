@@ -16,7 +16,7 @@ from kwont_quant.montecarlo import monte_carlo_of
 from kwont_quant.optimize import evaluate
 from kwont_quant.walkforward import walk_forward
 from kwont_sandbox import protocol
-from kwont_sandbox.data import load_candles
+from kwont_sandbox.data import load_candles, load_funding
 from kwont_sandbox.job import SandboxJob
 
 
@@ -62,6 +62,7 @@ def run_job(job: SandboxJob) -> dict[str, Any]:
     protocol.progress("loading", 0.0)
     mark = time.perf_counter()
     data = load_candles(job, lambda k, n: protocol.progress("loading", 0.3 * k / n))
+    funding = load_funding(job, list(data)) if job.funding else None
     protocol.timing("load", time.perf_counter() - mark)
     mark = time.perf_counter()
     if job.mode == "walk_forward":
@@ -76,6 +77,7 @@ def run_job(job: SandboxJob) -> dict[str, Any]:
             job.objective,
             _on_progress("optimize", 0.3, 1.0),
             workers=job.workers,
+            funding=None if funding is None else funding[symbol],
         )
         return {"mode": "walk_forward", "symbol": symbol, "walk_forward": wf.to_dict()}
     if job.mode == "shard":
@@ -87,6 +89,7 @@ def run_job(job: SandboxJob) -> dict[str, Any]:
             job.objective,
             _on_progress("optimize", 0.3, 1.0),
             workers=job.workers,
+            funding=funding,
         )
         # moments: per-block power sums of the set's returns, from which the gateway computes
         # the whole grid's overfitting guards once every shard is in (a few numbers a row).
@@ -96,7 +99,9 @@ def run_job(job: SandboxJob) -> dict[str, Any]:
         ]
         rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0.0), r["index"]))
         return {"mode": "shard", "objective": job.objective, "rankings": rows}
-    result = run_backtest(cls, data, job.config, job.params, _on_progress("backtest", 0.3, 1.0))
+    result = run_backtest(
+        cls, data, job.config, job.params, _on_progress("backtest", 0.3, 1.0), funding=funding
+    )
     mc = monte_carlo_of(result)
     trades = [t for r in result.per_symbol.values() for t in r.trades.to_list()]
     trades.sort(key=lambda t: (t["entry_time_ms"], t["symbol"]))

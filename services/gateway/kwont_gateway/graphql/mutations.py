@@ -58,6 +58,7 @@ class BacktestInput:
     leverage: float | None = None
     long_only: bool | None = None
     margin_tiers: bool | None = None
+    funding: bool | None = None
     sizing: JSON | None = None
 
 

@@ -134,8 +134,8 @@ class TradePage(BaseModel):
     """One page of a result's trades; ``next_cursor`` is null on the last page."""
 
     items: list[dict[str, Any]] = Field(
-        description="Trades in entry order: side, entry/exit time and price, qty, fees, pnl, "
-        "exit_reason, symbol."
+        description="Trades in entry order: side, entry/exit time and price, qty, fees, "
+        "funding (jobs with funding on), pnl, exit_reason, symbol."
     )
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
     total: int = Field(description="Trades in the whole result.")

@@ -55,6 +55,11 @@ class RunSpec(BaseModel):
     margin_tiers: bool = Field(
         False, description="Liquidation by notional bracket (docs/strategies.md)."
     )
+    funding: bool = Field(
+        False,
+        description="Pay the stored perpetual funding of the symbols at each funding time "
+        "(docs/strategies.md); off by default.",
+    )
     sizing: Sizing = Field(default_factory=Sizing)
 
 
