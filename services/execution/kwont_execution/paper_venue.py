@@ -32,23 +32,25 @@ from kwont_common.events import Event, Order
 from kwont_common.kafka import Input, current_input
 from kwont_execution import paper
 from kwont_execution.paper_book import Book, Record, slot_key
-from kwont_execution.paper_checks import PaperChecks
+from kwont_execution.paper_funding import PaperFunding
 from kwont_execution.paper_plan import exit_written, on_order
 from kwont_execution.stop_gate import StopHeld
 from kwont_execution.venue import Report
 from kwont_execution.write_behind import CLAIMS
 
 
-class PaperVenue(PaperChecks):
-    """Handles paper orders and checks paper positions' stops on closed candles."""
+class PaperVenue(PaperFunding):
+    """Handles paper orders, checks paper positions' stops on closed candles and pays
+    their funding."""
 
     async def assigned(self, partitions: Any, log_start: Any = None) -> Any:
         """The orders consumer's ``on_assigned``: load the snapshots, then check the loaded
         positions up to the newest candle read (returns where to seek)."""
         before = self.store.owned
         seeks = await self.store.assign(partitions, log_start)
-        for p in self.store.owned - before:
+        for p in sorted(self.store.owned - before):
             self.revisit(p)
+            await self.fund_partition(p)
         return seeks
 
     async def revoked(self, partitions: Any) -> None:
@@ -98,8 +100,20 @@ class PaperVenue(PaperChecks):
         self.store.apply(*where, change)
         for w in plan.written:
             self.behind.outcome(list(w.events), owner, w.order, w.audit_id, w.request)
+        funded = await self._fund_new(where, key, book)
         later = await self._catch_up(where, key, book, owner)
-        return [*plan.events, *later]
+        return [*plan.events, *funded, *later]
+
+    async def _fund_new(self, where: Input, key: str, book: Book) -> list[Event]:
+        """The funding times already read that a position just opened owes (its entry at or
+        before them: a late order), paid under the order's offset."""
+        record = book.get(key)
+        if record is None:
+            return []
+        moved, events = await self.funding_owed(record.position)
+        if events:
+            self.store.apply(*where, lambda b: b.put(key, Record(moved, record.opening)))
+        return events
 
     async def _price(self, order: Order) -> tuple[float, int] | None:
         """The market price of ``order``; one from a tick is kept with the order so that
