@@ -13,7 +13,9 @@ an event read again (the log from the start, a redelivery) pays nothing; the pay
 derives from (position, funding time), so one published but not yet in the snapshot when
 the replica crashed goes out again with the same id and portfolio drops the copy. The
 latest funding times per symbol are kept in memory: a position opened by an order after
-its funding time was read, or one on a partition just assigned, pays them then.
+its funding time was read, or one on a partition just assigned, pays them then; an order
+on an open position first pays those before its fill (an exit at ``t`` does not pay
+``t``).
 """
 
 from __future__ import annotations
@@ -90,12 +92,13 @@ def pay(position: Position, funding: FundingRate, asset: str) -> tuple[Position,
 
 
 def pay_all(
-    position: Position, fundings: list[FundingRate], asset: str
+    position: Position, fundings: list[FundingRate], asset: str, before: int | None = None
 ) -> tuple[Position, list[FundingPaid]]:
-    """``position`` after paying every one of ``fundings`` it owes, in time order."""
+    """``position`` after paying every one of ``fundings`` it owes (of a time before
+    ``before``, when given), in time order."""
     events: list[FundingPaid] = []
     for funding in sorted(fundings, key=lambda f: f.funding_time):
-        if due(position, funding):
+        if due(position, funding) and (before is None or funding.funding_time < before):
             position, event = pay(position, funding, asset)
             events.append(event)
     return position, events
@@ -111,11 +114,14 @@ class PaperFunding(PaperChecks):
         times = sorted(recent)[-RECENT_KEEP:]
         self.recent_funding[funding.symbol] = [recent[t] for t in times]
 
-    async def funding_owed(self, position: Position) -> tuple[Position, list[Event]]:
-        """``position`` after the remembered funding times it owes, and their events."""
+    async def funding_owed(
+        self, position: Position, before: int | None = None
+    ) -> tuple[Position, list[Event]]:
+        """``position`` after the remembered funding times it owes (before ``before``), and
+        their events."""
         account, _ = await self.accounts.get(position.account)
         moved, events = pay_all(position, self.recent_funding.get(position.symbol, []),
-                                account.asset)  # fmt: skip
+                                account.asset, before)  # fmt: skip
         return moved, list(events)
 
     async def fund(self, partition: int, key: str) -> None:
