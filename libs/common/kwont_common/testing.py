@@ -91,6 +91,21 @@ def sample_events(seed: int = 7) -> dict[str, ev.Event]:
             price=Decimal("2001.10"),
             fee=Decimal("0.25013750"),
         ),
+        "funding": ev.FundingRate(
+            **base, symbol="ETHUSDT", funding_time=t0, rate=0.0001, mark_price=2001.1
+        ),
+        "funding-payments": ev.FundingPaid(
+            **flow,
+            venue="paper",
+            position=f"k-{signal_id.hex[:20]}",
+            funding_time=t0,
+            side="LONG",
+            quantity=Decimal("0.125"),
+            mark_price=Decimal("2001.1"),
+            rate=Decimal("0.0001"),
+            paid=Decimal("0.02501375"),
+            position_funding=Decimal("0.02501375"),
+        ),
         "order-updates": ev.OrderUpdate(
             **flow,
             client_order_id=f"k-{signal_id.hex[:20]}",

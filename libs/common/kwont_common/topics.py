@@ -44,6 +44,8 @@ TOPICS: dict[str, Topic] = {
         Topic("signals", ev.Signal, "account:SYMBOL", copartitioned=True),
         Topic("orders", ev.Order, "account:SYMBOL", copartitioned=True),
         Topic("fills", ev.Fill, "account:SYMBOL", copartitioned=True),
+        Topic("funding", ev.FundingRate, "SYMBOL"),
+        Topic("funding-payments", ev.FundingPaid, "account:SYMBOL", copartitioned=True),
         Topic("order-updates", ev.OrderUpdate, "account:SYMBOL", copartitioned=True),
         Topic("risk-rejections", ev.RiskRejection, "account:SYMBOL", copartitioned=True),
         Topic("backtest-jobs", ev.BacktestJob, "job_id"),

@@ -137,6 +137,37 @@ CONTRACTS: dict[str, TopicContract] = {
         event_id="paper: uuid5 of (`paper`, `fill`, trade id `paper-<client order id>`); "
         "binance: uuid5 of (`binance`, the exchange's trade id)",
     ),
+    "funding": TopicContract(
+        producers=(
+            End(
+                "marketdata",
+                f"{_MD}/outlet.py",
+                "feed `synthetic` at each funding time; stored in `ohlcv.funding` first",
+            ),
+        ),
+        consumers=(
+            End(
+                "execution",
+                f"{_EX}/paper_funding.py",
+                "every replica, no group, from the start (funding of its partitions' paper "
+                "positions)",
+            ),
+        ),
+        event_id="uuid5 of (`funding`, feed, symbol, funding time)",
+    ),
+    "funding-payments": TopicContract(
+        producers=(
+            End("execution", f"{_EX}/paper_funding.py", "venue `paper`, at each funding time"),
+        ),
+        consumers=(
+            End(
+                "portfolio",
+                f"{_PF}/main.py",
+                "group `kwont-portfolio` (with `fills`), at-least-once, deduped by payment",
+            ),
+        ),
+        event_id="uuid5 of (`paper`, `funding`, the position's entry order id, funding time)",
+    ),
     "order-updates": TopicContract(
         producers=(
             End("execution", f"{_EX}/paper.py", "venue `paper`"),

@@ -6,6 +6,8 @@
   (``PartitionStore``, snapshots in ``execution_state``), their outcomes written behind;
 - ``candles`` (no group, from the start, every replica): the owned paper positions'
   stop-loss / take-profit / liquidation checks;
+- ``funding`` (no group, from the start, every replica): funding paid by the owned paper
+  positions, published to ``funding-payments`` (:mod:`kwont_execution.paper_funding`);
 - ``ticks`` (no group, from the end): the latest price per symbol for paper fills.
 """
 
@@ -145,7 +147,10 @@ async def setup(runtime: Runtime) -> Wiring:
     async def follow_candles(stop: asyncio.Event) -> None:
         await paper.follow_candles(settings, stop)
 
-    tasks += [run_orders, behind.run, follow_candles, paper.revisit_held]
+    async def follow_funding(stop: asyncio.Event) -> None:
+        await paper.follow_funding(settings, stop)
+
+    tasks += [run_orders, behind.run, follow_candles, follow_funding, paper.revisit_held]
     if settings.paper_ticks:
         tasks.append(ticks.run)
     return Wiring(tasks=tasks, on_stop=on_stop)

@@ -116,6 +116,7 @@ def execute(
         sl_order=ids.client_order_id(order.signal_id, "sl"),
         tp_order=ids.client_order_id(order.signal_id, "tp"),
         leverage=order.leverage,
+        opened_at=at,
     )
     fill = _fill(opened, order.client_order_id, order.side, order.quantity, made, at, account)
     events: list[Event] = [fill, _update(fill, "FILLED")]

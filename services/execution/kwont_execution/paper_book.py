@@ -125,11 +125,14 @@ def position_doc(position: Position) -> dict[str, Any]:
         "sl_order": position.sl_order,
         "tp_order": position.tp_order,
         "leverage": position.leverage,
+        "opened_at": position.opened_at,
+        "funding": str(position.funding),
+        "funded_through": position.funded_through,
     }
 
 
 def position_of(doc: dict[str, Any]) -> Position:
-    """The position of a :func:`position_doc` document (leverage 1 if absent)."""
+    """The position of a :func:`position_doc` document (leverage 1, no funding if absent)."""
     return Position(
         account=doc["account"],
         symbol=doc["symbol"],
@@ -146,4 +149,7 @@ def position_of(doc: dict[str, Any]) -> Position:
         sl_order=doc["sl_order"],
         tp_order=doc["tp_order"],
         leverage=int(doc.get("leverage", 1)),
+        opened_at=int(doc.get("opened_at", 0)),
+        funding=Decimal(doc.get("funding", "0")),
+        funded_through=int(doc.get("funded_through", -1)),
     )

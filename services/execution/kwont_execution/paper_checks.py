@@ -24,7 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from kwont_common.events import Event
+from kwont_common.events import Event, FundingRate
 from kwont_common.kafka.raw_consumer import follow
 from kwont_common.mongo import Database
 from kwont_common.settings import Settings
@@ -63,6 +63,8 @@ class PaperChecks:
         self.held: dict[str, tuple[int, int]] = {}
         """Positions still to check: ``{slot key: (partition, through open time)}``."""
         self._locks: dict[str, asyncio.Lock] = {}
+        self.recent_funding: dict[str, list[FundingRate]] = {}
+        """The latest funding times read per symbol (:mod:`kwont_execution.paper_funding`)."""
 
     def lock(self, key: str) -> asyncio.Lock:
         """One check or order at a time per position."""

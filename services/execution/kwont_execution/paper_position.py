@@ -30,6 +30,9 @@ class Position:
     sl_order: str  # client order ids of the protective legs (derived from the signal)
     tp_order: str
     leverage: int = 1
+    opened_at: int = 0  # time of the entry fill (epoch ms): funding times from it on are paid
+    funding: Decimal = Decimal(0)  # funding paid so far (< 0: received), quote asset
+    funded_through: int = -1  # the last funding time paid (epoch ms)
 
 
 @dataclass(frozen=True)

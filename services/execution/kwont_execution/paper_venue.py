@@ -24,6 +24,7 @@ events are acknowledged and its documents stored.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -32,23 +33,25 @@ from kwont_common.events import Event, Order
 from kwont_common.kafka import Input, current_input
 from kwont_execution import paper
 from kwont_execution.paper_book import Book, Record, slot_key
-from kwont_execution.paper_checks import PaperChecks
-from kwont_execution.paper_plan import exit_written, on_order
+from kwont_execution.paper_funding import PaperFunding
+from kwont_execution.paper_plan import Scan, exit_written, on_order
 from kwont_execution.stop_gate import StopHeld
 from kwont_execution.venue import Report
 from kwont_execution.write_behind import CLAIMS
 
 
-class PaperVenue(PaperChecks):
-    """Handles paper orders and checks paper positions' stops on closed candles."""
+class PaperVenue(PaperFunding):
+    """Handles paper orders, checks paper positions' stops on closed candles and pays
+    their funding."""
 
     async def assigned(self, partitions: Any, log_start: Any = None) -> Any:
         """The orders consumer's ``on_assigned``: load the snapshots, then check the loaded
         positions up to the newest candle read (returns where to seek)."""
         before = self.store.owned
         seeks = await self.store.assign(partitions, log_start)
-        for p in self.store.owned - before:
+        for p in sorted(self.store.owned - before):
             self.revisit(p)
+            await self.fund_partition(p)
         return seeks
 
     async def revoked(self, partitions: Any) -> None:
@@ -88,18 +91,49 @@ class PaperVenue(PaperChecks):
             with contextlib.suppress(StopHeld):
                 scan = await self.scan(record.position, order.candle_open_time)
         price = await self._price(order)
+        funded: list[Event] = []
+        if record is not None and price is not None and (scan is None or scan.exit is None):
+            record, scan, funded = await self._fund_before(record, scan, price[1])
         plan = on_order(order, record, scan, price, account, filters)
 
         def change(b: Book) -> None:
             b.answer(order.client_order_id)
+            if funded:
+                b.put(key, record)
             if plan.changed:
                 b.put(key, plan.record)
 
         self.store.apply(*where, change)
         for w in plan.written:
             self.behind.outcome(list(w.events), owner, w.order, w.audit_id, w.request)
+        since = await self._fund_new(where, key, book)
         later = await self._catch_up(where, key, book, owner)
-        return [*plan.events, *later]
+        return [*funded, *plan.events, *since, *later]
+
+    async def _fund_before(
+        self, record: Record, scan: Scan | None, fill_time: int
+    ) -> tuple[Record, Scan | None, list[Event]]:
+        """The funding times already read that the open position owes before an order on it
+        fills at ``fill_time`` (a late funding reader: the exit must not skip them), paid on
+        the record and on the candle scan's position alike."""
+        moved, events = await self.funding_owed(record.position, before=fill_time)
+        if not events:
+            return record, scan, []
+        if scan is not None:
+            on = replace(scan.position, funding=moved.funding, funded_through=moved.funded_through)
+            scan = replace(scan, position=on)
+        return Record(moved, record.opening), scan, events
+
+    async def _fund_new(self, where: Input, key: str, book: Book) -> list[Event]:
+        """The funding times already read that a position just opened owes (its entry at or
+        before them: a late order), paid under the order's offset."""
+        record = book.get(key)
+        if record is None:
+            return []
+        moved, events = await self.funding_owed(record.position)
+        if events:
+            self.store.apply(*where, lambda b: b.put(key, Record(moved, record.opening)))
+        return events
 
     async def _price(self, order: Order) -> tuple[float, int] | None:
         """The market price of ``order``; one from a tick is kept with the order so that

@@ -1,4 +1,5 @@
-"""Where every live source sends its data: candles stored, then published; ticks published.
+"""Where every live source sends its data: candles stored, then published; ticks published;
+funding rows stored, then published to ``funding`` (keyed ``SYMBOL``).
 
 A candle is upserted into ``ohlcv.candles`` before it goes to ``candles`` (keyed
 ``SYMBOL:interval``), so a consumer that sees it can always read it back from the store.
@@ -15,11 +16,12 @@ import numpy as np
 from prometheus_client import Counter
 
 import kwont_ohlcv as ohlcv
-from kwont_common.events import Candle, Tick
+from kwont_common.events import Candle, FundingRate, Tick
+from kwont_common.events.fields import Feed
 from kwont_common.kafka import EventProducer
 from kwont_common.mongo import Database
 from kwont_common.trading.ids import event_id
-from kwont_marketdata import store
+from kwont_marketdata import funding_store, store
 from kwont_marketdata.aggregate import Bar, next_open
 
 PUBLISHED = Counter(
@@ -82,3 +84,29 @@ class Outlet:
         """Publish a trade to ``ticks``."""
         await self.producer.publish(event)
         PUBLISHED.labels(event.feed, "tick").inc()
+
+    async def funding(self, symbol: str, time_ms: int, rate: float, mark: float, feed: Feed,
+                      source: str = "marketdata") -> FundingRate:  # fmt: skip
+        """Store one funding row in ``ohlcv.funding`` (idempotent), then publish it to
+        ``funding`` under an id derived from (feed, symbol, funding time).
+
+        Raises:
+            ValueError: ``mark`` is not above zero or ``rate`` not finite (nothing stored).
+            pymongo.errors.PyMongoError: the store refused (nothing published).
+            aiokafka.errors.KafkaError: the broker refused (the row stays stored).
+        """
+        event = FundingRate(
+            event_id=event_id("funding", feed, symbol, time_ms),
+            event_time=time_ms,
+            source=source,
+            symbol=symbol,
+            funding_time=time_ms,
+            rate=rate,
+            mark_price=mark,
+            feed=feed,
+        )
+        cols = ohlcv.funding.columns([time_ms], [rate], [mark])
+        await funding_store.write_funding(self.db, symbol, cols, feed)
+        await self.producer.publish(event)
+        PUBLISHED.labels(feed, "funding").inc()
+        return event

@@ -9,7 +9,8 @@ the same path, also across restarts. Candles carry ``feed: synthetic``.
 
 A bar opening on a funding time (every 8 hours, 00:00, 08:00 and 16:00 UTC) also stores
 that symbol's synthetic funding row (``funding.synthetic_rate``, mark price the bar's open)
-in ``ohlcv.funding``, so funding keeps pace with the accelerated clock.
+in ``ohlcv.funding`` and publishes it to ``funding`` (the paper venue pays it), so funding
+keeps pace with the accelerated clock.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import time
 import kwont_ohlcv as ohlcv
 from kwont_common.events.envelope import now_ms
 from kwont_common.mongo import Database
-from kwont_marketdata import funding, funding_store, store
+from kwont_marketdata import funding, store
 from kwont_marketdata.aggregate import Bar, next_open, window_open
 from kwont_marketdata.load import DEMO_SYMBOLS
 from kwont_marketdata.outlet import Outlet, candle
@@ -64,11 +65,12 @@ async def starting_points(
     return points
 
 
-async def store_funding(db: Database, symbol: str, time_ms: int, mark: float, seed: int) -> None:
-    """Store the synthetic funding row of ``symbol`` at ``time_ms`` (idempotent)."""
+async def store_funding(outlet: Outlet, symbol: str, time_ms: int, mark: float, seed: int,
+                        source: str = "marketdata") -> None:  # fmt: skip
+    """Store the synthetic funding row of ``symbol`` at ``time_ms`` (idempotent) and publish
+    it to ``funding``."""
     rate = funding.synthetic_rate(symbol, time_ms, seed)
-    cols = ohlcv.funding.columns([time_ms], [rate], [mark])
-    await funding_store.write_funding(db, symbol, cols, funding.SYNTHETIC)
+    await outlet.funding(symbol, time_ms, rate, mark, "synthetic", source)
 
 
 async def run(settings: MarketdataSettings, outlet: Outlet, stop: asyncio.Event) -> None:
@@ -81,7 +83,8 @@ async def run(settings: MarketdataSettings, outlet: Outlet, stop: asyncio.Event)
         for symbol, (open_time, price) in points.items():
             bar = next_bar(symbol, interval, open_time, price, seed)
             if open_time % funding.INTERVAL_MS == 0:
-                await store_funding(outlet.db, symbol, open_time, bar.open, seed)
+                await store_funding(outlet, symbol, open_time, bar.open, seed,
+                                    settings.service_name)  # fmt: skip
             await outlet.candle(candle(bar, FEED, settings.service_name))
             points[symbol] = (next_open(interval, open_time), bar.close)
         step += 1

@@ -23,11 +23,11 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from kwont_common.errors import InvalidMessage
-from kwont_common.events import Fill, PortfolioSnapshot
+from kwont_common.events import Fill, FundingPaid, PortfolioSnapshot
 from kwont_common.kafka import current_input
 from kwont_common.state import PartitionStore
 from kwont_common.trading.accounts import AccountConfig, load_account, owner_of
-from kwont_portfolio.decide import Plan, book_fill, revalue
+from kwont_portfolio.decide import Plan, book_fill, book_funding, revalue
 from kwont_portfolio.settings import PortfolioSettings
 from kwont_portfolio.snapshot import Mark
 from kwont_portfolio.state import Book, dump, load
@@ -114,6 +114,26 @@ class Portfolios:
         def change(book: Book) -> Plan:
             cash, leverage, asset = config.cash, config.leverage, config.asset
             return book_fill(book, fill, cash, leverage, asset, owner, market, self.interval_ms)
+
+        return self._apply(self.store.apply(*current_input(), change))
+
+    async def on_funding(self, paid: FundingPaid) -> list[PortfolioSnapshot]:
+        """Book the funding payment ``paid`` once (in a handler of the fills consumer:
+        ``funding-payments`` is co-partitioned with ``fills``); the snapshot after it.
+
+        Raises:
+            InvalidMessage: the payment is in another asset than the account's cash.
+        """
+        config = await self.accounts.config(paid.account)
+        if paid.asset != config.asset:
+            raise InvalidMessage(
+                f"funding payment {paid.payment_key()}: in {paid.asset}, account "
+                f"{paid.account} keeps {config.asset}"
+            )
+        owner = await self.accounts.owner(paid.account)
+
+        def change(book: Book) -> Plan:
+            return book_funding(book, paid, config.cash, config.asset, owner)
 
         return self._apply(self.store.apply(*current_input(), change))
 

@@ -1,6 +1,7 @@
-"""Decide, then apply: what a fill or a mark does to an account (pure, over the in-memory
-state of :mod:`kwont_portfolio.state`; the caller runs it inside ``PartitionStore.apply``
-and applies the :class:`Plan`: publish its snapshots, queue its document for the writer).
+"""Decide, then apply: what a fill, a funding payment or a mark does to an account (pure,
+over the in-memory state of :mod:`kwont_portfolio.state`; the caller runs it inside
+``PartitionStore.apply`` and applies the :class:`Plan`: publish its snapshots, queue its
+document for the writer).
 
 Snapshot ids are derived from the input: a fill's from the fill's identity, a mark's from
 the mark, so a replay after a crash or a rebalance republishes the same events and
@@ -13,12 +14,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from kwont_common.events import Fill, PortfolioSnapshot
+from kwont_common.events import Fill, FundingPaid, PortfolioSnapshot
 from kwont_common.trading.books import fill_key
 from kwont_portfolio.snapshot import (
     Mark,
     build,
     fill_snapshot_id,
+    funding_snapshot_id,
     mark_of_fill,
     mark_snapshot_id,
     marks_to_doc,
@@ -87,6 +89,27 @@ def book_fill(
     if market is None:
         return plan
     return plan.then(revalue(book, fill.account, fill.symbol, market, interval_ms))
+
+
+def book_funding(
+    book: Book, paid: FundingPaid, cash: Decimal, asset: str, owner: str | None
+) -> Plan:
+    """Book the funding payment ``paid`` once (one booked before: an empty plan): off the
+    account's cash, onto the position's and the account's funding; the snapshot after it."""
+    state = book.account(paid.account, cash, asset)
+    key = f"funding:{paid.payment_key()}"
+    if state.booked(key):
+        return Plan()
+    state.ledger.pay_funding(paid.symbol, paid.paid)
+    state.remember(key)
+    state.version += 1
+    state.event_time = max(state.event_time, paid.event_time)
+    state.snapshot_time = max(state.snapshot_time or 0, paid.event_time)
+    if owner is not None:
+        state.owner = owner
+    sid = funding_snapshot_id(paid.account, key)
+    snap = build(paid.account, state.ledger, state.marks, state.event_time, sid, asset)
+    return _plan(paid.account, state, snap, publish=True)
 
 
 def revalue(book: Book, account: str, symbol: str, mark: Mark, interval_ms: int) -> Plan:

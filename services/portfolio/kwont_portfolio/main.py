@@ -1,11 +1,12 @@
 """Wiring and lifecycle of the portfolio service.
 
-Two consumers. ``fills`` in the service's group (``kwont-portfolio``, co-partitioned: a
-replica owns partition ``p`` and so every account on it) books each fill into the
-in-memory accounts under its offset (:mod:`kwont_portfolio.book`) and publishes the
-account's snapshot. ``candles`` (and ``ticks`` when ``marks_from_ticks``) in a group of
-this process alone (:mod:`kwont_portfolio.marks`): every replica reads all market data and
-revalues the accounts it owns. Snapshots of the state and the gateway's documents are
+Two consumers. ``fills`` and ``funding-payments`` in the service's group
+(``kwont-portfolio``, co-partitioned: a replica owns partition ``p`` and so every account on
+it) book each fill and each funding payment into the in-memory accounts under its offset
+(:mod:`kwont_portfolio.book`) and publish the account's snapshot. ``candles`` (and
+``ticks`` when ``marks_from_ticks``) in a group of this process alone
+(:mod:`kwont_portfolio.marks`): every replica reads all market data and revalues the
+accounts it owns. Snapshots of the state and the gateway's documents are
 written behind.
 """
 
@@ -51,7 +52,7 @@ async def setup(runtime: Runtime) -> Wiring:
     mongo = await runtime.mongo()
     portfolios = Portfolios(mongo.write, settings)
     await portfolios.ensure_indexes()
-    await check_copartitioned(settings, ["fills"])
+    await check_copartitioned(settings, ["fills", "funding-payments"])
 
     begun: set[TopicPartition] = set()
 
@@ -74,7 +75,7 @@ async def setup(runtime: Runtime) -> Wiring:
     fills = EventConsumer(
         settings,
         runtime.producer,
-        {"fills": portfolios.on_fill},
+        {"fills": portfolios.on_fill, "funding-payments": portfolios.on_funding},
         # risk's gate waits for fills on its own book consumer, not for portfolio's snapshots
         fetch_max_wait_ms=settings.kafka_background_fetch_max_wait_ms,
         on_assigned=portfolios.assigned,

@@ -93,6 +93,12 @@ def fill_snapshot_id(account: str, fill_key: str) -> uuid.UUID:
     return event_id("snapshot", account, fill_key)
 
 
+def funding_snapshot_id(account: str, payment_key: str) -> uuid.UUID:
+    """The id of the snapshot ``account`` publishes after booking the funding payment
+    ``payment_key`` (venue:position:funding time)."""
+    return event_id("snapshot", account, "funding", payment_key)
+
+
 def mark_snapshot_id(account: str, symbol: str, mark: Mark) -> uuid.UUID:
     """The id of the snapshot ``account`` publishes when revalued at ``mark`` of ``symbol``."""
     return event_id("snapshot", account, symbol, mark.time, mark.rank, mark.seq)
@@ -113,9 +119,9 @@ def build(
     asset: str = "USDT",
 ) -> PortfolioSnapshot:
     """The snapshot of ``ledger`` at ``marks``. Balance ``total`` is the cash (starting cash
-    plus realised PnL minus fees: margin is a limit, not a transfer), ``locked`` the margin of
-    the open positions; equity is cash plus unrealised PnL. A position without a mark is
-    valued at its entry (unrealised 0)."""
+    plus realised PnL minus fees and funding: margin is a limit, not a transfer), ``locked``
+    the margin of the open positions; equity is cash plus unrealised PnL. A position without
+    a mark is valued at its entry (unrealised 0)."""
     prices = {s: m.price for s, m in marks.items()}
     positions = []
     for symbol, p in sorted(ledger.positions.items()):
@@ -132,6 +138,7 @@ def build(
                 leverage=p.leverage,
                 realized_pnl=p.realized_pnl,
                 correlation_id=p.correlation_id,
+                funding=p.funding,
             )
         )
     unrealized = ledger.unrealized(prices) + ZERO
@@ -146,6 +153,7 @@ def build(
         realized_pnl=ledger.realized_pnl,
         unrealized_pnl=unrealized,
         fees_paid=ledger.fees_paid,
+        funding_paid=ledger.funding_paid,
     )
 
 

@@ -123,7 +123,8 @@ async def test_a_service_reading_an_account_topic_refuses_differing_counts(
         await asyncio.wait_for(serve(settings, fills_only), 60)
     message = str(refused.value)
     assert f"{p}fills has 2" in message
-    for name in ("signals", "orders", "order-updates", "risk-rejections", "portfolio-snapshots"):
+    for name in ("signals", "orders", "order-updates", "risk-rejections", "portfolio-snapshots",
+                 "funding-payments"):  # fmt: skip
         assert f"{p}{name} has 3" in message
     assert "kwont-topics create" in message and "KWONT_TOPIC_PARTITIONS=3" in message
 

@@ -31,6 +31,7 @@ def test_registry_maps_every_topic_to_its_model_and_back() -> None:
     assert set(TOPICS) == {
         "ticks", "candles", "signals", "orders", "fills", "backtest-jobs", "order-updates",
         "risk-rejections", "backtest-progress", "backtest-results", "portfolio-snapshots",
+        "funding", "funding-payments",
     }  # fmt: skip
     for name, t in TOPICS.items():
         assert topic_of(t.model) is t

@@ -46,8 +46,8 @@ def test_a_partition_count_below_one_is_refused() -> None:
 @pytest.mark.unit
 def test_the_account_topics_are_the_copartitioned_ones() -> None:
     assert copartitioned_names("p.") == [
-        "p.signals", "p.orders", "p.fills", "p.order-updates", "p.risk-rejections",
-        "p.portfolio-snapshots",
+        "p.signals", "p.orders", "p.fills", "p.funding-payments", "p.order-updates",
+        "p.risk-rejections", "p.portfolio-snapshots",
     ]  # fmt: skip
     assert all(t.key_rule.split(":")[0] == "account" for t in TOPICS.values() if t.copartitioned)
 

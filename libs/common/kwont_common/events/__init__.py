@@ -7,6 +7,8 @@ from kwont_common.events.candles import Candle
 from kwont_common.events.dead_letters import DeadLetter
 from kwont_common.events.envelope import AccountEvent, Event, Lineage, now_ms
 from kwont_common.events.fills import Fill
+from kwont_common.events.funding_payments import FundingPaid
+from kwont_common.events.funding_rates import FundingRate
 from kwont_common.events.order_updates import OrderUpdate
 from kwont_common.events.orders import Order
 from kwont_common.events.portfolio_snapshots import Balance, PortfolioSnapshot, Position
@@ -24,6 +26,8 @@ __all__ = [
     "DeadLetter",
     "Event",
     "Fill",
+    "FundingPaid",
+    "FundingRate",
     "Lineage",
     "Order",
     "OrderUpdate",

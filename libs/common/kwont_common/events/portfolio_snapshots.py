@@ -45,6 +45,11 @@ class Position(BaseModel):
     correlation_id: str | None = Field(
         None, description="Correlation id of the last fill that changed this position."
     )
+    funding: Money = Field(
+        default=Decimal(0),
+        description="Funding paid by this position (< 0: received), not in `realized_pnl`; "
+        "decimal string.",
+    )
 
 
 class PortfolioSnapshot(Event):
@@ -64,6 +69,11 @@ class PortfolioSnapshot(Event):
     )
     fees_paid: Money = Field(
         default=Decimal(0), ge=0, description="Fees paid so far; decimal string."
+    )
+    funding_paid: Money = Field(
+        default=Decimal(0),
+        description="Funding paid so far (< 0: received), already off the balance; net PnL = "
+        "realized_pnl - fees_paid - funding_paid; decimal string.",
     )
 
     def key(self) -> str:

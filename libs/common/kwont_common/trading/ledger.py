@@ -1,10 +1,12 @@
 """An account's book from its fills: cash, positions (side, quantity, average entry),
-realised PnL and fees, in exact Decimal. Risk, the paper venue and portfolio each keep one
+realised PnL, fees and funding, in exact Decimal. Risk, the paper venue and portfolio each keep one
 (risk for limits and sizing, portfolio for snapshots), built by the same code so they agree.
 
 Cash follows the backtest engine: the entry fee is paid at entry, realised PnL and the
 exit fee at exit; margin is not moved out of cash (isolated margin is a limit, not a
-transfer). Equity = cash + unrealised PnL at the marks.
+transfer). Funding comes off cash when paid (:meth:`Ledger.pay_funding`), its own line per
+position (``funding``) and in the totals (``funding_paid``), never in realised PnL: net PnL
+= realised - fees - funding. Equity = cash + unrealised PnL at the marks.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class PositionBook:
     correlation_id: str | None = None
     realized_pnl: Decimal = ZERO
     cost: Decimal | None = None
+    funding: Decimal = ZERO
+    """Funding paid by this position so far (< 0: received)."""
 
     def __post_init__(self) -> None:
         if self.cost is None:
@@ -83,6 +87,16 @@ class Ledger:
     positions: dict[str, PositionBook] = field(default_factory=dict)
     realized_pnl: Decimal = ZERO
     fees_paid: Decimal = ZERO
+    funding_paid: Decimal = ZERO
+
+    def pay_funding(self, symbol: str, paid: Decimal) -> None:
+        """Book one funding payment of the ``symbol`` position (``paid`` < 0: received):
+        off cash, into the totals and, while it is open, the position's line."""
+        self.cash -= paid
+        self.funding_paid += paid
+        pos = self.positions.get(symbol)
+        if pos is not None:
+            pos.funding += paid
 
     def apply(self, fill: Fill, leverage: int = 1) -> Booked:
         """Book one fill. Buying adds to a long or reduces a short (and the mirror for
@@ -132,6 +146,7 @@ class Ledger:
             "cash": str(self.cash),
             "realized_pnl": str(self.realized_pnl),
             "fees_paid": str(self.fees_paid),
+            "funding_paid": str(self.funding_paid),
             "positions": {
                 s: {
                     "side": p.side,
@@ -142,6 +157,7 @@ class Ledger:
                     "correlation_id": p.correlation_id,
                     "realized_pnl": str(p.realized_pnl),
                     "cost": str(p.cost),
+                    "funding": str(p.funding),
                 }
                 for s, p in self.positions.items()
             },
@@ -154,6 +170,7 @@ class Ledger:
             cash=Decimal(doc["cash"]),
             realized_pnl=Decimal(doc.get("realized_pnl", "0")),
             fees_paid=Decimal(doc.get("fees_paid", "0")),
+            funding_paid=Decimal(doc.get("funding_paid", "0")),
             positions={
                 s: PositionBook(
                     int(p["side"]),
@@ -164,6 +181,7 @@ class Ledger:
                     p.get("correlation_id"),
                     Decimal(p.get("realized_pnl", "0")),
                     Decimal(p["cost"]) if "cost" in p else None,
+                    Decimal(p.get("funding", "0")),
                 )
                 for s, p in (doc.get("positions") or {}).items()
             },
