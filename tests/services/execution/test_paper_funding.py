@@ -3,7 +3,8 @@ MongoDB: execution and portfolio in-process on one topic prefix. A long and a sh
 across three funding times pay exactly ``signed_qty x mark x rate`` of each (worked out here
 by hand from the rows), the same in execution's paper position and in portfolio's figures;
 the short receives; a redelivered funding event pays once; the long, closed exactly at the
-third funding time, does not pay that one."""
+third funding time, does not pay that one. The backtest engine, run on the same rows with
+the same positions, pays the same to the cent: the three sides agree."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import contextlib
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 
 from kwont_common.events import Fill, FundingPaid, FundingRate
@@ -19,6 +21,11 @@ from kwont_common.trading import ids
 from kwont_execution.settings import ExecutionSettings
 from kwont_portfolio.main import setup as portfolio_setup
 from kwont_portfolio.settings import PortfolioSettings
+from kwont_quant import BacktestConfig, FundingRates
+from kwont_quant.config import Sizing
+from kwont_quant.engine import run_engine
+from kwont_quant.signals import STOP_NONE, SignalArrays
+from kwont_quant.synthetic import gbm_ohlcv
 from tests.services.execution import test_execution_paper as paper_tests
 from tests.services.execution.test_execution_paper import (
     MIN,
@@ -35,7 +42,8 @@ from tests.services.portfolio.conftest import make_settings as portfolio_setting
 
 pytestmark = pytest.mark.integration
 settings, db = paper_tests.settings, paper_tests.db  # the execution tests' fixtures
-H8 = 8 * 60 * MIN
+H1 = 60 * MIN
+H8 = 8 * H1
 F1 = T0 - T0 % H8 + H8  # the first funding time after the entries (T0 is 10:00 UTC)
 ROWS = [  # (funding time, rate, mark price): what marketdata publishes from ohlcv.funding
     (F1, 0.0001, 101.25),
@@ -44,6 +52,7 @@ ROWS = [  # (funding time, rate, mark price): what marketdata publishes from ohl
 ]
 QTY = Decimal("0.5")
 CENT = Decimal("0.01")
+TINY = Decimal("1e-9")
 
 
 def funding(t: int, rate: float, mark: float, event_id: Any = None) -> FundingRate:
@@ -57,6 +66,28 @@ def funding(t: int, rate: float, mark: float, event_id: Any = None) -> FundingRa
 def by_hand(signed_qty: Decimal, rows: list[tuple[int, float, float]]) -> Decimal:
     """The sum of signed_qty x mark x rate over ``rows``, in plain Decimal."""
     return sum((signed_qty * dec(m) * dec(r) for _, r, m in rows), Decimal(0))
+
+
+def engine_paid(side: str, exit_at: int | None) -> Decimal:
+    """What the backtest engine charges a position of QTY on ROWS: hourly candles from T0, in
+    at the second bar's open (before the first funding time), out at ``exit_at``'s open (or
+    open at the end, two hours after the last funding time)."""
+    c = gbm_ohlcv(int((ROWS[-1][0] - T0) // H1) + 3, seed=3, start_ms=T0, interval_ms=H1)
+    n = len(c)
+    enter, leave = (np.zeros(n, dtype=np.bool_) for _ in range(2))
+    enter[0] = True  # judged at bar 0's close: fills at bar 1's open
+    if exit_at is not None:
+        leave[int(np.searchsorted(c.open_time_ms, exit_at)) - 1] = True
+    none = np.zeros(n, dtype=np.bool_)
+    el, xl, es, xs = (enter, leave, none, none) if side == "LONG" else (none, none, enter, leave)
+    nan = np.full(n, np.nan)
+    sig = SignalArrays(el, xl, es, xs, np.ones(n), STOP_NONE, nan, STOP_NONE, nan)
+    notional = float(QTY) * float(c.open[1])
+    cfg = BacktestConfig(sizing=Sizing("notional", notional))
+    times, rates, marks = zip(*ROWS, strict=True)
+    rows = FundingRates.of(list(times), list(rates), list(marks))
+    (paid,) = run_engine(c, sig, cfg, funding=rows).trades.funding
+    return Decimal(float(paid))
 
 
 async def payments(config: ExecutionSettings, count: int) -> list[FundingPaid]:
@@ -125,6 +156,13 @@ async def test_paper_positions_pay_funding_once_and_portfolio_books_it_to_the_ce
     cash = Decimal(10_000)  # the account settings' default starting cash
     assert Decimal(one["balances"][0]["total"]) == cash + realized - fees["acct-1"] - long_paid
     assert Decimal(two["balances"][0]["total"]) == cash - fees["acct-2"] - short_paid
+    # the backtest engine on the same rows, long and short: the same to the cent, and (these
+    # sums being cents themselves, so that the cent alone could not tell) to 1e-9, the
+    # float's error; the long held past its exit would have paid the third time too
+    for side, exit_time, want in (("LONG", exit_at, long_paid), ("SHORT", None, short_paid)):
+        engine = engine_paid(side, exit_time)
+        assert engine.quantize(CENT) == want.quantize(CENT) and abs(engine - want) < TINY, side
+    assert abs(engine_paid("LONG", None) - long_paid) > TINY
 
 
 async def _count(store: Any, n: int) -> bool:
