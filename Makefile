@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 PACKAGES := -p kwont_common -p kwont_quant -p kwont_ohlcv -p kwont_sandbox -p kwont_devstack -p kwont_gateway -p kwont_marketdata \
 	-p kwont_strategy -p kwont_risk -p kwont_execution -p kwont_portfolio -p kwont_backtest_runner -p kwont_notifier
+# pytest-xdist workers of `make test` (TEST_WORKERS=0: one serial session). Groups: one per
+# module, the whole-stack tests in one (tests/parallel.py); the basetemp is per checkout.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --basetemp=.run/pytest-tmp
 
 
 .PHONY: help bootstrap sandbox-image up down status logs test lint typecheck schemas schemas-check docs \
@@ -30,8 +34,9 @@ status: ## Show what runs and whether it is healthy
 logs: ## Tail the logs of the stack (make logs NAME=risk for one)
 	@$(BIN)/kwont-stack logs $(NAME)
 
-test: bootstrap lint typecheck schemas-check helm-check web ## Every test: lint, types, unit, integration, contract
-	@$(PY) -m pytest -q
+test: bootstrap lint typecheck schemas-check helm-check web ## Every test: lint, types, unit, integration, contract (TEST_WORKERS=2)
+	@mkdir -p .run
+	@$(BIN)/kwont-stack docker-run -- $(PY) -m pytest -q $(PYTEST_PARALLEL)
 
 test-unit: bootstrap ## Unit tests only
 	@$(PY) -m pytest -q -m unit

@@ -4,7 +4,7 @@ way an operator would, and the final state checked against an uninterrupted run.
 The short set (marker ``drill``) runs in the default ``make test``; the long ones are also
 marked ``drill_long`` and are deselected unless ``KWONT_DRILL=all`` (``make drill``). Each
 drill records one :class:`~tests.drills.harness.DrillRecord`; the table of them is printed at
-the end of the session.
+the end of the session (by tests/parallel.py, which also gathers them from xdist workers).
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
-from tests.drills.harness import RECORDS, table
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -24,10 +22,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if long:
         config.hook.pytest_deselected(items=long)
         items[:] = [i for i in items if not i.get_closest_marker("drill_long")]
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The drill table: time to healthy and the final-state check of each drill run."""
-    if RECORDS:
-        for line in table(RECORDS):
-            terminalreporter.write_line(line)

@@ -1,4 +1,4 @@
-"""``kwont-stack up|down|status|logs|env``: the embedded stack from the command line.
+"""``kwont-stack up|down|status|logs|env|docker-up|docker-run``: the stack from the command line.
 
 ``make up`` / ``make down`` / ``make status`` / ``make logs`` call these. Exit codes: 0 ok,
 1 something failed or is unhealthy, 2 bad configuration.
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from kwont_devstack import supervisord
 from kwont_devstack.config import ConfigError, StackConfig
-from kwont_devstack.dockerd import start_dockerd
+from kwont_devstack.dockerd import run_with_dockerd, start_dockerd
 from kwont_devstack.health import Row, collect
 from kwont_devstack.mongo_users import MongoCredentials, MongoEndpoint
 from kwont_devstack.process import EngineError
@@ -79,7 +79,7 @@ def _logs(config: StackConfig, name: str | None, lines: int, follow: bool) -> in
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``kwont-stack`` argument parser: up, down, docker-up, status, env and logs."""
+    """The ``kwont-stack`` argument parser: up, down, docker-up, docker-run, status, env, logs."""
     parser = argparse.ArgumentParser(
         prog="kwont-stack", description="Run Kwont on the embedded real engines."
     )
@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("down", help="stop everything `up` started")
     commands.add_parser("docker-up", help="only make sure a Docker engine answers (image builds)")
+    docker_run = commands.add_parser(
+        "docker-run",
+        help="run a command with a Docker engine answering; stop the engine after it only if "
+        "this started it (make test); exit status: the command's",
+    )
+    docker_run.add_argument("argv", nargs=argparse.REMAINDER, help="-- command [args...]")
     commands.add_parser("status", help="table of engines and services; exit 1 if unhealthy")
     commands.add_parser(
         "env", help='print `export KWONT_...` lines: eval "$(kwont-stack env)" to use the CLIs'
@@ -126,6 +132,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             pid = start_dockerd(config.run_dir)
             print("docker: engine answers" + (f" (our dockerd, pid {pid})" if pid else ""))
             return 0
+        if args.command == "docker-run":
+            argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+            if not argv:
+                print("kwont-stack docker-run: no command (kwont-stack docker-run -- CMD ...)",
+                      file=sys.stderr)  # fmt: skip
+                return 2
+            return run_with_dockerd(config.run_dir / "test-dockerd", argv)
         return _logs(config, args.name, args.lines, not args.no_follow)
     except (EngineError, xmlrpc.client.Fault) as exc:
         print(f"kwont-stack {args.command}: {exc}", file=sys.stderr)

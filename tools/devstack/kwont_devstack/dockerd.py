@@ -10,7 +10,10 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
+import signal
 import socket
+import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -127,3 +130,25 @@ def stop_own_dockerd(run_dir: Path, timeout: float = 30.0) -> bool:
         raise engine_failure("dockerd", str(exc), run_dir / "logs" / "dockerd.log") from exc
     pid_file.unlink(missing_ok=True)
     return stopped
+
+
+def run_with_dockerd(run_dir: Path, argv: Sequence[str]) -> int:
+    """Run ``argv`` with a Docker engine answering; its exit status.
+
+    An engine that already answers is used and left alone. Otherwise a dockerd is started
+    (state in ``run_dir``) and stopped once ``argv`` has exited, whatever its status, so
+    ``make test`` owns the engine for all its xdist workers (no worker stops it under the
+    other). Ctrl-C reaches ``argv`` (same process group); we wait for it, then clean up.
+    Raises :class:`EngineError` if no engine can be started.
+    """
+    own = None if docker_ping() else start_dockerd(run_dir)
+    try:
+        child = subprocess.Popen(list(argv))
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return child.wait()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    finally:
+        if own is not None:
+            stop_own_dockerd(run_dir)

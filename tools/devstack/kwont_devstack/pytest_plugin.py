@@ -21,15 +21,17 @@ mongo_db           function    a fresh database name the app user may read/write
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kwont_devstack.dockerd import docker_base_url, start_dockerd, stop_own_dockerd
+from kwont_devstack.dockerd import docker_base_url, docker_ping, start_dockerd, stop_own_dockerd
 from kwont_devstack.mongo_users import (
     APP_USER,
     READONLY_USER,
@@ -37,7 +39,7 @@ from kwont_devstack.mongo_users import (
     MongoEndpoint,
     client,
 )
-from kwont_devstack.process import free_port
+from kwont_devstack.process import EngineError, free_port
 from kwont_devstack.redis_server import start_redis
 from kwont_devstack.secantusdb import start_secantus
 from kwont_devstack.tansu import start_tansu
@@ -46,6 +48,7 @@ __all__ = ["MongoEndpoint"]
 
 HOST = "127.0.0.1"
 _TIMINGS = pytest.StashKey[dict[str, float]]()
+_WORKER_TIMINGS = pytest.StashKey[dict[str, dict[str, float]]]()
 
 
 def _record(config: pytest.Config, engine: str, started: float) -> None:
@@ -109,8 +112,16 @@ def docker_engine(devstack_dir: Path, pytestconfig: pytest.Config) -> Iterator[s
     """Base URL of a Docker engine that answers; starts dockerd (root) only if none does.
 
     A dockerd this fixture started is stopped at session end; an existing one is left alone.
+    On an xdist worker it never starts one: each worker is a session, and one stopping its
+    dockerd would kill the other's containers. ``make test`` (``kwont-stack docker-run``)
+    starts the engine before the workers and stops it after them.
     """
     started = time.monotonic()
+    if os.environ.get("PYTEST_XDIST_WORKER") and not docker_ping():
+        raise EngineError(
+            "dockerd: no Docker engine answers and xdist workers do not start one; run "
+            "`make test`, or `kwont-stack docker-up` before `pytest -n N`"
+        )
     own_pid = start_dockerd(devstack_dir)
     _record(pytestconfig, "dockerd" if own_pid else "dockerd (existing)", started)
     try:
@@ -153,11 +164,33 @@ def mongo_db(mongo: MongoEndpoint, unique_name: str) -> Iterator[str]:
             )
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On an xdist worker: hand the engine start-up timings to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["kwont_engine_timings"] = session.config.stash.get(_TIMINGS, {})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """On the xdist controller: keep a worker's (xdist WorkerController) engine timings."""
+    timings = getattr(node, "workeroutput", {}).get("kwont_engine_timings")
+    if timings:
+        node.config.stash.setdefault(_WORKER_TIMINGS, {})[node.gateway.id] = timings
+
+
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
-    """Report how long each engine took to start (seconds), when any was started."""
-    timings = config.stash.get(_TIMINGS, {})
-    if timings:
-        shown = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in timings.items())
-        terminalreporter.write_line(f"kwont-devstack engine start-up: {shown}")
+    """Report how long each engine took to start (seconds), when any was started; under
+    xdist one line per worker."""
+    if hasattr(config, "workerinput"):
+        return
+    per_session: dict[str, dict[str, float]] = {"": config.stash.get(_TIMINGS, {})}
+    workers = config.stash.get(_WORKER_TIMINGS, None)
+    per_session.update(workers or {})
+    for worker, timings in sorted(per_session.items()):
+        if timings:
+            shown = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in timings.items())
+            where = f" ({worker})" if worker else ""
+            terminalreporter.write_line(f"kwont-devstack engine start-up{where}: {shown}")
