@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from pathlib import Path
 
+from pymongo.errors import PyMongoError
+
 from kwont_common.errors import ConfigurationError
 from kwont_common.mongo import Database
+from kwont_common.retry import backoff
 from kwont_common.service import Runtime, Task, Wiring, run_service
 from kwont_marketdata import (
     binance_stream,
@@ -60,11 +64,24 @@ def feed_task(settings: MarketdataSettings, outlet: Outlet) -> Task | None:
         # One name per configured replay: a restarted service resumes where it stopped.
         what = f"{settings.feed_replay_csv or ','.join(settings.symbols)}:{settings.feed_interval}"
         progress = f"{settings.topic_prefix}{what}:{start}:{end}"
-        n = await replay.replay(settings, outlet.producer, outlet.db, settings.symbols,
-                                settings.feed_interval, start, end or replay.FOREVER,
-                                settings.feed_replay_speed, csv, stop,
-                                progress=progress)  # fmt: skip
-        log.info("replay finished: %d candles published", n)
+        attempt = 0
+        while not stop.is_set():
+            try:
+                n = await replay.replay(settings, outlet.producer, outlet.db, settings.symbols,
+                                        settings.feed_interval, start, end or replay.FOREVER,
+                                        settings.feed_replay_speed, csv, stop,
+                                        progress=progress)  # fmt: skip
+            except PyMongoError as exc:
+                # The database went away mid-replay: wait for it, then resume from the
+                # recorded progress (the last candle again, under the same event id).
+                attempt += 1
+                delay = backoff(attempt, settings.retry_backoff_max_s)
+                log.warning("replay: database unavailable (%s); resuming in %.1fs", exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                continue
+            log.info("replay finished: %d candles published", n)
+            break
         await stop.wait()  # the service stays up (metrics, other tasks) until stopped
 
     return replay_once
