@@ -12,7 +12,7 @@ import time
 
 MODULES = [
     "quant", "quant_plain", "backtests", "mongo", "state", "gateway", "marketdata",
-    "partitioning", "pipeline", "rejoin", "fairness",
+    "partitioning", "pipeline", "rejoin", "fairness", "noisy",
 ]  # fmt: skip
 MODULES += ["idle"]  # last: it starts the whole stack
 

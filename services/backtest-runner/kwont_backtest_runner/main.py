@@ -48,12 +48,13 @@ async def setup(runtime: Runtime) -> Wiring:
     network = SandboxNetwork(
         mongo_host=host, mongo_port=port, name=settings.sandbox_network,
         bridge=settings.sandbox_bridge, relay_port=settings.sandbox_relay_port,
-        firewall=settings.sandbox_firewall,
+        firewall=settings.sandbox_firewall, limits=settings.relay_limits,
     )  # fmt: skip
     await asyncio.to_thread(network.open, client)
     sandbox = Sandbox(
         client, network, settings.mongo_readonly_uri, image=settings.sandbox_image,
         limits=settings.limits, ohlcv_db=settings.mongo_market_database,
+        query_timeout_ms=settings.sandbox_query_timeout_ms,
     )  # fmt: skip
     redact.install(sandbox.redact)  # no log line carries the sandbox's credentials
     redis = Redis.from_url(settings.redis_url)

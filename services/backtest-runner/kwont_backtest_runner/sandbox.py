@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import docker
 from docker.errors import APIError, NotFound
@@ -52,12 +52,32 @@ SANDBOX_STAGES = ("boot", "numba_cache", "stdin", "import", "strategy", "load", 
 ProgressFn = Callable[[str, float], None]
 
 
-def sandbox_mongo_uri(readonly_uri: str, gateway: str, port: int) -> str:
-    """The read-only user's URI pointed at the relay (host list replaced)."""
+#: pymongo's monitor connections per server (the heartbeat and, on a streaming server, the
+#: round-trip monitor): they count against the relay's cap beside the pool.
+MONITOR_CONNECTIONS = 2
+
+
+def sandbox_mongo_uri(
+    readonly_uri: str, gateway: str, port: int, *, timeout_ms: int = 30_000,
+    max_connections: int = 8,
+) -> str:  # fmt: skip
+    """The read-only user's URI pointed at the relay (host list replaced), with the
+    sandbox's bounds: ``timeoutMS`` (each operation; pymongo sends it as ``maxTimeMS``; 0:
+    none), ``maxPoolSize`` (the relay's cap less the monitor connections; 0: no cap),
+    ``directConnection`` (only the relay's address is reachable: never follow the member
+    list) and ``readPreference=secondaryPreferred`` (a replica set's secondaries serve
+    the reads; a standalone or one member serves them itself)."""
     parts = urlsplit(readonly_uri)
     auth = parts.netloc.rpartition("@")[0]
     netloc = f"{auth}@{gateway}:{port}" if auth else f"{gateway}:{port}"
-    return urlunsplit((parts.scheme, netloc, "/", parts.query, ""))
+    bounds = {"directConnection": "true", "readPreference": "secondaryPreferred"}
+    if timeout_ms:
+        bounds["timeoutMS"] = str(timeout_ms)
+    if max_connections:
+        bounds["maxPoolSize"] = str(max(1, max_connections - MONITOR_CONNECTIONS))
+    given = [(k, v) for k, v in parse_qsl(parts.query) if k not in bounds]
+    query = urlencode([*given, *bounds.items()])
+    return urlunsplit((parts.scheme, netloc, "/", query, ""))
 
 
 class Sandbox:
@@ -73,11 +93,16 @@ class Sandbox:
         limits: SandboxLimits | None = None,
         ohlcv_db: str = "ohlcv",
         spare: bool = True,
+        query_timeout_ms: int = 30_000,
     ) -> None:
         self.client, self.network, self.image = client, network, image
         self.limits = limits or SandboxLimits()
+        uri = sandbox_mongo_uri(
+            readonly_uri, network.gateway, network.relay_port, timeout_ms=query_timeout_ms,
+            max_connections=network.limits.max_connections,
+        )  # fmt: skip
         self.mongo = {
-            "uri": sandbox_mongo_uri(readonly_uri, network.gateway, network.relay_port),
+            "uri": uri,
             "db": ohlcv_db,
             "collection": "candles",
         }

@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
@@ -30,6 +30,7 @@ from docker.errors import APIError, NotFound
 from docker.types import IPAMConfig, IPAMPool
 
 from kwont_backtest_runner.relay import MongoRelay
+from kwont_backtest_runner.relay_limits import RelayLimits
 
 DEFAULT_NETWORK = "kwont-sandbox"
 DEFAULT_BRIDGE = "kwont-sbx0"
@@ -158,7 +159,7 @@ class SandboxNetwork:
 
     ``mongo_host``/``mongo_port``: where the relay forwards (the runner's MongoDB address).
     ``relay_port``: the port on the gateway (0 picks a free one; use a fixed one when
-    several runners share a host).
+    several runners share a host). ``limits``: per sandbox at the relay.
     """
 
     mongo_host: str
@@ -169,6 +170,7 @@ class SandboxNetwork:
     relay_port: int = 0
     firewall: bool = True
     gateway: str = ""
+    limits: RelayLimits = field(default_factory=RelayLimits)
     _relay: MongoRelay | None = None
 
     def open(self, client: docker.DockerClient) -> SandboxNetwork:
@@ -178,7 +180,8 @@ class SandboxNetwork:
             docker.errors.APIError, OSError (relay bind), FirewallError.
         """
         self.subnet, self.gateway = ensure_network(client, self.name, self.bridge, self.subnet)
-        relay = MongoRelay(self.gateway, self.relay_port, self.mongo_host, self.mongo_port)
+        relay = MongoRelay(self.gateway, self.relay_port, self.mongo_host, self.mongo_port,
+                           self.limits)  # fmt: skip
         relay.start()
         self._relay, self.relay_port = relay, relay.listen_port
         try:

@@ -10,6 +10,7 @@ from pydantic import Field
 from kwont_backtest_runner.attempts import RetryPolicy
 from kwont_backtest_runner.limits import SandboxLimits
 from kwont_backtest_runner.reaper import ReaperPolicy
+from kwont_backtest_runner.relay_limits import MIB, RelayLimits
 from kwont_common.settings import Settings
 
 
@@ -35,6 +36,20 @@ class BacktestRunnerSettings(Settings):
         description="Remove the network and its firewall rules on stop (tests, one-off runs); "
         "replicas sharing one network keep it.",
     )
+    sandbox_relay_max_connections: int = Field(
+        8, ge=0, description="Connections one sandbox may hold to the Mongo relay (0: no cap).",
+    )  # fmt: skip
+    sandbox_relay_read_mib_s: float = Field(
+        8.0, ge=0, description="MiB/s one sandbox may read from MongoDB via the relay (0: any).",
+    )  # fmt: skip
+    sandbox_relay_burst_mib: float = Field(
+        16.0, gt=0, description="MiB a sandbox may read at once before the rate applies.",
+    )  # fmt: skip
+    sandbox_query_timeout_ms: int = Field(
+        30_000, ge=0,
+        description="timeoutMS in the sandbox's MongoDB URI: each operation's time limit, sent "
+        "to the server as maxTimeMS (0: none).",
+    )  # fmt: skip
     sandbox_memory_mib: int = Field(1024, ge=64, description="Memory per job (MiB), no swap.")
     sandbox_cpus: float = Field(1.0, gt=0, description="CPU cores per job.")
     sandbox_pids: int = Field(128, ge=16, description="Processes + threads per job.")
@@ -86,6 +101,15 @@ class BacktestRunnerSettings(Settings):
             run_deadline_s=per_run * self.sandbox_attempts + 60, queued_s=self.reaper_queued_s,
             max_requeues=self.reaper_max_requeues,
         )  # fmt: skip
+
+    @property
+    def relay_limits(self) -> RelayLimits:
+        """The sandbox_relay_* settings, per sandbox (source address) at the Mongo relay."""
+        return RelayLimits(
+            max_connections=self.sandbox_relay_max_connections,
+            read_bytes_s=self.sandbox_relay_read_mib_s * MIB,
+            burst_bytes=self.sandbox_relay_burst_mib * MIB,
+        )
 
     @property
     def limits(self) -> SandboxLimits:

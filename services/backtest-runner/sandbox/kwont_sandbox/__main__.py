@@ -126,10 +126,13 @@ def main() -> int:
         protocol.error("config", str(exc))
     except DataError as exc:
         protocol.error("data", str(exc))
-    except OperationFailure as exc:
-        protocol.error("internal", f"market data refused: {exc}", traceback.format_exc())
     except PyMongoError as exc:
-        protocol.error("internal", f"market data unreachable: {exc}", traceback.format_exc())
+        if exc.timeout:  # the URI's timeoutMS (KWONT_SANDBOX_QUERY_TIMEOUT_MS) ran out
+            what = "market data query exceeded the sandbox's time limit"
+        else:
+            what = "market data refused" if isinstance(exc, OperationFailure) else \
+                "market data unreachable"  # fmt: skip
+        protocol.error("internal", f"{what}: {exc}", traceback.format_exc())
     except BaseException as exc:  # a crash (even SystemExit) must still end in one line
         limit = _limit_of(exc)
         extra = {"limit": limit} if limit else {}
