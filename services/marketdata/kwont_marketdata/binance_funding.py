@@ -22,10 +22,11 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, field_validator
 from kwont_marketdata.binance_rest import _call
 from kwont_ohlcv import funding
 from kwont_ohlcv.packing import Columns
+from kwont_quant import ConfigError
+from kwont_quant.funding import read_funding_csv
 
 PAGE = 1000  # Binance's largest fundingRate page
 FEED = "binance-futures"
-CSV_HEADER = "calc_time,funding_interval_hours,last_funding_rate"
 NAME = re.compile(r"^(?P<symbol>[A-Z0-9]{2,30})-fundingRate-")
 
 
@@ -103,46 +104,19 @@ def symbol_of(path: Path) -> str | None:
     return m["symbol"] if m else None
 
 
-def _bad(path: Path, number: int, line: str, why: str) -> FundingCsvError:
-    return FundingCsvError(
-        f"{path} line {number}: {line.strip()!r}: {why}. Expected Binance's funding CSV, "
-        f"header {CSV_HEADER!r} and rows like '1704067200000,8,0.00010000' (epoch ms, hours, "
-        f"rate as a fraction); fix or delete that line and import again (nothing was stored)"
-    )
-
-
 def read_csv(path: Path) -> Columns:
-    """Funding columns of one Binance funding CSV (header optional, blank lines skipped).
+    """Funding columns of one Binance funding CSV (header optional, blank lines skipped),
+    parsed by the backtest engine's own reader (``kwont_quant.funding.read_funding_csv``), so
+    a file ``kwont backtest --funding`` takes is a file this imports, and the other way round.
 
     Raises:
         FundingCsvError: the file is unreadable, or a line is not ``calc_time,
             funding_interval_hours,last_funding_rate`` with numbers, or repeats a time.
     """
     try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FundingCsvError(f"{path}: cannot read: {exc}") from exc
-    times: list[int] = []
-    rates: list[float] = []
-    seen: dict[int, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or (number == 1 and line.strip().startswith("calc_time")):
-            continue
-        fields = [f.strip() for f in line.split(",")]
-        if len(fields) != 3:
-            raise _bad(path, number, line, f"{len(fields)} fields, expected 3")
-        try:
-            t, hours, rate = int(fields[0]), int(fields[1]), float(fields[2])
-        except ValueError:
-            raise _bad(path, number, line, "not numbers") from None
-        if t <= 0 or hours <= 0 or not np.isfinite(rate):
-            raise _bad(path, number, line, "time and interval must be positive, rate finite")
-        minute = int(funding.round_to_minute([t])[0])
-        if minute in seen:
-            raise _bad(path, number, line, f"same funding time as line {seen[minute]}")
-        seen[minute] = number
-        times.append(t)
-        rates.append(rate)
-    if not times:
-        raise FundingCsvError(f"{path}: no funding rows (expected header {CSV_HEADER!r})")
-    return funding.columns(times, rates)
+        rows = read_funding_csv(path)
+    except ConfigError as exc:
+        raise FundingCsvError(
+            f"{exc}; fix or delete that line and import again (nothing was stored)"
+        ) from exc
+    return funding.columns(rows.times.tolist(), rows.rates.tolist())

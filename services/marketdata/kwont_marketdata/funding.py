@@ -15,7 +15,6 @@ feed), its mark price the price of the candle at that time; stored with ``feed: 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,18 +27,13 @@ from kwont_marketdata.replay import parse_time
 from kwont_marketdata.settings import MarketdataSettings
 from kwont_ohlcv import funding
 from kwont_ohlcv.packing import Columns
+from kwont_quant import funding as quant_funding
 
-INTERVAL_MS = 8 * 3_600_000  # Binance's usual funding interval
 SYNTHETIC = "synthetic"
-MEAN_RATE = 0.0001  # 0.01 % per 8 hours, Binance's base rate for most USD-M perpetuals
-RATE_SPREAD = 0.00015
-
-
-def synthetic_rate(symbol: str, time_ms: int, seed: int) -> float:
-    """The synthetic funding rate of ``symbol`` at ``time_ms`` (deterministic, 8 decimals)."""
-    digest = hashlib.blake2b(f"funding:{seed}:{symbol}:{time_ms}".encode(), digest_size=8)
-    z = float(np.random.default_rng(int.from_bytes(digest.digest(), "little")).normal())
-    return round(MEAN_RATE + RATE_SPREAD * z, 8)
+# One formula for the demo market's funding, shared with the backtest engine's
+# ``--funding synthetic``: seed-demo, the synthetic feed and the engine draw the same rates.
+INTERVAL_MS = quant_funding.INTERVAL_MS
+synthetic_rate = quant_funding.synthetic_rate
 
 
 def funding_times(start_ms: int, end_ms: int) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -134,9 +128,9 @@ def add_parser(sub: Any) -> None:
     )  # fmt: skip
     bn.add_argument("--end", type=parse_time, required=True, help="as --start, exclusive")
     imp = what.add_parser(
-        "import", help=f"Binance public funding CSV files ({binance_funding.CSV_HEADER})",
+        "import", help=f"Binance public funding CSV files ({quant_funding.CSV_HEADER})",
         description="Import data.binance.vision funding files (futures/um/monthly/fundingRate"
-        f"/SYMBOL/SYMBOL-fundingRate-YYYY-MM.zip, unzipped): {binance_funding.CSV_HEADER}, "
+        f"/SYMBOL/SYMBOL-fundingRate-YYYY-MM.zip, unzipped): {quant_funding.CSV_HEADER}, "
         "header optional. Every file is checked first; a bad line is named with its number "
         "and content, nothing is stored and the exit status is 2.",
     )  # fmt: skip
