@@ -8,7 +8,7 @@ PACKAGES := -p kwont_common -p kwont_quant -p kwont_ohlcv -p kwont_sandbox -p kw
 	-p kwont_strategy -p kwont_risk -p kwont_execution -p kwont_portfolio -p kwont_backtest_runner -p kwont_notifier
 # pytest-xdist workers of `make test` (TEST_WORKERS=0: one serial session). Groups: one per
 # module, the whole-stack tests in one (tests/parallel.py); the basetemp is per checkout.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 0
 PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --basetemp=.run/pytest-tmp
 
 
@@ -34,7 +34,7 @@ status: ## Show what runs and whether it is healthy
 logs: ## Tail the logs of the stack (make logs NAME=risk for one)
 	@$(BIN)/kwont-stack logs $(NAME)
 
-test: bootstrap lint typecheck schemas-check helm-check web ## Every test: lint, types, unit, integration, contract (TEST_WORKERS=2)
+test: bootstrap lint typecheck schemas-check helm-check web ## Every test: lint, types, unit, integration, contract (TEST_WORKERS=2: two workers)
 	@mkdir -p .run
 	@$(BIN)/kwont-stack docker-run -- $(PY) -m pytest -q $(PYTEST_PARALLEL)
 

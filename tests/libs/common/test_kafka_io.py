@@ -18,6 +18,7 @@ from kwont_common.errors import TransientError
 from kwont_common.kafka import EventConsumer, EventProducer
 from kwont_common.kafka.admin import ensure_topics
 from kwont_common.testing import candle
+from kwont_common.topics import TOPICS
 from tests.libs.common.kafka_helpers import create, publish, read_all, settings_for, wait_for
 
 pytestmark = pytest.mark.integration
@@ -158,7 +159,7 @@ async def test_topics_are_created_with_configured_partitions_idempotently(
 ) -> None:
     settings = settings_for(kafka_bootstrap, topic_partitions=3)
     created = await ensure_topics(settings)
-    assert f"{settings.topic_prefix}fills.dlq" in created and len(created) == 22
+    assert f"{settings.topic_prefix}fills.dlq" in created and len(created) == 2 * len(TOPICS)
     assert await ensure_topics(settings) == []
     meta = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=10)
     assert len(meta.topics[f"{settings.topic_prefix}orders"].partitions) == 3
