@@ -25,12 +25,11 @@ import datetime as dt
 import os
 import statistics
 import time
-import uuid
 from typing import Any
 
 import httpx
 
-from bench.sandbox_stack import PASSWORD, sandbox_stack
+from bench.sandbox_stack import PASSWORD, new_trader, sandbox_stack
 
 LIGHT_USERS = int(os.environ.get("BENCH_FAIR_LIGHT_USERS", "20"))
 LIGHT_JOBS = int(os.environ.get("BENCH_FAIR_LIGHT_JOBS", "5"))
@@ -45,15 +44,6 @@ def _body(start_ms: int, n: int) -> dict[str, Any]:
     return {"strategy": "sma_cross", "params": {"fast": 2 + n % 40, "slow": 50 + n // 40},
             "symbols": ["BTCUSDT"], "interval": "1m", "start": start_ms,
             "end": start_ms + DAY_MS, "cash": 10_000, "fee_bps": 10}  # fmt: skip
-
-
-async def _user(c: httpx.AsyncClient, admin: dict[str, str], name: str) -> dict[str, str]:
-    password = f"pw-{uuid.uuid4().hex}"
-    body = {"username": name, "password": password, "role": "trader"}
-    (await c.post("/api/v1/users", json=body, headers=admin)).raise_for_status()
-    form = {"username": name, "password": password}
-    token = (await c.post("/api/v1/auth/token", data=form)).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def _submit_all(c: httpx.AsyncClient, headers: dict[str, str], bodies: list[dict[str, Any]]
@@ -95,8 +85,8 @@ async def _load(base: str, start_ms: int) -> None:
         form = {"username": "admin", "password": PASSWORD}
         token = (await c.post("/api/v1/auth/token", data=form)).json()["access_token"]
         admin = {"Authorization": f"Bearer {token}"}
-        heavy = await _user(c, admin, "heavy")
-        light = [await _user(c, admin, f"light{i:02d}") for i in range(LIGHT_USERS)]
+        heavy = await new_trader(c, admin, "heavy")
+        light = [await new_trader(c, admin, f"light{i:02d}") for i in range(LIGHT_USERS)]
         started = time.perf_counter()
         heavy_task = asyncio.create_task(
             _submit_all(c, heavy, [_body(start_ms, n) for n in range(HEAVY_JOBS)])

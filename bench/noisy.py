@@ -28,7 +28,7 @@ import uuid
 
 import httpx
 
-from bench.sandbox_stack import PASSWORD, sandbox_stack
+from bench.sandbox_stack import PASSWORD, new_trader, sandbox_stack
 
 SECONDS = float(os.environ.get("BENCH_NOISY_SECONDS", "15"))
 READERS = int(os.environ.get("BENCH_NOISY_READERS", "4"))
@@ -95,15 +95,6 @@ class Burn(Strategy):
 """
 
 
-async def _user(c: httpx.AsyncClient, admin: dict[str, str], name: str) -> dict[str, str]:
-    password = f"pw-{uuid.uuid4().hex}"
-    body = {"username": name, "password": password, "role": "trader"}
-    (await c.post("/api/v1/users", json=body, headers=admin)).raise_for_status()
-    form = {"username": name, "password": password}
-    token = (await c.post("/api/v1/auth/token", data=form)).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def _reads(c: httpx.AsyncClient, h: dict[str, str], start_ms: int) -> list[float]:
     """Latencies (ms) of the reader's requests over SECONDS from READERS clients."""
     deadline = time.monotonic() + SECONDS
@@ -168,7 +159,7 @@ async def _run(base: str, start_ms: int) -> dict[str, list[float]]:
         form = {"username": "admin", "password": PASSWORD}
         token = (await c.post("/api/v1/auth/token", data=form)).json()["access_token"]
         admin = {"Authorization": f"Bearer {token}"}
-        reader, noisy = await _user(c, admin, "reader"), await _user(c, admin, "noisy")
+        reader, noisy = await new_trader(c, admin, "reader"), await new_trader(c, admin, "noisy")
         await _reads(c, reader, start_ms)  # warm-up, not kept
         phases: dict[str, list[float]] = {"a": await _reads(c, reader, start_ms)}
         for name, code in (("b", HOG_AGGREGATE if HOG == "aggregate" else HOG_READS),

@@ -112,3 +112,13 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) ->
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} not ready")
+
+
+async def new_trader(c: httpx.AsyncClient, admin: dict[str, str], name: str) -> dict[str, str]:
+    """The auth headers of a new trader ``name`` created by ``admin`` on the stack's gateway."""
+    password = f"pw-{uuid.uuid4().hex}"
+    body = {"username": name, "password": password, "role": "trader"}
+    (await c.post("/api/v1/users", json=body, headers=admin)).raise_for_status()
+    form = {"username": name, "password": password}
+    token = (await c.post("/api/v1/auth/token", data=form)).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
